@@ -1,0 +1,133 @@
+// Turns command results into the lines people read. Pure: returns strings; main.ts writes them.
+import { Chalk } from 'chalk';
+import { formatBytes, formatRate, formatSeconds } from '../core/duration.js';
+import type { PlannedSkip } from '../cut/plan.js';
+import type { ReportResult, RunReport } from '../cut/report.js';
+import type { DryRunPlan } from '../cut/run.js';
+import type { BlockChange } from '../commands/block.js';
+import type { StatusReport } from '../commands/status.js';
+import type { BuiltPackage } from '../package/types.js';
+
+export interface Style {
+  ok(text: string): string;
+  bad(text: string): string;
+  warn(text: string): string;
+  dim(text: string): string;
+  bold(text: string): string;
+}
+
+/** Colour only on a TTY and never with NO_COLOR (the contract); cron gets plain lines. */
+export function makeStyle(colour: boolean): Style {
+  const c = new Chalk({ level: colour ? 1 : 0 });
+  return { ok: c.green, bad: c.red, warn: c.yellow, dim: c.dim, bold: c.bold };
+}
+
+export function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export function renderPackage(pkg: BuiltPackage): string[] {
+  return [
+    `package  ${pkg.file}`,
+    `sha256   ${pkg.sha256}`,
+    `size     ${formatBytes(pkg.bytes)} (${pkg.bytes} bytes), ${plural(pkg.fileCount, 'file')}, cut ${pkg.cutId} (${pkg.cutTime})`,
+  ];
+}
+
+/** One line per difusor as it finishes (and the error's message under a failure). */
+export function renderResultLine(r: ReportResult, s: Style): string[] {
+  const id = r.id.padEnd(20);
+  if (r.outcome === 'delivered') {
+    return [`${s.ok('delivered')}  ${id} ${formatSeconds(r.seconds).padStart(9)}  ${plural(r.attempts, 'attempt')}  ${formatRate(r.bytes, r.seconds)}`];
+  }
+  if (r.outcome === 'skipped') return [`${s.dim('skipped  ')}  ${id} ${r.skip_reason ?? ''}`];
+  return [
+    `${s.bad('FAILED   ')}  ${id} ${formatSeconds(r.seconds).padStart(9)}  ${plural(r.attempts, 'attempt')}  ${s.bad(r.error?.code ?? '')}`,
+    `           ${r.error?.message ?? ''}`,
+  ];
+}
+
+export function renderPlan(targets: string[], skipped: PlannedSkip[]): string[] {
+  const lines = [`pushing to ${plural(targets.length, 'difusor')}${targets.length ? `: ${targets.join(', ')}` : ''}`];
+  for (const skip of skipped.filter((k) => k.reason === 'blocked' || k.reason === 'already-delivered')) {
+    lines.push(`  skipping ${skip.id}: ${skip.detail}`);
+  }
+  return lines;
+}
+
+export function renderRunSummary(report: RunReport, s: Style): string[] {
+  const rows = report.results.map((r) => [
+    r.id,
+    r.outcome === 'skipped' ? `skipped (${r.skip_reason})` : r.outcome,
+    r.error?.code ?? '',
+    r.outcome === 'skipped' ? '' : r.seconds.toFixed(2),
+    r.outcome === 'skipped' ? '' : String(r.attempts),
+    r.outcome === 'delivered' ? formatRate(r.bytes, r.seconds).replace(' MB/s', '') : '',
+  ]);
+  for (const id of report.not_started) rows.push([id, 'not started (interrupted)', '', '', '', '']);
+  const targeted = report.results.filter((r) => r.outcome !== 'skipped').length + report.not_started.length;
+  const delivered = report.results.filter((r) => r.outcome === 'delivered').length;
+  const failed = report.results.filter((r) => r.outcome === 'failed');
+  const byCode = new Map<string, string[]>();
+  for (const r of failed) byCode.set(r.error?.code ?? '?', [...(byCode.get(r.error?.code ?? '?') ?? []), r.id]);
+  const skipped = report.results.filter((r) => r.outcome === 'skipped');
+  const lines = [
+    '',
+    `${report.command} ${report.cut.id}  ${report.package.file}  sha256 ${report.package.sha256.slice(0, 16)}…`,
+    ...table(['difusor', 'outcome', 'error', 'seconds', 'attempts', 'MB/s'], rows),
+    '',
+    `delivered ${delivered}/${targeted}` +
+      (failed.length ? s.bad(`, failed ${failed.length} (${[...byCode].map(([code, ids]) => `${code}: ${ids.join(', ')}`).join('; ')})`) : '') +
+      (skipped.length ? `, skipped ${skipped.length} (${skipped.map((r) => `${r.id}: ${r.skip_reason}`).join(', ')})` : '') +
+      `, ${formatSeconds(report.seconds)}`,
+  ];
+  if (report.newly_blocked.length) {
+    lines.push(s.bad(`newly blocked: ${report.newly_blocked.join(', ')} (missed too many consecutive cuts; \`prep-push unblock ID\` once fixed)`));
+  }
+  if (report.interrupted) lines.push(s.warn('interrupted: no new upload was started after the signal'));
+  if (failed.length && !report.interrupted) {
+    lines.push(`re-push the failed ones by hand with: prep-push push --cut ${report.cut.id} --failed`);
+  }
+  return lines;
+}
+
+export function renderDryRun(plan: DryRunPlan): string[] {
+  return [
+    `dry run: nothing is built, sent or recorded`,
+    `cut      ${plan.cut.id} (${plan.cut.time})`,
+    `package  ${plan.package.file}`,
+    `targets  ${plan.targets.length ? plan.targets.join(', ') : '(none)'}`,
+    ...plan.skipped.map((k) => `skip     ${k.id}: ${k.reason} (${k.detail})`),
+  ];
+}
+
+export function renderStatus(report: StatusReport, s: Style): string[] {
+  const rows = report.difusores.map((d) => [
+    d.id,
+    d.state === 'blocked' ? s.bad('blocked') : d.state === 'disabled' ? s.dim('disabled') : 'active',
+    String(d.consecutive_misses),
+    d.last_delivered_cut ?? '-',
+    d.blocked_reason ?? (d.last_error ? `${d.last_error.code} at cut ${d.last_error.cut}` : ''),
+  ]);
+  return [
+    `latest cut: ${report.latest_cut ?? '(none yet)'}`,
+    ...table(['difusor', 'state', 'misses', 'last delivered', 'blocked reason / last error'], rows),
+  ];
+}
+
+export function renderBlockChange(change: BlockChange): string[] {
+  if (change.action === 'block') {
+    return [`blocked ${change.id}: ${change.reason}${change.wasBlocked ? ' (it was already blocked; reason updated)' : ''}`];
+  }
+  return [
+    change.wasBlocked
+      ? `unblocked ${change.id}; miss count ${change.previousMisses} → 0. Re-push the latest cut with: prep-push push --only ${change.id}`
+      : `${change.id} was not blocked; miss count ${change.previousMisses} → 0`,
+  ];
+}

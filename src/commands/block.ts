@@ -1,0 +1,56 @@
+// `block ID --reason TEXT` and `unblock ID`: manual decisions, journaled with time and reason.
+import type { Clock } from '../core/clock.js';
+import { PrepPushError } from '../core/errors.js';
+import { assertKnownIds } from '../cut/plan.js';
+import { openJournal, readJournal } from '../ledger/journal.js';
+import { acquireLock } from '../ledger/lock.js';
+import { deriveLedgerState } from '../ledger/rules.js';
+import type { Registry } from '../registry/types.js';
+
+export interface BlockChange {
+  id: string;
+  action: 'block' | 'unblock';
+  /** What the difusor was before: for the operator's confirmation line. */
+  wasBlocked: boolean;
+  previousMisses: number;
+  reason: string | null;
+}
+
+export async function block(registry: Registry, stateDir: string, id: string, reason: string, clock: Clock): Promise<BlockChange> {
+  if (reason.trim() === '') {
+    throw new PrepPushError('usage', 'block: --reason must say why', { hint: 'e.g. --reason "their server is down for maintenance"' });
+  }
+  return changeBlock(registry, stateDir, id, 'block', reason.trim(), clock);
+}
+
+export async function unblock(registry: Registry, stateDir: string, id: string, clock: Clock): Promise<BlockChange> {
+  return changeBlock(registry, stateDir, id, 'unblock', null, clock);
+}
+
+async function changeBlock(
+  registry: Registry,
+  stateDir: string,
+  id: string,
+  action: 'block' | 'unblock',
+  reason: string | null,
+  clock: Clock,
+): Promise<BlockChange> {
+  assertKnownIds([id], registry.difusores, action);
+  const lock = await acquireLock(stateDir, { command: action });
+  try {
+    const { events } = await readJournal(stateDir);
+    const before = deriveLedgerState(events).difusores[id];
+    const journal = await openJournal(stateDir);
+    try {
+      const at = new Date(clock.now()).toISOString();
+      await journal.append(
+        action === 'block' ? { type: 'block', at, id, reason: reason ?? '', by: 'manual' } : { type: 'unblock', at, id },
+      );
+    } finally {
+      await journal.close();
+    }
+    return { id, action, wasBlocked: Boolean(before?.blocked), previousMisses: before?.consecutiveMisses ?? 0, reason };
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,40 @@
+// What every command starts from: the global flags, the registry they point at, the state dir.
+import path from 'node:path';
+import type { Clock } from '../core/clock.js';
+import { loadRegistry } from '../registry/validate.js';
+import type { Registry } from '../registry/types.js';
+
+export interface GlobalOptions {
+  /** `--config FILE`, as typed (for messages); default `difusores.yaml`. */
+  config?: string;
+  /** `--state-dir DIR`; default: the registry's `state_dir`, else `./.prep-push/`. */
+  stateDir?: string;
+}
+
+export interface CommandEnv {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+}
+
+export function registryPaths(global: GlobalOptions, cwd: string): { file: string; displayPath: string } {
+  const displayPath = global.config ?? 'difusores.yaml';
+  return { file: path.resolve(cwd, displayPath), displayPath };
+}
+
+export async function loadRegistryFor(global: GlobalOptions, ctx: CommandEnv): Promise<Registry> {
+  const { file, displayPath } = registryPaths(global, ctx.cwd);
+  return loadRegistry(file, { env: ctx.env, displayPath });
+}
+
+export function resolveStateDir(global: GlobalOptions, registry: Registry, cwd: string): string {
+  if (global.stateDir !== undefined) return path.resolve(cwd, global.stateDir);
+  return registry.stateDir ?? path.resolve(cwd, '.prep-push');
+}
+
+/** `--only a,b` → ['a', 'b'] (order kept, duplicates dropped). */
+export function parseIdList(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const ids = [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
+  return ids;
+}

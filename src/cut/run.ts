@@ -1,0 +1,303 @@
+// Orchestrates a cut (build → plan → deliver → record → block) and a manual push (find the stored
+// package → plan → deliver → record → block). Everything with a side effect is passed in or lives
+// behind the ledger/package/delivery modules; the decisions are the pure functions they call.
+import { roundSeconds } from '../core/duration.js';
+import type { Clock } from '../core/clock.js';
+import type { Cut } from '../core/cut.js';
+import { cutFromId } from '../core/cut.js';
+import { PrepPushError } from '../core/errors.js';
+import { deliverToAll } from '../delivery/deliver.js';
+import type { SftpTransport } from '../delivery/transport.js';
+import type { DeliveryResult } from '../delivery/types.js';
+import { openJournal, readJournal } from '../ledger/journal.js';
+import type { Journal } from '../ledger/journal.js';
+import { acquireLock } from '../ledger/lock.js';
+import { applyEvent, autoBlockReason, deriveLedgerState } from '../ledger/rules.js';
+import type { LedgerEvent, LedgerState } from '../ledger/types.js';
+import { buildPackage, packageFileName } from '../package/build-package.js';
+import { findStoredPackage, listStoredPackages } from '../package/store.js';
+import type { BuiltPackage } from '../package/types.js';
+import type { Registry } from '../registry/types.js';
+import { difusoresHoldingCut, planTargets } from './plan.js';
+import type { DeliveryPlanTargets, PlannedSkip } from './plan.js';
+import { exitCodeOfRun } from './report.js';
+import type { ReportResult, RunReport } from './report.js';
+import { packageStoreDir, writeRunReport } from './state-dir.js';
+
+export interface RunDeps {
+  clock: Clock;
+  env: NodeJS.ProcessEnv;
+  transport: SftpTransport;
+  /** Aborted on SIGINT/SIGTERM: no new difusor is started, in-flight ones end within their deadline. */
+  signal?: AbortSignal;
+  onProgress?: (event: RunProgress) => void;
+}
+
+export type RunProgress =
+  | { type: 'package'; pkg: BuiltPackage }
+  | { type: 'plan'; targets: string[]; skipped: PlannedSkip[] }
+  | { type: 'result'; result: ReportResult }
+  | { type: 'blocked'; id: string; reason: string }
+  | { type: 'warning'; message: string };
+
+export interface CutRequest {
+  registry: Registry;
+  stateDir: string;
+  sourceDir: string;
+  cut: Cut;
+  only?: string[];
+}
+
+export interface PushRequest {
+  registry: Registry;
+  stateDir: string;
+  /** Default: the newest package in the store. */
+  cutId?: string;
+  only?: string[];
+  /** Only difusores that do not have the cut yet. */
+  failed?: boolean;
+}
+
+export interface DryRunPlan {
+  dry_run: true;
+  cut: { id: string; time: string };
+  package: { file: string };
+  targets: string[];
+  skipped: PlannedSkip[];
+}
+
+/** `cut --dry-run`: what a cut would do, computed from the registry and the ledger; touches nothing. */
+export async function planCut(request: CutRequest): Promise<DryRunPlan> {
+  const { events } = await readJournal(request.stateDir);
+  const plan = planTargets(request.registry.difusores, deriveLedgerState(events), { only: request.only });
+  return {
+    dry_run: true,
+    cut: { id: request.cut.id, time: request.cut.time },
+    package: { file: packageFileName(request.registry.package.name, request.cut.id, request.registry.package.format) },
+    targets: plan.targets.map((d) => d.id),
+    skipped: plan.skipped,
+  };
+}
+
+export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunReport> {
+  const lock = await acquireLock(request.stateDir, { command: 'cut' });
+  try {
+    const pkg = await buildPackage({
+      sourceDir: request.sourceDir,
+      cut: request.cut,
+      institute: request.registry.institute,
+      nameTemplate: request.registry.package.name,
+      format: request.registry.package.format,
+      storeDir: packageStoreDir(request.stateDir),
+    });
+    deps.onProgress?.({ type: 'package', pkg });
+    return await deliverAndRecord('cut', request.registry, request.stateDir, pkg, { only: request.only }, deps);
+  } finally {
+    await lock.release();
+  }
+}
+
+export async function runPush(request: PushRequest, deps: RunDeps): Promise<RunReport> {
+  const lock = await acquireLock(request.stateDir, { command: 'push' });
+  try {
+    const pkg = await findPackageToPush(request);
+    deps.onProgress?.({ type: 'package', pkg });
+    return await deliverAndRecord(
+      'push',
+      request.registry,
+      request.stateDir,
+      pkg,
+      { only: request.only, missingCut: request.failed ? pkg.cutId : undefined },
+      deps,
+    );
+  } finally {
+    await lock.release();
+  }
+}
+
+async function findPackageToPush(request: PushRequest): Promise<BuiltPackage> {
+  const storeDir = packageStoreDir(request.stateDir);
+  if (request.cutId === undefined) {
+    const stored = await listStoredPackages(storeDir);
+    const latest = stored[stored.length - 1];
+    if (!latest) {
+      throw new PrepPushError('usage', `no package has been built yet in ${storeDir}`, {
+        hint: 'run `prep-push cut --source DIR` (or `prep-push build --source DIR`) first',
+      });
+    }
+    return latest;
+  }
+  cutFromId(request.cutId, request.registry.timezone); // validates the id's shape
+  const pkg = await findStoredPackage(storeDir, request.cutId);
+  if (!pkg) {
+    const known = (await listStoredPackages(storeDir)).map((p) => p.cutId);
+    throw new PrepPushError('usage', `--cut ${request.cutId}: no package for that cut in ${storeDir}`, {
+      hint: known.length
+        ? `stored cuts: ${known.slice(-5).join(', ')}; build it with \`prep-push build --source DIR --cut TIME\``
+        : 'build it first with `prep-push build --source DIR --cut TIME`',
+    });
+  }
+  return pkg;
+}
+
+/**
+ * The part a cut and a push share: plan the targets from the ledger, deliver, and journal every
+ * outcome (and any block it causes) as it arrives, so a crash loses nothing already reported.
+ */
+async function deliverAndRecord(
+  command: 'cut' | 'push',
+  registry: Registry,
+  stateDir: string,
+  pkg: BuiltPackage,
+  selection: { only?: string[]; missingCut?: string },
+  deps: RunDeps,
+): Promise<RunReport> {
+  const startedAt = deps.clock.now();
+  const startedMono = deps.clock.monotonic();
+  const { events, warnings } = await readJournal(stateDir);
+  for (const message of warnings) deps.onProgress?.({ type: 'warning', message });
+  const holding = selection.missingCut ? difusoresHoldingCut(events, selection.missingCut) : new Set<string>();
+  const plan: DeliveryPlanTargets = planTargets(registry.difusores, deriveLedgerState(events), selection, holding);
+  deps.onProgress?.({ type: 'plan', targets: plan.targets.map((d) => d.id), skipped: plan.skipped });
+
+  const journal = await openJournal(stateDir);
+  const recorder = new LedgerRecorder(journal, deriveLedgerState(events), registry.blockAfterMisses, deps);
+  try {
+    // A run killed between an outcome and its block left a difusor over the limit but not blocked.
+    await recorder.blockWhoeverReachedTheLimit(registry.difusores.map((d) => d.id));
+    if (command === 'cut') {
+      await recorder.record({
+        type: 'cut',
+        at: isoAt(deps.clock),
+        cut: pkg.cutId,
+        cutTime: pkg.cutTime,
+        package: pkg.fileName,
+        sha256: pkg.sha256,
+      });
+    }
+    const results: ReportResult[] = [];
+    for (const skip of plan.skipped) {
+      if (skip.reason !== 'blocked' && skip.reason !== 'disabled') continue;
+      const result: ReportResult = {
+        id: skip.id,
+        outcome: 'skipped',
+        error: null,
+        seconds: 0,
+        attempts: 0,
+        bytes: 0,
+        skip_reason: skip.reason,
+      };
+      await recorder.recordOutcome(command, pkg.cutId, result, skip.reason);
+      results.push(result);
+    }
+
+    const started = new Set<string>();
+    await deliverToAll(
+      { pkg, targets: plan.targets, settings: registry.push },
+      { transport: deps.transport, env: deps.env, clock: deps.clock },
+      {
+        signal: deps.signal,
+        onStart: (id) => started.add(id),
+        onResult: async (delivery: DeliveryResult) => {
+          const result = toReportResult(delivery);
+          await recorder.recordOutcome(command, pkg.cutId, result, delivery.error?.code ?? null);
+          results.push(result);
+          deps.onProgress?.({ type: 'result', result });
+          if (result.outcome === 'failed') await recorder.blockWhoeverReachedTheLimit([result.id]);
+        },
+      },
+    );
+
+    const notStarted = plan.targets.map((d) => d.id).filter((id) => !results.some((r) => r.id === id));
+    const order = new Map(registry.difusores.map((d, i) => [d.id, i]));
+    results.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+    const interrupted = deps.signal?.aborted ?? false;
+    const partial = { results, interrupted, not_started: notStarted };
+    const report: RunReport = {
+      command,
+      cut: { id: pkg.cutId, time: pkg.cutTime },
+      package: { file: pkg.fileName, sha256: pkg.sha256, bytes: pkg.bytes },
+      results,
+      newly_blocked: recorder.newlyBlocked,
+      not_started: notStarted,
+      interrupted,
+      dry_run: false,
+      started_at: new Date(startedAt).toISOString(),
+      seconds: roundSeconds(deps.clock.monotonic() - startedMono),
+      exit_code: exitCodeOfRun(partial),
+    };
+    try {
+      await writeRunReport(stateDir, report);
+    } catch (error) {
+      // The outcomes are already journaled; a missing report file must not hide them.
+      deps.onProgress?.({ type: 'warning', message: (error as Error).message });
+    }
+    return report;
+  } finally {
+    await journal.close();
+  }
+}
+
+function toReportResult(delivery: DeliveryResult): ReportResult {
+  return {
+    id: delivery.id,
+    outcome: delivery.outcome,
+    error: delivery.error,
+    seconds: delivery.seconds,
+    attempts: delivery.attempts,
+    bytes: delivery.bytes,
+  };
+}
+
+function isoAt(clock: Clock): string {
+  return new Date(clock.now()).toISOString();
+}
+
+type OutcomeEvent = Extract<LedgerEvent, { type: 'outcome' }>;
+
+/** Journals events and keeps the derived state current, so block decisions see every outcome. */
+class LedgerRecorder {
+  readonly newlyBlocked: string[] = [];
+
+  constructor(
+    private readonly journal: Journal,
+    private state: LedgerState,
+    private readonly blockAfterMisses: number,
+    private readonly deps: RunDeps,
+  ) {}
+
+  async record(event: LedgerEvent): Promise<void> {
+    await this.journal.append(event);
+    this.state = applyEvent(this.state, event);
+  }
+
+  async recordOutcome(
+    via: 'cut' | 'push',
+    cut: string,
+    result: ReportResult,
+    code: OutcomeEvent['code'],
+  ): Promise<void> {
+    await this.record({
+      type: 'outcome',
+      at: isoAt(this.deps.clock),
+      cut,
+      id: result.id,
+      outcome: result.outcome,
+      code,
+      message: result.error?.message ?? null,
+      via,
+      seconds: result.seconds,
+      attempts: result.attempts,
+    });
+  }
+
+  async blockWhoeverReachedTheLimit(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      const reason = autoBlockReason(this.state.difusores[id], this.blockAfterMisses);
+      if (reason === null) continue;
+      await this.record({ type: 'block', at: isoAt(this.deps.clock), id, reason, by: 'auto' });
+      this.newlyBlocked.push(id);
+      this.deps.onProgress?.({ type: 'blocked', id, reason });
+    }
+  }
+}

@@ -1,0 +1,84 @@
+// Builds the diffusion package of a cut into the store: archive, `.sha256` line and store record,
+// each written under a temporary name and renamed into place.
+import * as path from 'node:path';
+import type { Cut } from '../core/cut.js';
+import { isPrepPushError, PrepPushError } from '../core/errors.js';
+import type { PackageFormat } from '../registry/types.js';
+import type { ParallelGzipOptions } from './parallel-gzip.js';
+import { scanSource } from './source-scan.js';
+import { recordStoredPackage } from './store.js';
+import { ensureStoreDir, PendingStoreFile, storeIoError, syncStoreDir } from './store-files.js';
+import type { BuiltPackage } from './types.js';
+import { writeTarGz } from './write-tar-gz.js';
+import { writeZip } from './write-zip.js';
+
+export interface BuildPackageInput {
+  sourceDir: string;
+  cut: Cut;
+  institute: string;
+  /** Registry's `package.name`, e.g. `PREP2024_MICH_{cut}`. */
+  nameTemplate: string;
+  format: PackageFormat;
+  storeDir: string;
+  /** Tuning for tests and the benchmark; the defaults are what production uses. */
+  gzip?: ParallelGzipOptions;
+}
+
+/** `PREP2024_MICH_{cut}` + cut → `PREP2024_MICH_20240602_2020.tar.gz`. */
+export function packageFileName(nameTemplate: string, cutId: string, format: PackageFormat): string {
+  const base = nameTemplate.split('{cut}').join(cutId);
+  if (base === '' || base.startsWith('.') || /[/\\\0\n]/.test(base)) {
+    throw new PrepPushError('registry', `package.name: "${nameTemplate}" does not give a usable file name`, {
+      hint: 'use letters, digits, "_" and "-" plus {cut}, e.g. PREP2024_MICH_{cut}',
+    });
+  }
+  return `${base}.${format}`;
+}
+
+function isInside(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+export async function buildPackage(input: BuildPackageInput): Promise<BuiltPackage> {
+  const fileName = packageFileName(input.nameTemplate, input.cut.id, input.format);
+  const sourceDir = path.resolve(input.sourceDir);
+  const storeDir = path.resolve(input.storeDir);
+  if (isInside(sourceDir, storeDir)) {
+    throw new PrepPushError('source', `the package store ${storeDir} is inside the source folder ${sourceDir}`, {
+      hint: 'keep the state dir outside the publication folder, or packages would end up inside packages',
+    });
+  }
+
+  const listing = scanSource(sourceDir);
+  ensureStoreDir(storeDir);
+  const archive = new PendingStoreFile(storeDir, fileName);
+  let sha256: string;
+  try {
+    const write = (bytes: Buffer) => archive.write(bytes);
+    if (input.format === 'zip') {
+      await writeZip(listing, input.cut, input.institute, write);
+    } else {
+      await writeTarGz(listing, input.cut, input.institute, write, input.gzip);
+    }
+    sha256 = archive.commit();
+  } catch (error) {
+    archive.discard();
+    throw isPrepPushError(error) ? error : storeIoError('build', archive.finalPath, error);
+  }
+
+  const built: BuiltPackage = {
+    cutId: input.cut.id,
+    cutTime: input.cut.time,
+    format: input.format,
+    file: archive.finalPath,
+    fileName,
+    sha256File: `${archive.finalPath}.sha256`,
+    sha256,
+    bytes: archive.bytes,
+    fileCount: listing.fileCount,
+  };
+  recordStoredPackage(storeDir, built);
+  syncStoreDir(storeDir);
+  return built;
+}

@@ -1,0 +1,168 @@
+// The package store: built archives, their .sha256 lines, and one small record per package
+// (`<fileName>.json`) so a cut's package can be found by cut id whatever the name template was.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PrepPushError } from '../core/errors.js';
+import type { PackageFormat } from '../registry/types.js';
+import { storeIoError, writeStoreFileAtomically } from './store-files.js';
+import type { BuiltPackage } from './types.js';
+
+const RECORD_KIND = 'prep-push package';
+const RECORD_SUFFIXES = ['.tar.gz.json', '.zip.json'];
+
+interface StoreRecord {
+  kind: typeof RECORD_KIND;
+  cutId: string;
+  cutTime: string;
+  format: PackageFormat;
+  fileName: string;
+  sha256: string;
+  bytes: number;
+  fileCount: number;
+}
+
+/** The `sha256sum` line for a package: `<hex>  <fileName>\n` (two spaces: text mode). */
+export function sha256Line(sha256: string, fileName: string): string {
+  return `${sha256}  ${fileName}\n`;
+}
+
+export function recordPathOf(storeDir: string, fileName: string): string {
+  return path.join(storeDir, `${fileName}.json`);
+}
+
+/** Writes `<fileName>.sha256` and then the record; the record is written last and marks the package complete. */
+export function recordStoredPackage(storeDir: string, pkg: BuiltPackage): void {
+  writeStoreFileAtomically(storeDir, path.basename(pkg.sha256File), sha256Line(pkg.sha256, pkg.fileName));
+  const record: StoreRecord = {
+    kind: RECORD_KIND,
+    cutId: pkg.cutId,
+    cutTime: pkg.cutTime,
+    format: pkg.format,
+    fileName: pkg.fileName,
+    sha256: pkg.sha256,
+    bytes: pkg.bytes,
+    fileCount: pkg.fileCount,
+  };
+  writeStoreFileAtomically(storeDir, `${pkg.fileName}.json`, JSON.stringify(record, null, 2) + '\n');
+}
+
+function corrupt(file: string, problem: string): PrepPushError {
+  return new PrepPushError('io', `package store: ${file}: ${problem}`, {
+    hint: 'rebuild the cut with `prep-push build --source DIR --cut TIME` (it replaces the stored package)',
+  });
+}
+
+function isStoreRecord(value: unknown): value is StoreRecord {
+  const r = value as StoreRecord;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    r.kind === RECORD_KIND &&
+    typeof r.cutId === 'string' &&
+    typeof r.cutTime === 'string' &&
+    (r.format === 'tar.gz' || r.format === 'zip') &&
+    typeof r.fileName === 'string' &&
+    !r.fileName.includes('/') &&
+    typeof r.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(r.sha256) &&
+    Number.isInteger(r.bytes) &&
+    Number.isInteger(r.fileCount)
+  );
+}
+
+/**
+ * Reads one record; null when the JSON is not one of ours and no archive sits beside it (a stray
+ * file is not the store's business), a 'io' error when it should be ours but is damaged.
+ */
+function readRecord(storeDir: string, recordFile: string): StoreRecord | null {
+  const recordPath = path.join(storeDir, recordFile);
+  const archiveBeside = fs.existsSync(path.join(storeDir, recordFile.slice(0, -'.json'.length)));
+  let record: unknown;
+  try {
+    record = JSON.parse(fs.readFileSync(recordPath, 'utf8'));
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw storeIoError('read', recordPath, error);
+    if (!archiveBeside) return null;
+    throw corrupt(recordPath, 'not valid JSON');
+  }
+  if (isStoreRecord(record)) return record;
+  if (!archiveBeside && (record as { kind?: unknown } | null)?.kind !== RECORD_KIND) return null;
+  throw corrupt(recordPath, 'not a complete prep-push package record');
+}
+
+/** Checks the archive's size and its .sha256 line against the record. */
+function verifyRecord(storeDir: string, record: StoreRecord): BuiltPackage {
+  const file = path.join(storeDir, record.fileName);
+  const sha256File = `${file}.sha256`;
+  let actualBytes: number;
+  try {
+    actualBytes = fs.statSync(file).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw corrupt(file, 'missing (its record exists)');
+    throw storeIoError('read', file, error);
+  }
+  if (actualBytes !== record.bytes) {
+    throw corrupt(file, `is ${actualBytes} bytes, but ${record.bytes} were built`);
+  }
+  let line: string;
+  try {
+    line = fs.readFileSync(sha256File, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw corrupt(sha256File, 'missing');
+    throw storeIoError('read', sha256File, error);
+  }
+  if (line !== sha256Line(record.sha256, record.fileName)) {
+    throw corrupt(sha256File, `does not hold the SHA-256 recorded for the package (${record.sha256})`);
+  }
+  return {
+    cutId: record.cutId,
+    cutTime: record.cutTime,
+    format: record.format,
+    file,
+    fileName: record.fileName,
+    sha256File,
+    sha256: record.sha256,
+    bytes: record.bytes,
+    fileCount: record.fileCount,
+  };
+}
+
+function recordFilesIn(storeDir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(storeDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw storeIoError('read the package store', storeDir, error);
+  }
+  return names.filter((n) => !n.startsWith('.') && RECORD_SUFFIXES.some((s) => n.endsWith(s))).sort();
+}
+
+/**
+ * The newest record of each cut (when one cut was built under two names, because the name
+ * template or format changed, the most recently written record wins).
+ */
+function latestRecordPerCut(storeDir: string): Map<string, StoreRecord> {
+  const byCut = new Map<string, { record: StoreRecord; writtenMs: number }>();
+  for (const name of recordFilesIn(storeDir)) {
+    const record = readRecord(storeDir, name);
+    if (!record) continue;
+    const writtenMs = fs.statSync(path.join(storeDir, name)).mtimeMs;
+    const seen = byCut.get(record.cutId);
+    if (!seen || writtenMs > seen.writtenMs) byCut.set(record.cutId, { record, writtenMs });
+  }
+  return new Map([...byCut].map(([cutId, v]) => [cutId, v.record]));
+}
+
+/** Every package in the store, verified, sorted by cut id ascending. */
+export async function listStoredPackages(storeDir: string): Promise<BuiltPackage[]> {
+  return [...latestRecordPerCut(storeDir).values()]
+    .sort((a, b) => (a.cutId < b.cutId ? -1 : a.cutId > b.cutId ? 1 : 0))
+    .map((record) => verifyRecord(storeDir, record));
+}
+
+/** The stored package of a cut, verified against its record, or null when that cut was never built. */
+export async function findStoredPackage(storeDir: string, cutId: string): Promise<BuiltPackage | null> {
+  const record = latestRecordPerCut(storeDir).get(cutId);
+  return record ? verifyRecord(storeDir, record) : null;
+}
