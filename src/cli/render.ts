@@ -107,13 +107,18 @@ export function renderDryRun(plan: DryRunPlan): string[] {
   ];
 }
 
+/** A last error is worth a column only while no later cut has been delivered. */
+function unresolvedError(d: StatusReport['difusores'][number]): boolean {
+  return d.last_error !== null && (d.last_delivered_cut === null || d.last_error.cut >= d.last_delivered_cut);
+}
+
 export function renderStatus(report: StatusReport, s: Style): string[] {
   const rows = report.difusores.map((d) => [
     d.id,
     d.state === 'blocked' ? s.bad('blocked') : d.state === 'disabled' ? s.dim('disabled') : 'active',
     String(d.consecutive_misses),
     d.last_delivered_cut ?? '-',
-    d.blocked_reason ?? (d.last_error ? `${d.last_error.code} at cut ${d.last_error.cut}` : ''),
+    d.blocked_reason ?? (unresolvedError(d) ? `${d.last_error!.code} at cut ${d.last_error!.cut}` : ''),
   ]);
   return [
     `latest cut: ${report.latest_cut ?? '(none yet)'}`,

@@ -85,10 +85,18 @@ export function cutAt(epochMs: number, timeZone: string): Cut {
   };
 }
 
+/** Whether the date and clock fields exist: Date.parse rolls 2024-02-31 over to March 2 silently. */
+function isCalendarTime(text: string): boolean {
+  const [y, mo, d, h, mi, sec] = text.split(/[-T:.Z+]/).slice(0, 6).map(Number);
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  const dateExists = day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
+  return dateExists && h <= 23 && mi <= 59 && (Number.isNaN(sec) || sec <= 59);
+}
+
 /** Parses `--cut TIME` (ISO 8601 with offset); `undefined` means now, read from the clock given. */
 export function parseCutTime(text: string | undefined, timeZone: string, now: () => number): Cut {
   if (text === undefined) return cutAt(now(), timeZone);
-  const epochMs = ISO_WITH_ZONE.test(text) ? Date.parse(text) : Number.NaN;
+  const epochMs = ISO_WITH_ZONE.test(text) && isCalendarTime(text) ? Date.parse(text) : Number.NaN;
   if (Number.isNaN(epochMs)) {
     throw new PrepPushError('usage', `--cut: "${text}" is not an ISO 8601 time with an offset`, {
       hint: 'write it like 2024-06-02T20:20:00-06:00 (or omit --cut to use now)',

@@ -30,6 +30,8 @@ export interface SftpSession {
   /** Uploads a local file with many writes in flight (fast on high-latency links). */
   fastPut(localFile: string, remotePath: string, onProgress?: (bytesSoFar: number) => void): Promise<void>;
   writeFile(remotePath: string, data: string | Buffer): Promise<void>;
+  /** A small remote file's text (e.g. LATEST), or null when it does not exist. */
+  readSmallFile(remotePath: string): Promise<string | null>;
   /** Renames over an existing file (atomic with posix-rename@openssh.com). */
   posixRename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
@@ -338,6 +340,12 @@ class Ssh2Session implements SftpSession {
 
   writeFile(remotePath: string, data: string | Buffer): Promise<void> {
     return this.guard(() => callback((done) => this.sftp.writeFile(remotePath, data, done)));
+  }
+
+  async readSmallFile(remotePath: string): Promise<string | null> {
+    if ((await this.statOrNull(remotePath)) === null) return null;
+    const data = await this.guard(() => callback<Buffer>((done) => this.sftp.readFile(remotePath, done)));
+    return data.toString('utf8');
   }
 
   async posixRename(from: string, to: string): Promise<void> {

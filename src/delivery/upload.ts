@@ -26,6 +26,19 @@ export function temporaryNameFor(finalName: string): string {
 
 export const LATEST_FILE_NAME = 'LATEST';
 
+const CUT_ID_IN_NAME = /\d{8}_\d{4}/g;
+
+/**
+ * LATEST names the newest package a difusor holds, so re-pushing an older cut by hand (say, one it
+ * missed, for its archive) must not move it backwards. Names without a recognisable cut id are
+ * replaced, as are equal cuts (a re-push of the same cut is idempotent).
+ */
+export function shouldReplaceLatest(currentLatest: string | null, newCutId: string): boolean {
+  // The last cut-id-shaped run is the {cut} (a template may hold other digits before it).
+  const current = currentLatest?.match(CUT_ID_IN_NAME)?.pop();
+  return current === undefined || current <= newCutId;
+}
+
 // Short backoffs: a cut is every few minutes, and the whole delivery has one deadline anyway.
 const RETRY_BACKOFF_MS = [1000, 2000];
 // A retry that cannot get this long to run is not worth starting.
@@ -244,14 +257,17 @@ async function attemptDelivery(
     );
     const latest = `${pkg.fileName}\n`;
     step = `updating ${LATEST_FILE_NAME}`;
-    await within(
-      uploadAtomically(
-        live,
-        { data: latest },
-        { remoteDir, finalName: LATEST_FILE_NAME, expectedBytes: Buffer.byteLength(latest) },
-        pendingTemps,
-      ),
-    );
+    const current = await within(live.readSmallFile(posix.join(remoteDir, LATEST_FILE_NAME)));
+    if (shouldReplaceLatest(current, pkg.cutId)) {
+      await within(
+        uploadAtomically(
+          live,
+          { data: latest },
+          { remoteDir, finalName: LATEST_FILE_NAME, expectedBytes: Buffer.byteLength(latest) },
+          pendingTemps,
+        ),
+      );
+    }
     clearTimeout(timer);
     await session.close();
     return 'delivered';

@@ -39,6 +39,7 @@ export class ParallelGzipWriter {
   private block: Buffer;
   private used = 0;
   private readonly inFlight: InFlightBlock[] = [];
+  private readonly spareBlocks: Buffer[] = [];
 
   constructor(
     private readonly writeMember: (member: Buffer) => void,
@@ -80,7 +81,8 @@ export class ParallelGzipWriter {
   }
 
   private startCompressing(): void {
-    const input = this.block.subarray(0, this.used);
+    const block = this.block;
+    const input = block.subarray(0, this.used);
     const entry: InFlightBlock = {
       // An output buffer that holds the whole member (deflate's worst case is input + 0.1% + a few
       // bytes) lets zlib finish in one thread-pool job; with the 16 KiB default it returns to the
@@ -92,13 +94,16 @@ export class ParallelGzipWriter {
       (member) => {
         entry.done = true;
         entry.member = member;
+        // zlib has read its input: the block can take the next bytes. Reusing blocks keeps the
+        // garbage (and so the RSS between collections) small.
+        if (this.spareBlocks.length < this.options.maxInFlight) this.spareBlocks.push(block);
       },
       () => {
         // the rejection is seen when this block's turn comes; this keeps it from being "unhandled"
       },
     );
     this.inFlight.push(entry);
-    this.block = Buffer.allocUnsafe(this.options.blockSize);
+    this.block = this.spareBlocks.pop() ?? Buffer.allocUnsafe(this.options.blockSize);
     this.used = 0;
   }
 

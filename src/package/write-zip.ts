@@ -35,7 +35,8 @@ const deflateRawAsync = promisify(zlib.deflateRaw) as (data: Buffer, options: zl
 const LEVEL = 6;
 /** Files up to this size are read whole and deflated in one thread-pool job; larger ones stream. */
 const WHOLE_FILE_LIMIT = 4 << 20;
-const MAX_JOBS_IN_FLIGHT = 64;
+// Each job holds a zlib context (~300 KB native); a few more than the cores keeps them busy.
+const MAX_JOBS_IN_FLIGHT = 16;
 const MAX_BYTES_IN_FLIGHT = 16 << 20;
 const WRITE_BATCH = 1 << 20;
 
@@ -138,7 +139,11 @@ export async function writeZip(
   };
 
   const compressWhole = (name: Buffer, data: Buffer, crc32: number) =>
-    (data.length === 0 ? Promise.resolve(data) : deflateRawAsync(data, { level: LEVEL })).then((deflated) => {
+    (data.length === 0
+      ? Promise.resolve(data)
+      : // Room for the whole output: one thread-pool job per file instead of one per 16 KiB.
+        deflateRawAsync(data, { level: LEVEL, chunkSize: Math.max(64, data.length + (data.length >> 8) + 1024) })
+    ).then((deflated) => {
       const stored = deflated.length >= data.length;
       const fields: ZipEntryFields = {
         name,

@@ -106,4 +106,11 @@ test('A down for cuts 1-3 is blocked at cut 3 and skipped at 4; B down for 1-2 i
   // What A's server holds now: the latest package, its .sha256, and LATEST naming it.
   const latest = await readFile(path.join(sshd.accounts.a.dir, 'LATEST'), 'utf8');
   expect(latest).toBe('PREP2024_MICH_20240602_2120.tar.gz\n');
+
+  // Re-pushing an older cut by hand (for the difusor's archive) delivers it but leaves LATEST alone.
+  const older = await runPush({ registry, stateDir: ws.stateDir, cutId: '20240602_2000', only: ['a'] }, deps);
+  expect(outcomes(older)).toEqual({ a: 'delivered' });
+  expect(await readFile(path.join(sshd.accounts.a.dir, 'PREP2024_MICH_20240602_2000.tar.gz.sha256'), 'utf8')).toMatch(/^[0-9a-f]{64}  /);
+  expect(await readFile(path.join(sshd.accounts.a.dir, 'LATEST'), 'utf8')).toBe('PREP2024_MICH_20240602_2120.tar.gz\n');
+  expect(await missesOf('a')).toBe(0);
 });

@@ -91,3 +91,18 @@ describe('describeError', () => {
     expect(describeError(new DeliveryError('VERIFY_FAILED', 'size differs'))).toBe('size differs');
   });
 });
+
+import { shouldReplaceLatest } from '../../src/delivery/upload.js';
+
+describe('shouldReplaceLatest: LATEST only moves forward', () => {
+  test.each([
+    [null, '20240602_2020', true],
+    ['PREP2024_MICH_20240602_2000.tar.gz\n', '20240602_2020', true],
+    ['PREP2024_MICH_20240602_2020.tar.gz\n', '20240602_2020', true],
+    ['PREP2024_MICH_20240602_2040.tar.gz\n', '20240602_2020', false],
+    ['PREP_20990101_0000_MICH_20240602_2000.zip\n', '20240602_2020', true],
+    ['something hand-written\n', '20240602_2020', true],
+  ])('LATEST %j, pushing %s → replace %s', (current, cut, expected) => {
+    expect(shouldReplaceLatest(current, cut)).toBe(expected);
+  });
+});

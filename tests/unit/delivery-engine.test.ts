@@ -13,7 +13,7 @@ import type { BuiltPackage } from '../../src/package/types.js';
 import type { Difusor, PushSettings } from '../../src/registry/types.js';
 import { aDifusor } from '../helpers/builders.js';
 
-type Op = 'connect' | 'mkdirp' | 'readdir' | 'stat' | 'fastPut' | 'writeFile' | 'posixRename' | 'unlink' | 'close';
+type Op = 'connect' | 'mkdirp' | 'readdir' | 'stat' | 'fastPut' | 'writeFile' | 'readSmallFile' | 'posixRename' | 'unlink' | 'close';
 
 interface FakeBehaviour {
   /** Throw this from the given op (called with the op's arguments). */
@@ -83,6 +83,7 @@ class FakeServer {
         }),
       fastPut: (local, remote) => this.step('fastPut', remote, async () => void this.files.set(remote, await readFile(local))),
       writeFile: (remote, data) => this.step('writeFile', remote, () => void this.files.set(remote, Buffer.from(data))),
+      readSmallFile: (remote) => this.step('readSmallFile', remote, () => this.files.get(remote)?.toString('utf8') ?? null),
       posixRename: (from, to) =>
         this.step('posixRename', `${from} -> ${to}`, () => {
           this.files.set(to, this.files.get(from)!);

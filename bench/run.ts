@@ -1,0 +1,417 @@
+// `npm run bench [-- --quick]`: prep-push against the tools a sysadmin would script instead (GNU
+// tar + sha256sum, OpenSSH sftp fanned out with xargs -P), measured interleaved in the same run.
+// Prints a table, writes bench/results.json (quick mode: a temp file) and cleans up every process,
+// namespace and temp dir it made, on success, failure or Ctrl-C.
+import { execSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import { join } from 'node:path';
+import { buildPackage } from '../src/package/build-package.js';
+import { startSftpServer, type SftpServerHandle } from '../src/sftp-server/index.js';
+import {
+  BENCH_CUT,
+  emptyRemoteDirs,
+  interleave,
+  killLiveChildren,
+  makeStoredPackage,
+  PACKAGE_ROOT,
+  prepareOpenSshFanOut,
+  runPushCli,
+  runShellTimed,
+  spread,
+  writeRegistry,
+  type PushRun,
+  type Spread,
+  type Target,
+} from './harness.js';
+import { createShapedLink } from './netns.js';
+import { startBenchSshd, type BenchSshd, type KeyPair } from './sshd.js';
+import { generateSyntheticSite } from './synthetic-site.js';
+
+const quick = process.argv.includes('--quick');
+const MB = 1024 * 1024;
+
+const SIZES = quick
+  ? { reps: 2, siteFiles: 500, siteBytes: 2_000_000, fanOutBytes: 2 * MB, fanOut: 4, hungHealthy: 3, hungStalled: 1, hungBytes: 2 * MB, hungStallAfter: 256 * 1024, hungDeadlineS: 2, scale: 20, scaleBytes: 2 * MB, shapedMbit: 200, shaped: 4, shapedBytes: 2 * MB }
+  : { reps: 5, siteFiles: 20_000, siteBytes: 50_000_000, fanOutBytes: 64 * MB, fanOut: 16, hungHealthy: 12, hungStalled: 4, hungBytes: 8 * MB, hungStallAfter: 1 * MB, hungDeadlineS: 5, scale: 200, scaleBytes: 2 * MB, shapedMbit: 200, shaped: 4, shapedBytes: 32 * MB };
+const CONCURRENCY = 16;
+const STEP_TIMEOUT_MS = quick ? 30_000 : 300_000;
+const WATCHDOG_MS = quick ? 120_000 : 45 * 60_000;
+
+interface Row {
+  figure: string;
+  /** What the ratio column is. */
+  ratioOf: string;
+  prepPushS: Spread | null;
+  baselineS: Spread | null;
+  ratio: Spread | null;
+  goal: string;
+  goalMet: boolean | null;
+  notes: string[];
+  skipped?: string;
+  error?: string;
+}
+
+// ---- cleanup: LIFO, run once, on every exit path ---------------------------------------------
+const cleanups: Array<() => unknown> = [];
+function defer(fn: () => unknown): void {
+  cleanups.push(fn);
+}
+async function cleanUp(): Promise<void> {
+  killLiveChildren();
+  while (cleanups.length > 0) {
+    const fn = cleanups.pop() as () => unknown;
+    try {
+      await fn();
+    } catch (error) {
+      log(`cleanup: ${(error as Error).message}`);
+    }
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: cleaning up`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function emptyRow(figure: string, ratioOf: string, goal: string): Row {
+  return { figure, ratioOf, prepPushS: null, baselineS: null, ratio: null, goal, goalMet: null, notes: [] };
+}
+
+function requireAllDelivered(run: PushRun, expected: string[], what: string): void {
+  const missing = expected.filter((id) => !run.delivered.includes(id));
+  if (missing.length > 0) {
+    throw new Error(`${what}: ${missing.length} difusores not delivered: ${run.failed.slice(0, 5).map((f) => `${f.id} ${f.code}`).join(', ')}`);
+  }
+}
+
+function targetsOf(fixture: BenchSshd, count = fixture.accounts.length): Target[] {
+  return fixture.accounts.slice(0, count).map((a) => ({
+    id: a.id,
+    host: a.host,
+    port: a.port,
+    hostKeyFingerprint: fixture.hostKeyFingerprint,
+    hostPublicKey: fixture.hostPublicKey,
+    remoteDir: a.dir,
+    localDir: a.dir,
+  }));
+}
+
+/** prep-push push vs the OpenSSH fan-out to the same targets, interleaved; returns the row's numbers. */
+async function pushVersusOpenSsh(
+  work: string,
+  name: string,
+  targets: Target[],
+  clientKey: KeyPair,
+  username: string,
+  packageBytes: number,
+  onRun: (run: PushRun) => void = () => {},
+): Promise<{ result: Awaited<ReturnType<typeof interleave>>; packageBytes: number }> {
+  const dir = join(work, name);
+  const stateDir = join(dir, 'state');
+  mkdirSync(dir, { recursive: true });
+  const pkg = await makeStoredPackage(dir, stateDir, packageBytes);
+  const config = join(dir, 'difusores.yaml');
+  writeRegistry(config, targets, username, clientKey.privateKeyPath, {
+    concurrency: CONCURRENCY,
+    connect_timeout_s: 30,
+    transfer_timeout_s: 600,
+    retries: 0,
+  });
+  const baseline = prepareOpenSshFanOut({ workDir: join(dir, 'openssh'), targets, pkg, username, privateKey: clientKey.privateKeyPath, concurrency: CONCURRENCY });
+  const ids = targets.map((t) => t.id);
+  const result = await interleave(
+    SIZES.reps,
+    async () => {
+      const run = await runPushCli(config, stateDir, STEP_TIMEOUT_MS);
+      requireAllDelivered(run, ids, `prep-push push (${name})`);
+      onRun(run);
+      return run.wallS;
+    },
+    () => runShellTimed(baseline, STEP_TIMEOUT_MS),
+    async () => emptyRemoteDirs(targets),
+    log,
+  );
+  emptyRemoteDirs(targets);
+  return { result, packageBytes: pkg.bytes };
+}
+
+// ---- the five figures -------------------------------------------------------------------------
+
+async function benchBuild(work: string): Promise<Row> {
+  const row = emptyRow('1. Build (tar.gz + .sha256)', 'prep-push / tar -czf + sha256sum', '<= 0.8');
+  const site = join(work, 'site');
+  const summary = generateSyntheticSite(site, { files: SIZES.siteFiles, bytes: SIZES.siteBytes });
+  row.notes.push(`site: ${summary.files} files, ${(summary.bytes / 1e6).toFixed(1)} MB`);
+  let n = 0;
+  const sizes: number[] = [];
+  const result = await interleave(
+    SIZES.reps,
+    async () => {
+      const storeDir = join(work, `store-${(n += 1)}`);
+      const t = performance.now();
+      const built = await buildPackage({ sourceDir: site, cut: BENCH_CUT, institute: 'IEM', nameTemplate: 'PREP_{cut}', format: 'tar.gz', storeDir });
+      const seconds = (performance.now() - t) / 1000;
+      sizes.push(built.bytes);
+      rmSync(storeDir, { recursive: true, force: true });
+      return seconds;
+    },
+    async () => {
+      const out = join(work, 'gnu.tgz');
+      const seconds = await runShellTimed(`tar -czf ${out} -C ${site} . && sha256sum ${out} > ${out}.sha256`, STEP_TIMEOUT_MS);
+      sizes.push(-statSync(out).size);
+      rmSync(out, { force: true });
+      rmSync(`${out}.sha256`, { force: true });
+      return seconds;
+    },
+    undefined,
+    log,
+  );
+  const ours = sizes.find((s) => s > 0) ?? 0;
+  const gnu = -(sizes.find((s) => s < 0) ?? 0);
+  row.notes.push(`archive: prep-push ${(ours / 1e6).toFixed(1)} MB, GNU tar ${(gnu / 1e6).toFixed(1)} MB`);
+  rmSync(site, { recursive: true, force: true });
+  return finishRatioRow(row, result, (r) => r <= 0.8);
+}
+
+function finishRatioRow(row: Row, r: { a: number[]; b: number[]; ratios: number[] }, meets: (median: number) => boolean): Row {
+  row.prepPushS = spread(r.a);
+  row.baselineS = spread(r.b);
+  row.ratio = spread(r.ratios);
+  row.goalMet = meets(row.ratio.median);
+  return row;
+}
+
+async function benchFanOut(work: string, fixture: BenchSshd): Promise<Row> {
+  const row = emptyRow(`2. Fan-out (${SIZES.fanOutBytes / MB} MB to ${SIZES.fanOut})`, 'prep-push push / sftp -b via xargs -P16', '<= 0.9');
+  const { result, packageBytes } = await pushVersusOpenSsh(work, 'fanout', targetsOf(fixture, SIZES.fanOut), fixture.clientKey, fixture.username, SIZES.fanOutBytes);
+  const medianS = spread(result.a).median;
+  row.notes.push(`package ${(packageBytes / 1e6).toFixed(1)} MB; prep-push aggregate ${((packageBytes * SIZES.fanOut) / 1e6 / medianS).toFixed(0)} MB/s`);
+  return finishRatioRow(row, result, (r) => r <= 0.9);
+}
+
+async function benchHung(work: string, fixture: BenchSshd): Promise<Row> {
+  const deadline = SIZES.hungDeadlineS;
+  const row = emptyRow(
+    `3. Hung (${SIZES.hungHealthy} ok + ${SIZES.hungStalled} stalled)`,
+    `push wall / (transfer_timeout ${deadline} s + 2 s)`,
+    '<= 1.0, all healthy delivered',
+  );
+  const dir = join(work, 'hung');
+  const stateDir = join(dir, 'state');
+  mkdirSync(dir, { recursive: true });
+  const pkg = await makeStoredPackage(dir, stateDir, SIZES.hungBytes);
+  const healthy = targetsOf(fixture, SIZES.hungHealthy);
+  const stalled: Target[] = [];
+  for (let i = 0; i < SIZES.hungStalled; i += 1) {
+    const root = join(dir, `stalled-${i}`);
+    mkdirSync(root, { recursive: true });
+    const server: SftpServerHandle = await startSftpServer({
+      root,
+      username: fixture.username,
+      authorizedKeys: [fixture.clientKey.publicKey],
+      faults: { stallAfterBytes: SIZES.hungStallAfter },
+    });
+    defer(() => server.close());
+    stalled.push({ id: `hung${i + 1}`, host: server.host, port: server.port, hostKeyFingerprint: server.hostKeyFingerprint, hostPublicKey: server.hostPublicKey, remoteDir: '/prep' });
+  }
+  const config = join(dir, 'difusores.yaml');
+  // retries 1 as in production: the deadline covers every attempt.
+  writeRegistry(config, [...healthy, ...stalled], fixture.username, fixture.clientKey.privateKeyPath, {
+    concurrency: CONCURRENCY,
+    connect_timeout_s: deadline,
+    transfer_timeout_s: deadline,
+    retries: 1,
+  });
+  const walls: number[] = [];
+  for (let i = 0; i <= SIZES.reps; i += 1) {
+    emptyRemoteDirs(healthy);
+    const run = await runPushCli(config, stateDir, STEP_TIMEOUT_MS);
+    requireAllDelivered(run, healthy.map((t) => t.id), 'prep-push push (hung)');
+    const timedOut = run.failed.filter((f) => f.code === 'TRANSFER_TIMEOUT').length;
+    log(`  ${i === 0 ? 'warm-up' : `rep ${i}`}: prep-push ${run.wallS.toFixed(3)} s, ${run.delivered.length} delivered, failed: ${run.failed.map((f) => f.code).join(',')}`);
+    if (timedOut !== stalled.length) throw new Error(`hung: expected ${stalled.length} TRANSFER_TIMEOUT, got ${JSON.stringify(run.failed)}`);
+    if (i > 0) walls.push(run.wallS);
+  }
+  emptyRemoteDirs(healthy);
+  row.prepPushS = spread(walls);
+  row.ratio = spread(walls.map((w) => w / (deadline + 2)));
+  // Every repetition, not only the median, must end within the deadline + 2 s.
+  row.goalMet = row.ratio.max <= 1;
+  row.notes.push(`package ${(pkg.bytes / 1e6).toFixed(1)} MB, stall after ${SIZES.hungStallAfter / 1024} KiB; all ${healthy.length} healthy delivered in every run; max wall ${row.prepPushS.max.toFixed(2)} s`);
+  return row;
+}
+
+async function benchScale(work: string, clientKey: KeyPair): Promise<Row> {
+  const row = emptyRow(`4. Scale (${SIZES.scale} difusores, ${SIZES.scaleBytes / MB} MB)`, 'prep-push push / sftp -b via xargs -P16', '<= 1.0, peak RSS <= 256 MB');
+  const fixture = await startBenchSshd({ count: SIZES.scale, clientKey, idPrefix: 's' });
+  defer(() => fixture.stop());
+  let peak = 0;
+  const { result } = await pushVersusOpenSsh(work, 'scale', targetsOf(fixture), clientKey, fixture.username, SIZES.scaleBytes, (run) => {
+    peak = Math.max(peak, run.peakRssMiB);
+  });
+  finishRatioRow(row, result, (r) => r <= 1.0);
+  row.goalMet = row.goalMet === true && peak <= 256;
+  row.notes.push(`${Math.ceil(SIZES.scale / 16)} sshd processes; all delivered every run; peak RSS of prep-push ${peak.toFixed(0)} MiB (VmHWM)`);
+  await fixture.stop();
+  return row;
+}
+
+async function benchShaped(work: string, clientKey: KeyPair): Promise<Row> {
+  const rate = SIZES.shapedMbit;
+  const row = emptyRow(
+    `5. Shaped uplink (${rate} Mbit/s tbf, ${SIZES.shaped} x ${SIZES.shapedBytes / MB} MB)`,
+    'aggregate throughput / link rate',
+    '>= 0.9',
+  );
+  let link;
+  try {
+    link = createShapedLink(rate);
+  } catch (error) {
+    row.skipped = `network namespace / veth / tbf not permitted here: ${(error as Error).message}`;
+    return row;
+  }
+  defer(() => link.remove());
+  const fixture = await startBenchSshd({ count: SIZES.shaped, clientKey, listenHost: link.remoteHost, netns: link.netns, idPrefix: 'n' });
+  defer(() => fixture.stop());
+  const { result, packageBytes } = await pushVersusOpenSsh(work, 'shaped', targetsOf(fixture), clientKey, fixture.username, SIZES.shapedBytes);
+  const linkBytesPerS = (rate * 1e6) / 8;
+  const total = packageBytes * SIZES.shaped;
+  row.prepPushS = spread(result.a);
+  row.baselineS = spread(result.b);
+  row.ratio = spread(result.a.map((s) => total / s / linkBytesPerS));
+  row.goalMet = row.ratio.median >= 0.9;
+  const opensshUse = spread(result.b.map((s) => total / s / linkBytesPerS));
+  row.notes.push(
+    `throughput = ${SIZES.shaped} x ${(packageBytes / 1e6).toFixed(1)} MB / wall of the whole push command; ` +
+      `OpenSSH fan-out reaches ${opensshUse.median.toFixed(2)} of the link; prep-push/OpenSSH time ${spread(result.ratios).median.toFixed(2)}`,
+  );
+  await fixture.stop();
+  link.remove();
+  return row;
+}
+
+// ---- report -----------------------------------------------------------------------------------
+
+function fmtSpread(s: Spread | null, digits = 2): string {
+  return s ? `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}-${s.max.toFixed(digits)})` : '-';
+}
+
+function renderTable(rows: Row[]): string {
+  const header = ['figure', 'prep-push s', 'baseline s', 'ratio median (min-max)', 'goal', 'met'];
+  const body = rows.map((r) => [
+    r.figure,
+    r.prepPushS ? r.prepPushS.median.toFixed(2) : '-',
+    r.baselineS ? r.baselineS.median.toFixed(2) : '-',
+    r.skipped ? 'skipped' : r.error ? 'ERROR' : fmtSpread(r.ratio),
+    r.goal,
+    r.goalMet === null ? '-' : r.goalMet ? 'yes' : 'NO',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  const out = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line), ''];
+  for (const r of rows) {
+    out.push(`${r.figure}: ratio = ${r.ratioOf}`);
+    for (const n of r.notes) out.push(`    ${n}`);
+    if (r.skipped) out.push(`    skipped: ${r.skipped}`);
+    if (r.error) out.push(`    error: ${r.error.split('\n')[0]}`);
+  }
+  return out.join('\n');
+}
+
+function version(command: string): string {
+  try {
+    return execSync(command, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' }).split('\n')[0].trim();
+  } catch (error) {
+    return ((error as { stderr?: string }).stderr ?? '').split('\n')[0].trim() || '?';
+  }
+}
+
+async function main(): Promise<number> {
+  const watchdog = setTimeout(() => {
+    log(`watchdog: the benchmark took longer than ${WATCHDOG_MS / 1000} s; cleaning up`);
+    void cleanUp().finally(() => process.exit(1));
+  }, WATCHDOG_MS);
+  watchdog.unref();
+  const started = new Date();
+  const loadBefore = os.loadavg();
+  log(`prep-push bench${quick ? ' --quick' : ''}: ${os.cpus().length} cores, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  const work = mkdtempSync(join(os.tmpdir(), 'prep-bench-'));
+  defer(() => rmSync(work, { recursive: true, force: true }));
+
+  const rows: Row[] = [];
+  const attempt = async (figure: string, fn: () => Promise<Row>): Promise<void> => {
+    log(`${figure} ...`);
+    try {
+      rows.push(await fn());
+    } catch (error) {
+      const row = emptyRow(figure, '-', '-');
+      row.error = (error as Error).message;
+      log(`  ERROR: ${row.error}`);
+      rows.push(row);
+    }
+  };
+
+  await attempt('1. Build', () => benchBuild(work));
+  const sixteen = await startBenchSshd({ count: Math.max(SIZES.fanOut, SIZES.hungHealthy) }).catch((error: Error) => error);
+  if (sixteen instanceof Error) {
+    for (const f of ['2. Fan-out', '3. Hung']) {
+      const row = emptyRow(f, '-', '-');
+      row.error = `sshd did not start: ${sixteen.message}`;
+      rows.push(row);
+    }
+  } else {
+    defer(() => sixteen.stop());
+    await attempt('2. Fan-out', () => benchFanOut(work, sixteen));
+    await attempt('3. Hung', () => benchHung(work, sixteen));
+  }
+  const clientKey = sixteen instanceof Error ? undefined : sixteen.clientKey;
+  if (clientKey) {
+    await attempt('4. Scale', () => benchScale(work, clientKey));
+    await attempt('5. Shaped uplink', () => benchShaped(work, clientKey));
+  }
+
+  const table = renderTable(rows);
+  const loadAfter = os.loadavg();
+  const machine = {
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? '?',
+    memoryMiB: Math.round(os.totalmem() / MB),
+    node: process.version,
+    openssh: version('ssh -V 2>&1'),
+    tar: version('tar --version'),
+    loadavgBefore: loadBefore,
+    loadavgAfter: loadAfter,
+  };
+  const command = quick ? 'npm run bench -- --quick' : 'npm run bench';
+  process.stdout.write(`\n${table}\n\n${command}  (${started.toISOString()}, ${machine.cores} cores ${machine.cpu}, ${machine.openssh}, load before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')})\n`);
+  const resultsFile = quick ? join(os.tmpdir(), 'prep-push-bench-quick.json') : join(PACKAGE_ROOT, 'bench', 'results.json');
+  writeFileSync(resultsFile, `${JSON.stringify({ command, quick, started: started.toISOString(), machine, sizes: SIZES, rows }, null, 2)}\n`);
+  log(`results: ${resultsFile}`);
+
+  // Quick mode checks that every row produced a number (a skip must say why), not the goals.
+  const broken = rows.filter((r) => !r.skipped && (r.error !== undefined || r.ratio === null || !Number.isFinite(r.ratio.median)));
+  const expectedRows = 5;
+  if (broken.length > 0 || rows.length < expectedRows) {
+    log(`bench: ${broken.length} row(s) without a number${rows.length < expectedRows ? `, ${expectedRows - rows.length} row(s) not run` : ''}`);
+    return 1;
+  }
+  return 0;
+}
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (error) {
+  log(`bench failed: ${(error as Error).stack ?? String(error)}`);
+} finally {
+  await cleanUp();
+}
+// sftp servers and timers may hold the loop open; everything is cleaned up, so leave now.
+process.exit(exitCode);
+
