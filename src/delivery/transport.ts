@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import { Client, utils, type ParsedKey, type SFTPWrapper } from 'ssh2';
 import type { Difusor } from '../registry/types.js';
 import { DeliveryError, describeError } from './classify.js';
 
@@ -77,29 +77,63 @@ export function keyTypeOf(key: Buffer): string {
   return length > 0 && length < 64 && key.length >= 4 + length ? key.toString('latin1', 4, 4 + length) : 'unknown';
 }
 
-type Credentials = Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'password' | 'agent'>;
+interface Credentials {
+  privateKey?: ParsedKey;
+  password?: string;
+  agent?: string;
+}
+
+// A passphrase-protected OpenSSH key takes its KDF (bcrypt, ~1-2 s of CPU) to decrypt. ssh2 would do
+// that again inside every connect, for every difusor, inside the connect deadline; decrypting once
+// per key and process and handing ssh2 the parsed key (which it passes through) avoids both.
+// Keyed by path and a hash of the passphrase, so the passphrase itself is not kept as a key.
+const parsedKeys = new Map<string, ParsedKey | DeliveryError>();
+
+function decryptedKey(file: string, passphrase: string | undefined, passphraseEnv: string | undefined): ParsedKey {
+  const cacheKey = `${file}\0${passphrase === undefined ? '' : createHash('sha256').update(passphrase).digest('hex')}`;
+  let parsed = parsedKeys.get(cacheKey);
+  if (parsed === undefined) {
+    parsed = parsePrivateKey(file, passphrase, passphraseEnv);
+    parsedKeys.set(cacheKey, parsed);
+  }
+  if (parsed instanceof DeliveryError) throw parsed;
+  return parsed;
+}
+
+function parsePrivateKey(file: string, passphrase: string | undefined, passphraseEnv: string | undefined): ParsedKey | DeliveryError {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch (error) {
+    return new DeliveryError('AUTH_FAILED', `cannot read private_key ${file}: ${describeError(error)}`, { cause: error });
+  }
+  const parsed = utils.parseKey(data, passphrase);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (key instanceof Error || key === undefined) {
+    const why = key instanceof Error ? key.message : 'no key in the file';
+    const hint = passphraseEnv !== undefined && /passphrase|decrypt|bad/i.test(why)
+      ? `; check that ${passphraseEnv} holds this key's passphrase`
+      : '';
+    return new DeliveryError('AUTH_FAILED', `cannot use private_key ${file}: ${why}${hint}`);
+  }
+  return key;
+}
 
 /** The credentials a difusor's entry names, read from the key file and the environment. */
 export function credentialsFor(difusor: Difusor, env: NodeJS.ProcessEnv): Credentials {
   const credentials: Credentials = {};
   if (difusor.privateKey !== undefined) {
-    try {
-      credentials.privateKey = readFileSync(difusor.privateKey);
-    } catch (error) {
-      throw new DeliveryError('AUTH_FAILED', `cannot read private_key ${difusor.privateKey}: ${describeError(error)}`, {
-        cause: error,
-      });
-    }
+    let passphrase: string | undefined;
     if (difusor.privateKeyPassphraseEnv !== undefined) {
-      const passphrase = env[difusor.privateKeyPassphraseEnv];
+      passphrase = env[difusor.privateKeyPassphraseEnv];
       if (passphrase === undefined) {
         throw new DeliveryError(
           'AUTH_FAILED',
           `environment variable ${difusor.privateKeyPassphraseEnv} (private_key_passphrase_env) is not set`,
         );
       }
-      credentials.passphrase = passphrase;
     }
+    credentials.privateKey = decryptedKey(difusor.privateKey, passphrase, difusor.privateKeyPassphraseEnv);
   }
   if (difusor.passwordEnv !== undefined) {
     const password = env[difusor.passwordEnv];
@@ -115,6 +149,19 @@ export function credentialsFor(difusor: Difusor, env: NodeJS.ProcessEnv): Creden
     credentials.agent = env.SSH_AUTH_SOCK;
   }
   return credentials;
+}
+
+type AuthMethod =
+  | { type: 'publickey'; username: string; key: ParsedKey }
+  | { type: 'password'; username: string; password: string }
+  | { type: 'agent'; username: string; agent: string };
+
+function authMethodsFor(username: string, credentials: Credentials): AuthMethod[] {
+  const methods: AuthMethod[] = [];
+  if (credentials.privateKey) methods.push({ type: 'publickey', username, key: credentials.privateKey });
+  if (credentials.password !== undefined) methods.push({ type: 'password', username, password: credentials.password });
+  if (credentials.agent !== undefined) methods.push({ type: 'agent', username, agent: credentials.agent });
+  return methods;
 }
 
 function seconds(ms: number): string {
@@ -195,7 +242,8 @@ function connectSsh2(difusor: Difusor, options: ConnectOptions): Promise<SftpSes
         host: difusor.host,
         port: difusor.port,
         username: difusor.username,
-        ...credentials,
+        // Explicit methods, in order: ssh2 takes an already-parsed (decrypted) key only this way.
+        authHandler: authMethodsFor(difusor.username, credentials),
         readyTimeout: connectTimeoutMs,
         keepaliveInterval: KEEPALIVE_INTERVAL_MS,
         keepaliveCountMax: KEEPALIVE_COUNT_MAX,

@@ -56,10 +56,12 @@ export async function startSftpServer(opts: StartSftpServerOptions): Promise<Sft
   /** Connection state by the client's address, so the ssh2 connection can find its socket's. */
   const connectionsByPeer = new Map<string, ConnectionState>();
   let connections = 0;
+  let authAttempts = 0;
   let activeSessions = 0;
   let maxConcurrentSessions = 0;
 
   const authenticate = (ctx: AuthContext): void => {
+    authAttempts += 1;
     if (faults.refuseAll || !sameText(ctx.username, opts.username)) return ctx.reject(allowedMethods);
     if (ctx.method === 'password' && opts.password !== undefined && sameText(ctx.password, opts.password)) return ctx.accept();
     if (ctx.method === 'publickey') {
@@ -136,6 +138,9 @@ export async function startSftpServer(opts: StartSftpServerOptions): Promise<Sft
     },
     get connections() {
       return connections;
+    },
+    get authAttempts() {
+      return authAttempts;
     },
     close: () =>
       new Promise<void>((done) => {

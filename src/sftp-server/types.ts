@@ -63,6 +63,8 @@ export interface SftpServerHandle {
   readonly bytesWritten: number;
   /** TCP connections accepted so far. */
   readonly connections: number;
+  /** Authentication requests received (any method, "none" included): a client that distrusts our host key sends none. */
+  readonly authAttempts: number;
   /** Destroys every connection and stops listening. */
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 // Runs the built prep-push binary as a user would, capturing stdout, stderr and the exit code.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { REPO_ROOT } from './workspace.js';
 
@@ -30,4 +30,40 @@ export function runPrepPush(args: string[], opts: { cwd?: string; env?: NodeJS.P
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+export interface StartedCli {
+  child: ChildProcess;
+  /** Output so far (grows while the process runs). */
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Resolves when the process has exited and its pipes closed. */
+  done: Promise<CliRun>;
+}
+
+/** Starts the built binary without waiting for it, so a test can signal or SIGKILL it mid-run. */
+export function startPrepPush(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): StartedCli {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<CliRun>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return {
+    child,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    done,
+  };
 }
