@@ -238,6 +238,14 @@ export interface OpenSshFanOut {
 }
 
 /**
+ * The baseline's cipher. ssh2 (prep-push) negotiates aes128-gcm@openssh.com on CPUs with AES
+ * instructions, OpenSSH's client chacha20-poly1305, which costs sshd more CPU per byte. We give sftp
+ * the same cipher so the ratio compares the implementations, not the cipher choice; set
+ * BENCH_SFTP_CIPHER=default to compare each tool's defaults instead.
+ */
+export const BASELINE_CIPHER = process.env.BENCH_SFTP_CIPHER ?? 'aes128-gcm@openssh.com';
+
+/**
  * Writes, per target, an `sftp -b` batch doing what a delivery does (package, .sha256, LATEST, each
  * put under a temporary name then renamed; plain `rename` cannot replace a file, so the remote dirs
  * must be emptied between runs), a known_hosts pinning each host key, and the xargs argument list.
@@ -266,7 +274,7 @@ export function prepareOpenSshFanOut(o: OpenSshFanOut): string {
   writeFileSync(argsFile, `${args.join('\n')}\n`);
   const sftp =
     `exec sftp -q -b "$3" -i ${o.privateKey} -P "$0" -o HostKeyAlias="$2" -o StrictHostKeyChecking=yes ` +
-    `-o UserKnownHostsFile=${knownHosts} -o BatchMode=yes -o CheckHostIP=no -o ConnectTimeout=15 ${o.username}@"$1" >/dev/null`;
+    `-o UserKnownHostsFile=${knownHosts}${BASELINE_CIPHER === 'default' ? '' : ` -c ${BASELINE_CIPHER}`} -o BatchMode=yes -o CheckHostIP=no -o ConnectTimeout=15 ${o.username}@"$1" >/dev/null`;
   return `xargs -P ${o.concurrency} -n 4 sh -c '${sftp}' < ${argsFile}`;
 }
 

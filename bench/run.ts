@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { buildPackage } from '../src/package/build-package.js';
 import { startSftpServer, type SftpServerHandle } from '../src/sftp-server/index.js';
 import {
+  BASELINE_CIPHER,
   BENCH_CUT,
   emptyRemoteDirs,
   interleave,
@@ -29,6 +30,10 @@ import { startBenchSshd, type BenchSshd, type KeyPair } from './sshd.js';
 import { generateSyntheticSite } from './synthetic-site.js';
 
 const quick = process.argv.includes('--quick');
+// `--only 2,4`: run only these figures (for investigating one; the full table needs all five).
+const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
+const only = process.argv.includes('--only') && onlyArg ? new Set(onlyArg.split(',').map((n) => n.trim())) : null;
+const wanted = (figure: string): boolean => only === null || only.has(figure.charAt(0));
 const MB = 1024 * 1024;
 
 const SIZES = quick
@@ -346,6 +351,7 @@ async function main(): Promise<number> {
 
   const rows: Row[] = [];
   const attempt = async (figure: string, fn: () => Promise<Row>): Promise<void> => {
+    if (!wanted(figure)) return;
     log(`${figure} ...`);
     try {
       rows.push(await fn());
@@ -384,19 +390,21 @@ async function main(): Promise<number> {
     memoryMiB: Math.round(os.totalmem() / MB),
     node: process.version,
     openssh: version('ssh -V 2>&1'),
+    sftpCipher: BASELINE_CIPHER,
     tar: version('tar --version'),
     loadavgBefore: loadBefore,
     loadavgAfter: loadAfter,
   };
-  const command = quick ? 'npm run bench -- --quick' : 'npm run bench';
-  process.stdout.write(`\n${table}\n\n${command}  (${started.toISOString()}, ${machine.cores} cores ${machine.cpu}, ${machine.openssh}, load before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')})\n`);
-  const resultsFile = quick ? join(os.tmpdir(), 'prep-push-bench-quick.json') : join(PACKAGE_ROOT, 'bench', 'results.json');
+  const command = `npm run bench${quick || only ? ' --' : ''}${quick ? ' --quick' : ''}${only ? ` --only ${onlyArg}` : ''}`;
+  process.stdout.write(`\n${table}\n\n${command}  (${started.toISOString()}, ${machine.cores} cores ${machine.cpu}, ${machine.openssh}, sftp cipher ${BASELINE_CIPHER}, load before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')})\n`);
+  // Only a full run of every figure replaces bench/results.json (the README's table).
+  const resultsFile = quick || only ? join(os.tmpdir(), `prep-push-bench-${quick ? 'quick' : 'partial'}.json`) : join(PACKAGE_ROOT, 'bench', 'results.json');
   writeFileSync(resultsFile, `${JSON.stringify({ command, quick, started: started.toISOString(), machine, sizes: SIZES, rows }, null, 2)}\n`);
   log(`results: ${resultsFile}`);
 
   // Quick mode checks that every row produced a number (a skip must say why), not the goals.
   const broken = rows.filter((r) => !r.skipped && (r.error !== undefined || r.ratio === null || !Number.isFinite(r.ratio.median)));
-  const expectedRows = 5;
+  const expectedRows = only === null ? 5 : only.size;
   if (broken.length > 0 || rows.length < expectedRows) {
     log(`bench: ${broken.length} row(s) without a number${rows.length < expectedRows ? `, ${expectedRows - rows.length} row(s) not run` : ''}`);
     return 1;

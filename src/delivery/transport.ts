@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { Client, utils, type ParsedKey, type SFTPWrapper } from 'ssh2';
+import ssh2, { Client, type ParsedKey, type SFTPWrapper } from 'ssh2';
 import type { Difusor } from '../registry/types.js';
 import { DeliveryError, describeError } from './classify.js';
 
@@ -107,7 +107,7 @@ function parsePrivateKey(file: string, passphrase: string | undefined, passphras
   } catch (error) {
     return new DeliveryError('AUTH_FAILED', `cannot read private_key ${file}: ${describeError(error)}`, { cause: error });
   }
-  const parsed = utils.parseKey(data, passphrase);
+  const parsed = ssh2.utils.parseKey(data, passphrase);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (key instanceof Error || key === undefined) {
     const why = key instanceof Error ? key.message : 'no key in the file';
