@@ -170,6 +170,8 @@ export interface PushRun {
   peakRssMiB: number;
   exitCode: number | null;
   delivered: string[];
+  /** The slowest difusor's own `seconds` (connect to LATEST), i.e. the delivery window without process start. */
+  maxDeliveryS: number;
   failed: Array<{ id: string; code: string }>;
 }
 
@@ -209,7 +211,7 @@ export function runPushCli(config: string, stateDir: string, timeoutMs: number):
       const wallS = (performance.now() - started) / 1000;
       clearInterval(poll);
       clearTimeout(killer);
-      let report: { results?: Array<{ id: string; outcome: string; error: { code: string } | null }> };
+      let report: { results?: Array<{ id: string; outcome: string; seconds: number; error: { code: string } | null }> };
       try {
         report = JSON.parse(stdout);
       } catch {
@@ -222,6 +224,7 @@ export function runPushCli(config: string, stateDir: string, timeoutMs: number):
         peakRssMiB: peakKiB / 1024,
         exitCode: code,
         delivered: results.filter((r) => r.outcome === 'delivered').map((r) => r.id),
+        maxDeliveryS: Math.max(0, ...results.map((r) => r.seconds)),
         failed: results.filter((r) => r.outcome !== 'delivered').map((r) => ({ id: r.id, code: r.error?.code ?? r.outcome })),
       });
     });

@@ -193,7 +193,7 @@ function finishRatioRow(row: Row, r: { a: number[]; b: number[]; ratios: number[
 }
 
 async function benchFanOut(work: string, fixture: BenchSshd): Promise<Row> {
-  const row = emptyRow(`2. Fan-out (${SIZES.fanOutBytes / MB} MB to ${SIZES.fanOut})`, 'prep-push push / sftp -b via xargs -P16', '<= 0.9');
+  const row = emptyRow(`2. Fan-out (${SIZES.fanOutBytes / MB} MiB to ${SIZES.fanOut})`, 'prep-push push / sftp -b via xargs -P16', '<= 0.9');
   const { result, packageBytes } = await pushVersusOpenSsh(work, 'fanout', targetsOf(fixture, SIZES.fanOut), fixture.clientKey, fixture.username, SIZES.fanOutBytes);
   const medianS = spread(result.a).median;
   row.notes.push(`package ${(packageBytes / 1e6).toFixed(1)} MB; prep-push aggregate ${((packageBytes * SIZES.fanOut) / 1e6 / medianS).toFixed(0)} MB/s`);
@@ -253,7 +253,7 @@ async function benchHung(work: string, fixture: BenchSshd): Promise<Row> {
 }
 
 async function benchScale(work: string, clientKey: KeyPair): Promise<Row> {
-  const row = emptyRow(`4. Scale (${SIZES.scale} difusores, ${SIZES.scaleBytes / MB} MB)`, 'prep-push push / sftp -b via xargs -P16', '<= 1.0, peak RSS <= 256 MB');
+  const row = emptyRow(`4. Scale (${SIZES.scale} difusores, ${SIZES.scaleBytes / MB} MiB)`, 'prep-push push / sftp -b via xargs -P16', '<= 1.0, peak RSS <= 256 MB');
   const fixture = await startBenchSshd({ count: SIZES.scale, clientKey, idPrefix: 's' });
   defer(() => fixture.stop());
   let peak = 0;
@@ -270,7 +270,7 @@ async function benchScale(work: string, clientKey: KeyPair): Promise<Row> {
 async function benchShaped(work: string, clientKey: KeyPair): Promise<Row> {
   const rate = SIZES.shapedMbit;
   const row = emptyRow(
-    `5. Shaped uplink (${rate} Mbit/s tbf, ${SIZES.shaped} x ${SIZES.shapedBytes / MB} MB)`,
+    `5. Shaped uplink (${rate} Mbit/s tbf, ${SIZES.shaped} x ${SIZES.shapedBytes / MB} MiB)`,
     'aggregate throughput / link rate',
     '>= 0.9',
   );
@@ -284,7 +284,10 @@ async function benchShaped(work: string, clientKey: KeyPair): Promise<Row> {
   defer(() => link.remove());
   const fixture = await startBenchSshd({ count: SIZES.shaped, clientKey, listenHost: link.remoteHost, netns: link.netns, idPrefix: 'n' });
   defer(() => fixture.stop());
-  const { result, packageBytes } = await pushVersusOpenSsh(work, 'shaped', targetsOf(fixture), clientKey, fixture.username, SIZES.shapedBytes);
+  const windows: number[] = [];
+  const { result, packageBytes } = await pushVersusOpenSsh(work, 'shaped', targetsOf(fixture), clientKey, fixture.username, SIZES.shapedBytes, (run) =>
+    windows.push(run.maxDeliveryS),
+  );
   const linkBytesPerS = (rate * 1e6) / 8;
   const total = packageBytes * SIZES.shaped;
   row.prepPushS = spread(result.a);
@@ -294,6 +297,7 @@ async function benchShaped(work: string, clientKey: KeyPair): Promise<Row> {
   const opensshUse = spread(result.b.map((s) => total / s / linkBytesPerS));
   row.notes.push(
     `throughput = ${SIZES.shaped} x ${(packageBytes / 1e6).toFixed(1)} MB / wall of the whole push command; ` +
+      `over the deliveries alone (slowest difusor's seconds, no process start) ${spread(windows.slice(1).map((s) => total / s / linkBytesPerS)).median.toFixed(2)}; ` +
       `OpenSSH fan-out reaches ${opensshUse.median.toFixed(2)} of the link; prep-push/OpenSSH time ${spread(result.ratios).median.toFixed(2)}`,
   );
   await fixture.stop();

@@ -68,7 +68,7 @@ export function renderRunSummary(report: RunReport, s: Style): string[] {
     r.error?.code ?? '',
     r.outcome === 'skipped' ? '' : r.seconds.toFixed(2),
     r.outcome === 'skipped' ? '' : String(r.attempts),
-    r.outcome === 'delivered' ? formatRate(r.bytes, r.seconds).replace(' MB/s', '') : '',
+    r.outcome === 'delivered' ? formatRate(r.bytes, r.seconds) : '',
   ]);
   for (const id of report.not_started) rows.push([id, 'not started (interrupted)', '', '', '', '']);
   const targeted = report.results.filter((r) => r.outcome !== 'skipped').length + report.not_started.length;
@@ -80,7 +80,7 @@ export function renderRunSummary(report: RunReport, s: Style): string[] {
   const lines = [
     '',
     `${report.command} ${report.cut.id}  ${report.package.file}  sha256 ${report.package.sha256.slice(0, 16)}…`,
-    ...table(['difusor', 'outcome', 'error', 'seconds', 'attempts', 'MB/s'], rows),
+    ...table(['difusor', 'outcome', 'error', 'seconds', 'attempts', 'rate'], rows),
     '',
     `delivered ${delivered}/${targeted}` +
       (failed.length ? s.bad(`, failed ${failed.length} (${[...byCode].map(([code, ids]) => `${code}: ${ids.join(', ')}`).join('; ')})`) : '') +

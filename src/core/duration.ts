@@ -9,7 +9,9 @@ export function formatSeconds(seconds: number): string {
 
 export function formatRate(bytes: number, seconds: number): string {
   if (seconds <= 0 || bytes <= 0) return '-';
-  return `${(bytes / 1e6 / seconds).toFixed(1)} MB/s`;
+  const perSecond = bytes / seconds;
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(1)} MB/s`;
+  return `${Math.max(1, Math.round(perSecond / 1e3))} kB/s`;
 }
 
 export function formatBytes(bytes: number): string {

@@ -10,7 +10,7 @@ import ssh2 from 'ssh2';
 import type { Clock } from '../core/clock.js';
 import { parseCutTime } from '../core/cut.js';
 import { formatSeconds } from '../core/duration.js';
-import { renderBlockChange, renderResultLine, renderRunSummary, renderStatus, type Style } from '../cli/render.js';
+import { renderBlockChange, renderRunSummary, renderStatus, type Style } from '../cli/render.js';
 import { unblock } from '../commands/block.js';
 import { status } from '../commands/status.js';
 import { runCut, runPush, type RunProgress } from '../cut/run.js';
@@ -96,9 +96,9 @@ export async function runDemo(options: DemoOptions): Promise<{ exitCode: number 
     const registry = await loadRegistry(registryFile, { env: options.env, displayPath: registryFile });
     const stateDir = path.join(dir, 'state');
     const sourceDir = path.join(dir, 'publicacion');
+    // A real `cut` prints each difusor as it finishes, then the table; the demo shows the table only.
     const onProgress = (event: RunProgress) => {
-      if (event.type === 'result') print(renderResultLine(event.result, style));
-      else if (event.type === 'blocked') print(style.bad(`BLOCKED    ${event.id}: ${event.reason}`));
+      if (event.type === 'blocked') print(style.bad(`BLOCKED    ${event.id}: ${event.reason}`));
     };
     const deps = { clock: options.clock, env: options.env, transport: ssh2Transport, onProgress };
 
@@ -114,6 +114,9 @@ export async function runDemo(options: DemoOptions): Promise<{ exitCode: number 
       print(['', style.bold(`── cut ${n + 1} of ${CUT_TIMES.length}: ${cut.id} (${cut.time}) — prep-push cut --source publicacion --cut ${time}`)]);
       const report = await runCut({ registry, stateDir, sourceDir, cut }, deps);
       print(renderRunSummary(report, style).slice(1));
+      if (n === 0) {
+        for (const r of report.results.filter((x) => x.error)) print(style.dim(`  why ${r.id} failed: ${r.error!.message}`));
+      }
       print(style.dim(`exit code ${report.exit_code}`));
     }
 
@@ -125,6 +128,7 @@ export async function runDemo(options: DemoOptions): Promise<{ exitCode: number 
     print(renderBlockChange(await unblock(registry, stateDir, 'tv-norte', options.clock)));
     print('$ prep-push push --only tv-norte');
     const repush = await runPush({ registry, stateDir, only: ['tv-norte'] }, deps);
+    print(renderRunSummary(repush, style).slice(1));
     print(style.dim(`exit code ${repush.exit_code}`));
     print(['', style.bold('── prep-push status'), ...renderStatus(await status(registry, stateDir), style)]);
 

@@ -32,6 +32,18 @@ function parseKeyOrThrow(text: string | Buffer, what: string): ParsedKey {
   return key;
 }
 
+/**
+ * A fresh ed25519 host key. About 1 in 200 keys ssh2's generateKeyPairSync writes cannot be read
+ * back by its own parseKey ("Malformed OpenSSH private key"), which made servers fail to start at
+ * random; generate again until the key parses.
+ */
+function generateReadableHostKey(): string {
+  for (;;) {
+    const key = ssh2.utils.generateKeyPairSync('ed25519').private;
+    if (!(ssh2.utils.parseKey(key) instanceof Error)) return key;
+  }
+}
+
 /** Starts listening and resolves once the port is bound. */
 export async function startSftpServer(opts: StartSftpServerOptions): Promise<SftpServerHandle> {
   const root = resolve(opts.root);
@@ -41,7 +53,7 @@ export async function startSftpServer(opts: StartSftpServerOptions): Promise<Sft
   }
   const faults = opts.faults ?? {};
   const host = opts.host ?? '127.0.0.1';
-  const hostKey = opts.hostKey ?? ssh2.utils.generateKeyPairSync('ed25519').private;
+  const hostKey = opts.hostKey ?? generateReadableHostKey();
   const parsedHostKey = parseKeyOrThrow(hostKey, 'the host key');
   const hostKeyFingerprint = sha256Fingerprint(parsedHostKey.getPublicSSH());
   const hostPublicKey = `${parsedHostKey.type} ${parsedHostKey.getPublicSSH().toString('base64')}`;
