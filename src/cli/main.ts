@@ -172,16 +172,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .action(async (opts: { cut?: string; only?: string; failed?: boolean; json?: boolean }) => {
       jsonRequested = Boolean(opts.json);
       const registry = await loadRegistryFor(globals(), ctx);
-      const report = await runPush(
-        {
-          registry,
-          stateDir: resolveStateDir(globals(), registry, ctx.cwd),
-          cutId: opts.cut,
-          only: requireIds(parseIdList(opts.only)),
-          failed: opts.failed,
-        },
-        runDeps(Boolean(opts.json)),
-      );
+      const request = {
+        registry,
+        stateDir: resolveStateDir(globals(), registry, ctx.cwd),
+        cutId: opts.cut,
+        only: requireIds(parseIdList(opts.only)),
+        failed: opts.failed,
+      };
+      const report = await runPush(request, runDeps(Boolean(opts.json)));
       out(opts.json ? JSON.stringify(report, null, 2) : renderRunSummary(report, style));
       outcome = { exitCode: report.exit_code };
     });

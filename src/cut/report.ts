@@ -31,10 +31,11 @@ export interface RunReport {
 }
 
 /**
- * 0: every targeted difusor has the package; 1: at least one failed (a difusor blocked by this run
- * failed, so it counts), or the run was interrupted before reaching every target.
+ * 0: every targeted difusor has the package; 1: at least one failed, or this run blocked a difusor
+ * (also when it records the block a killed run did not get to), or the run was interrupted before
+ * reaching every target.
  */
-export function exitCodeOfRun(report: Pick<RunReport, 'results' | 'interrupted' | 'not_started'>): 0 | 1 {
-  if (report.interrupted || report.not_started.length > 0) return 1;
+export function exitCodeOfRun(report: Pick<RunReport, 'results' | 'interrupted' | 'not_started' | 'newly_blocked'>): 0 | 1 {
+  if (report.interrupted || report.not_started.length > 0 || report.newly_blocked.length > 0) return 1;
   return report.results.some((r) => r.outcome === 'failed') ? 1 : 0;
 }

@@ -18,7 +18,7 @@ import { buildPackage, packageFileName } from '../package/build-package.js';
 import { findStoredPackage, listStoredPackages } from '../package/store.js';
 import type { BuiltPackage } from '../package/types.js';
 import type { Registry } from '../registry/types.js';
-import { difusoresHoldingCut, planTargets } from './plan.js';
+import { assertKnownIds, difusoresHoldingCut, planTargets } from './plan.js';
 import type { DeliveryPlanTargets, PlannedSkip } from './plan.js';
 import { exitCodeOfRun } from './report.js';
 import type { ReportResult, RunReport } from './report.js';
@@ -80,6 +80,8 @@ export async function planCut(request: CutRequest): Promise<DryRunPlan> {
 }
 
 export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunReport> {
+  // A typo in --only is a usage error before anything is locked, built or sent.
+  if (request.only) assertKnownIds(request.only, request.registry.difusores, '--only');
   const lock = await acquireLock(request.stateDir, { command: 'cut' });
   try {
     const pkg = await buildPackage({
@@ -98,6 +100,7 @@ export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunRep
 }
 
 export async function runPush(request: PushRequest, deps: RunDeps): Promise<RunReport> {
+  if (request.only) assertKnownIds(request.only, request.registry.difusores, '--only');
   const lock = await acquireLock(request.stateDir, { command: 'push' });
   try {
     const pkg = await findPackageToPush(request);
@@ -156,15 +159,15 @@ async function deliverAndRecord(
   const startedMono = deps.clock.monotonic();
   const { events, warnings } = await readJournal(stateDir);
   for (const message of warnings) deps.onProgress?.({ type: 'warning', message });
-  const holding = selection.missingCut ? difusoresHoldingCut(events, selection.missingCut) : new Set<string>();
-  const plan: DeliveryPlanTargets = planTargets(registry.difusores, deriveLedgerState(events), selection, holding);
-  deps.onProgress?.({ type: 'plan', targets: plan.targets.map((d) => d.id), skipped: plan.skipped });
-
   const journal = await openJournal(stateDir);
   const recorder = new LedgerRecorder(journal, deriveLedgerState(events), registry.blockAfterMisses, deps);
   try {
-    // A run killed between an outcome and its block left a difusor over the limit but not blocked.
+    // A run killed between an outcome and its block left a difusor over the limit but not blocked:
+    // block it before planning, so it is not targeted.
     await recorder.blockWhoeverReachedTheLimit(registry.difusores.map((d) => d.id));
+    const holding = selection.missingCut ? difusoresHoldingCut(events, selection.missingCut) : new Set<string>();
+    const plan: DeliveryPlanTargets = planTargets(registry.difusores, recorder.state, selection, holding);
+    deps.onProgress?.({ type: 'plan', targets: plan.targets.map((d) => d.id), skipped: plan.skipped });
     if (command === 'cut') {
       await recorder.record({
         type: 'cut',
@@ -191,13 +194,11 @@ async function deliverAndRecord(
       results.push(result);
     }
 
-    const started = new Set<string>();
     await deliverToAll(
       { pkg, targets: plan.targets, settings: registry.push },
       { transport: deps.transport, env: deps.env, clock: deps.clock },
       {
         signal: deps.signal,
-        onStart: (id) => started.add(id),
         onResult: async (delivery: DeliveryResult) => {
           const result = toReportResult(delivery);
           await recorder.recordOutcome(command, pkg.cutId, result, delivery.error?.code ?? null);
@@ -212,7 +213,7 @@ async function deliverAndRecord(
     const order = new Map(registry.difusores.map((d, i) => [d.id, i]));
     results.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
     const interrupted = deps.signal?.aborted ?? false;
-    const partial = { results, interrupted, not_started: notStarted };
+    const partial = { results, interrupted, not_started: notStarted, newly_blocked: recorder.newlyBlocked };
     const report: RunReport = {
       command,
       cut: { id: pkg.cutId, time: pkg.cutTime },
@@ -261,14 +262,19 @@ class LedgerRecorder {
 
   constructor(
     private readonly journal: Journal,
-    private state: LedgerState,
+    private current: LedgerState,
     private readonly blockAfterMisses: number,
     private readonly deps: RunDeps,
   ) {}
 
   async record(event: LedgerEvent): Promise<void> {
     await this.journal.append(event);
-    this.state = applyEvent(this.state, event);
+    this.current = applyEvent(this.current, event);
+  }
+
+  /** The ledger as of the last recorded event. */
+  get state(): LedgerState {
+    return this.current;
   }
 
   async recordOutcome(
@@ -293,7 +299,7 @@ class LedgerRecorder {
 
   async blockWhoeverReachedTheLimit(ids: string[]): Promise<void> {
     for (const id of ids) {
-      const reason = autoBlockReason(this.state.difusores[id], this.blockAfterMisses);
+      const reason = autoBlockReason(this.current.difusores[id], this.blockAfterMisses);
       if (reason === null) continue;
       await this.record({ type: 'block', at: isoAt(this.deps.clock), id, reason, by: 'auto' });
       this.newlyBlocked.push(id);

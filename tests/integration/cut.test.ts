@@ -1,6 +1,6 @@
 // The cut pipeline on real OpenSSH: five cuts with difusores going down and coming back, blocking
 // at the third consecutive miss, manual unblock and re-push, and `push --failed`.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
 import { parseCutTime } from '../../src/core/cut.js';
@@ -113,4 +113,25 @@ test('A down for cuts 1-3 is blocked at cut 3 and skipped at 4; B down for 1-2 i
   expect(await readFile(path.join(sshd.accounts.a.dir, 'PREP2024_MICH_20240602_2000.tar.gz.sha256'), 'utf8')).toMatch(/^[0-9a-f]{64}  /);
   expect(await readFile(path.join(sshd.accounts.a.dir, 'LATEST'), 'utf8')).toBe('PREP2024_MICH_20240602_2120.tar.gz\n');
   expect(await missesOf('a')).toBe(0);
+});
+
+test('a run killed between a third miss and its block: the next cut blocks it before planning, so it is not targeted', async () => {
+  const killed = await makeWorkspace();
+  try {
+    await killed.writeRegistry(registryYamlFor(sshd, ['a', 'b'], { push: { retries: 0 } }));
+    const registry = await loadRegistry(killed.registryFile, { env: {} });
+    await mkdir(killed.stateDir, { recursive: true });
+    const miss = (cut: string) =>
+      JSON.stringify({ type: 'outcome', at: '2024-06-03T02:00:00.000Z', cut, id: 'a', outcome: 'failed', code: 'CONNECT_REFUSED', message: 'down', via: 'cut', seconds: 0, attempts: 1 });
+    await writeFile(path.join(killed.stateDir, 'journal.jsonl'), `${['20240602_2000', '20240602_2020', '20240602_2040'].map(miss).join('\n')}\n`);
+
+    const cut = parseCutTime('2024-06-02T21:00:00-06:00', registry.timezone, Date.now);
+    const report = await runCut({ registry, stateDir: killed.stateDir, sourceDir: killed.sourceDir, cut }, deps);
+    expect(outcomes(report)).toEqual({ a: 'skipped', b: 'delivered' });
+    expect(report.newly_blocked).toEqual(['a']);
+    expect(report.exit_code).toBe(1);
+    expect((await status(registry, killed.stateDir)).difusores[0]).toMatchObject({ state: 'blocked', blocked_reason: 'auto: missed 3 consecutive cuts' });
+  } finally {
+    await killed.remove();
+  }
 });

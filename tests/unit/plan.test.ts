@@ -100,11 +100,13 @@ describe('planTargets', () => {
 describe('exitCodeOfRun', () => {
   const r = (outcome: ReportResult['outcome']): ReportResult => ({ id: 'x', outcome, error: null, seconds: 0, attempts: 1, bytes: 0 });
   test.each([
-    { results: [r('delivered'), r('skipped')], interrupted: false, not_started: [], code: 0 },
-    { results: [], interrupted: false, not_started: [], code: 0 },
-    { results: [r('delivered'), r('failed')], interrupted: false, not_started: [], code: 1 },
-    { results: [r('delivered')], interrupted: true, not_started: [], code: 1 },
-    { results: [r('delivered')], interrupted: false, not_started: ['b'], code: 1 },
+    { results: [r('delivered'), r('skipped')], interrupted: false, not_started: [], newly_blocked: [], code: 0 },
+    { results: [], interrupted: false, not_started: [], newly_blocked: [], code: 0 },
+    { results: [r('delivered'), r('failed')], interrupted: false, not_started: [], newly_blocked: [], code: 1 },
+    { results: [r('delivered')], interrupted: true, not_started: [], newly_blocked: [], code: 1 },
+    { results: [r('delivered')], interrupted: false, not_started: ['b'], newly_blocked: [], code: 1 },
+    // The block a killed run did not get to record: no failure in this run, but an operator must know.
+    { results: [r('delivered'), r('skipped')], interrupted: false, not_started: [], newly_blocked: ['a'], code: 1 },
   ])('%# → $code', ({ code, ...report }) => {
     expect(exitCodeOfRun(report)).toBe(code);
   });
