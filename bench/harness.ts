@@ -10,6 +10,7 @@ import { cutAt } from '../src/core/cut.js';
 import { packageStoreDir } from '../src/cut/state-dir.js';
 import { buildPackage } from '../src/package/build-package.js';
 import type { BuiltPackage } from '../src/package/types.js';
+import { startSshd, type SshdFixture } from '../tests/helpers/sshd.js';
 
 /** dist/bench/harness.js → the package root (two levels up). */
 export const PACKAGE_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -118,6 +119,34 @@ export interface Target {
   remoteDir: string;
   /** Local path of the remote dir, to empty it between runs; absent for servers we cannot reach. */
   localDir?: string;
+}
+
+export interface BenchSshdOptions {
+  /** Default 127.0.0.1. */
+  listenHost?: string;
+  /** Run the sshd inside this network namespace (see netns.ts). */
+  netns?: string;
+}
+
+/** Real sshd for `count` difusores named PREFIX001, PREFIX002, ... (the test suite's starter). */
+export function startBenchSshd(count: number, idPrefix: string, opts: BenchSshdOptions = {}): Promise<SshdFixture> {
+  const accounts = Array.from({ length: count }, (_, i) => ({ id: `${idPrefix}${String(i + 1).padStart(3, '0')}` }));
+  return startSshd({ accounts, ...opts });
+}
+
+/** The fixture's first `count` accounts, in the order they were started, as push targets (local path = remote path). */
+export function targetsOf(fixture: SshdFixture, count = Object.keys(fixture.accounts).length): Target[] {
+  return Object.entries(fixture.accounts)
+    .slice(0, count)
+    .map(([id, account]) => ({
+      id,
+      host: fixture.host,
+      port: account.port,
+      hostKeyFingerprint: fixture.hostKeyFingerprint,
+      hostPublicKey: fixture.hostPublicKey,
+      remoteDir: account.dir,
+      localDir: account.dir,
+    }));
 }
 
 export interface PushSettingsYaml {

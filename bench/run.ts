@@ -20,13 +20,15 @@ import {
   runPushCli,
   runShellTimed,
   spread,
+  startBenchSshd,
+  targetsOf,
   writeRegistry,
   type PushRun,
   type Spread,
   type Target,
 } from './harness.js';
 import { createShapedLink } from './netns.js';
-import { startBenchSshd, type BenchSshd, type KeyPair } from './sshd.js';
+import type { SshdFixture } from '../tests/helpers/sshd.js';
 import { generateSyntheticSite } from './synthetic-site.js';
 
 const quick = process.argv.includes('--quick');
@@ -95,24 +97,12 @@ function requireAllDelivered(run: PushRun, expected: string[], what: string): vo
   }
 }
 
-function targetsOf(fixture: BenchSshd, count = fixture.accounts.length): Target[] {
-  return fixture.accounts.slice(0, count).map((a) => ({
-    id: a.id,
-    host: a.host,
-    port: a.port,
-    hostKeyFingerprint: fixture.hostKeyFingerprint,
-    hostPublicKey: fixture.hostPublicKey,
-    remoteDir: a.dir,
-    localDir: a.dir,
-  }));
-}
-
 /** prep-push push vs the OpenSSH fan-out to the same targets, interleaved; returns the row's numbers. */
 async function pushVersusOpenSsh(
   work: string,
   name: string,
   targets: Target[],
-  clientKey: KeyPair,
+  clientKey: SshdFixture['clientKey'],
   username: string,
   packageBytes: number,
   onRun: (run: PushRun) => void = () => {},
@@ -192,7 +182,7 @@ function finishRatioRow(row: Row, r: { a: number[]; b: number[]; ratios: number[
   return row;
 }
 
-async function benchFanOut(work: string, fixture: BenchSshd): Promise<Row> {
+async function benchFanOut(work: string, fixture: SshdFixture): Promise<Row> {
   const row = emptyRow(`2. Fan-out (${SIZES.fanOutBytes / MB} MiB to ${SIZES.fanOut})`, 'prep-push push / sftp -b via xargs -P16', '<= 0.9');
   const { result, packageBytes } = await pushVersusOpenSsh(work, 'fanout', targetsOf(fixture, SIZES.fanOut), fixture.clientKey, fixture.username, SIZES.fanOutBytes);
   const medianS = spread(result.a).median;
@@ -200,7 +190,7 @@ async function benchFanOut(work: string, fixture: BenchSshd): Promise<Row> {
   return finishRatioRow(row, result, (r) => r <= 0.9);
 }
 
-async function benchHung(work: string, fixture: BenchSshd): Promise<Row> {
+async function benchHung(work: string, fixture: SshdFixture): Promise<Row> {
   const deadline = SIZES.hungDeadlineS;
   const row = emptyRow(
     `3. Hung (${SIZES.hungHealthy} ok + ${SIZES.hungStalled} stalled)`,
@@ -252,12 +242,12 @@ async function benchHung(work: string, fixture: BenchSshd): Promise<Row> {
   return row;
 }
 
-async function benchScale(work: string, clientKey: KeyPair): Promise<Row> {
+async function benchScale(work: string): Promise<Row> {
   const row = emptyRow(`4. Scale (${SIZES.scale} difusores, ${SIZES.scaleBytes / MB} MiB)`, 'prep-push push / sftp -b via xargs -P16', '<= 1.0, peak RSS <= 256 MB');
-  const fixture = await startBenchSshd({ count: SIZES.scale, clientKey, idPrefix: 's' });
+  const fixture = await startBenchSshd(SIZES.scale, 's');
   defer(() => fixture.stop());
   let peak = 0;
-  const { result } = await pushVersusOpenSsh(work, 'scale', targetsOf(fixture), clientKey, fixture.username, SIZES.scaleBytes, (run) => {
+  const { result } = await pushVersusOpenSsh(work, 'scale', targetsOf(fixture), fixture.clientKey, fixture.username, SIZES.scaleBytes, (run) => {
     peak = Math.max(peak, run.peakRssMiB);
   });
   finishRatioRow(row, result, (r) => r <= 1.0);
@@ -267,7 +257,7 @@ async function benchScale(work: string, clientKey: KeyPair): Promise<Row> {
   return row;
 }
 
-async function benchShaped(work: string, clientKey: KeyPair): Promise<Row> {
+async function benchShaped(work: string): Promise<Row> {
   const rate = SIZES.shapedMbit;
   const row = emptyRow(
     `5. Shaped uplink (${rate} Mbit/s tbf, ${SIZES.shaped} x ${SIZES.shapedBytes / MB} MiB)`,
@@ -282,10 +272,10 @@ async function benchShaped(work: string, clientKey: KeyPair): Promise<Row> {
     return row;
   }
   defer(() => link.remove());
-  const fixture = await startBenchSshd({ count: SIZES.shaped, clientKey, listenHost: link.remoteHost, netns: link.netns, idPrefix: 'n' });
+  const fixture = await startBenchSshd(SIZES.shaped, 'n', { listenHost: link.remoteHost, netns: link.netns });
   defer(() => fixture.stop());
   const windows: number[] = [];
-  const { result, packageBytes } = await pushVersusOpenSsh(work, 'shaped', targetsOf(fixture), clientKey, fixture.username, SIZES.shapedBytes, (run) =>
+  const { result, packageBytes } = await pushVersusOpenSsh(work, 'shaped', targetsOf(fixture), fixture.clientKey, fixture.username, SIZES.shapedBytes, (run) =>
     windows.push(run.maxDeliveryS),
   );
   const linkBytesPerS = (rate * 1e6) / 8;
@@ -368,7 +358,7 @@ async function main(): Promise<number> {
   };
 
   await attempt('1. Build', () => benchBuild(work));
-  const sixteen = await startBenchSshd({ count: Math.max(SIZES.fanOut, SIZES.hungHealthy) }).catch((error: Error) => error);
+  const sixteen = await startBenchSshd(Math.max(SIZES.fanOut, SIZES.hungHealthy), 'd').catch((error: Error) => error);
   if (sixteen instanceof Error) {
     for (const f of ['2. Fan-out', '3. Hung']) {
       const row = emptyRow(f, '-', '-');
@@ -380,10 +370,10 @@ async function main(): Promise<number> {
     await attempt('2. Fan-out', () => benchFanOut(work, sixteen));
     await attempt('3. Hung', () => benchHung(work, sixteen));
   }
-  const clientKey = sixteen instanceof Error ? undefined : sixteen.clientKey;
-  if (clientKey) {
-    await attempt('4. Scale', () => benchScale(work, clientKey));
-    await attempt('5. Shaped uplink', () => benchShaped(work, clientKey));
+  // As before: figures 4 and 5 run only when sshd could start at all.
+  if (!(sixteen instanceof Error)) {
+    await attempt('4. Scale', () => benchScale(work));
+    await attempt('5. Shaped uplink', () => benchShaped(work));
   }
 
   const table = renderTable(rows);

@@ -3,6 +3,7 @@
 // assets and some incompressible images. Used by the package tests (small) and the benchmark (large).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { mulberry32 } from '../tests/helpers/prng.js';
 
 export interface SyntheticSiteOptions {
   /** About how many files (default 20,000). */
@@ -24,18 +25,6 @@ const MUNICIPIOS = [
 ];
 const DISTRITOS = 24;
 
-/** mulberry32: small, fast, and the same numbers on every machine for the same seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomBytes(next: () => number, size: number): Buffer {
   const data = Buffer.allocUnsafe(size);
   let i = 0;
@@ -51,7 +40,7 @@ function pad2(n: number): string {
 export function generateSyntheticSite(dir: string, opts: SyntheticSiteOptions = {}): SyntheticSiteSummary {
   const totalFiles = Math.max(opts.files ?? 20_000, 40);
   const totalBytes = Math.max(opts.bytes ?? 50_000_000, 200_000);
-  const next = prng(opts.seed ?? 2024);
+  const next = mulberry32(opts.seed ?? 2024);
   const int = (max: number) => Math.floor(next() * max);
   let files = 0;
   let bytes = 0;

@@ -29,7 +29,8 @@ export function table(header: string[], rows: string[][]): string[] {
 }
 
 function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (n === 1) return `${n} ${word}`;
+  return `${n} ${word === 'difusor' ? 'difusores' : `${word}s`}`;
 }
 
 export function renderPackage(pkg: BuiltPackage): string[] {

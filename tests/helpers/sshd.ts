@@ -1,5 +1,7 @@
-// Real OpenSSH sshd instances on 127.0.0.1 for integration tests: one SFTP-only account per port,
-// each with its own directory, all reachable with one generated client key.
+// Real OpenSSH sshd instances for integration tests and the benchmark: one SFTP-only account per
+// port, each with its own directory, all reachable with one generated client key. On 127.0.0.1 by
+// default; the benchmark puts them behind a shaped link, inside a network namespace.
+// Uses no jest globals: tsconfig.build.json compiles it into dist/ for the benchmark.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +17,9 @@ const SSHD = '/usr/sbin/sshd';
 const PORTS_PER_SSHD = 16;
 const START_TIMEOUT_MS = 10_000;
 const START_ATTEMPTS = 3;
+const DEFAULT_LISTEN_HOST = '127.0.0.1';
+/** First port inside a network namespace: a fresh namespace has every port free, and freePort() cannot look inside it. */
+const NETNS_FIRST_PORT = 22000;
 
 export interface SshdAccountSpec {
   id: string;
@@ -29,6 +34,8 @@ export interface SshdAccount {
 }
 
 export interface SshdFixture {
+  /** The address every account listens on (StartSshdOptions.listenHost). */
+  host: string;
   /** `SHA256:...` of the host key, as `ssh-keygen -lf` prints it. */
   hostKeyFingerprint: string;
   /** The host public key line, `ssh-ed25519 AAAA...`, for a known_hosts file. */
@@ -50,6 +57,13 @@ export interface StartSshdOptions {
   accounts: SshdAccountSpec[];
   /** Parent of the fixture's temp dir; default os.tmpdir(). */
   tmpRoot?: string;
+  /** The address sshd listens on and readiness is checked at; default 127.0.0.1. */
+  listenHost?: string;
+  /**
+   * Run every sshd inside this network namespace (`ip netns exec NS sshd ...`). Ports are then
+   * fixed, 22000, 22001, ... in account order, instead of picked free on this side.
+   */
+  netns?: string;
 }
 
 /** Starts as many real sshd processes as needed (16 ports each) and waits until every port accepts. */
@@ -57,6 +71,7 @@ export async function startSshd(opts: StartSshdOptions): Promise<SshdFixture> {
   const ids = opts.accounts.map((a) => a.id);
   if (new Set(ids).size !== ids.length) throw new Error(`startSshd: duplicate account ids in ${ids.join(',')}`);
   ensurePrivilegeSeparationDir();
+  const host = opts.listenHost ?? DEFAULT_LISTEN_HOST;
 
   const root = await mkdtemp(join(opts.tmpRoot ?? tmpdir(), 'prep-push-sshd-'));
   const children: ChildProcess[] = [];
@@ -93,6 +108,9 @@ export async function startSshd(opts: StartSshdOptions): Promise<SshdFixture> {
       const child = await startOneSshd({
         root,
         name: `sshd${n}`,
+        host,
+        netns: opts.netns,
+        firstFixedPort: opts.netns ? NETNS_FIRST_PORT + start : undefined,
         group,
         accounts,
         hostKeyPath: hostKey.privateKeyPath,
@@ -103,6 +121,7 @@ export async function startSshd(opts: StartSshdOptions): Promise<SshdFixture> {
     }
 
     return {
+      host,
       hostKeyFingerprint: hostKey.fingerprint,
       hostPublicKey: hostKey.publicKey.split(' ').slice(0, 2).join(' '),
       clientKey: { privateKeyPath: clientKey.privateKeyPath, publicKey: clientKey.publicKey, fingerprint: clientKey.fingerprint },
@@ -128,6 +147,10 @@ export async function startSshd(opts: StartSshdOptions): Promise<SshdFixture> {
 interface OneSshd {
   root: string;
   name: string;
+  host: string;
+  netns: string | undefined;
+  /** Listen on firstFixedPort, +1, ... (inside a namespace); picks free ports when undefined. */
+  firstFixedPort: number | undefined;
   group: SshdAccountSpec[];
   accounts: Record<string, SshdAccount>;
   hostKeyPath: string;
@@ -141,17 +164,21 @@ async function startOneSshd(o: OneSshd): Promise<ChildProcess> {
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt += 1) {
     const ports: number[] = [];
     while (ports.length < o.group.length) {
-      const port = await freePort();
+      const port = o.firstFixedPort !== undefined ? o.firstFixedPort + ports.length : await freePort();
       if (!ports.includes(port)) ports.push(port);
     }
     const configFile = join(o.root, `${o.name}.conf`);
     await writeFile(configFile, sshdConfig(o, ports), { mode: 0o600 });
     const logStart = readFileSync(o.logFile, 'utf8').length;
-    const child = spawn(SSHD, ['-D', '-f', configFile, '-E', o.logFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const sshdArgs = ['-D', '-f', configFile, '-E', o.logFile];
+    // `ip netns exec` execs sshd in place (same pid), so killAll and pids work unchanged.
+    const child = o.netns
+      ? spawn('ip', ['netns', 'exec', o.netns, SSHD, ...sshdArgs], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(SSHD, sshdArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     try {
-      await Promise.all(ports.map((port) => waitUntilAccepting(port, child)));
+      await Promise.all(ports.map((port) => waitUntilAccepting(o.host, port, child)));
       o.group.forEach((spec, i) => (o.accounts[spec.id].port = ports[i]));
       child.stderr?.removeAllListeners('data');
       child.stderr?.resume();
@@ -161,7 +188,7 @@ async function startOneSshd(o: OneSshd): Promise<ChildProcess> {
       await waitForExit(child);
       const log = readFileSync(o.logFile, 'utf8').slice(logStart);
       lastError = new Error(
-        `sshd ${o.name} (ports ${ports.join(',')}) did not start, attempt ${attempt}: ${(error as Error).message}\n` +
+        `sshd ${o.name} (${o.host}, ports ${ports.join(',')}${o.netns ? `, netns ${o.netns}` : ''}) did not start, attempt ${attempt}: ${(error as Error).message}\n` +
           `--- stderr ---\n${stderr}\n--- log (${o.logFile}) ---\n${log}`,
       );
     }
@@ -171,7 +198,7 @@ async function startOneSshd(o: OneSshd): Promise<ChildProcess> {
 
 function sshdConfig(o: OneSshd, ports: number[]): string {
   const lines = [
-    ...ports.map((port) => `ListenAddress 127.0.0.1:${port}`),
+    ...ports.map((port) => `ListenAddress ${o.host}:${port}`),
     `HostKey ${o.hostKeyPath}`,
     `PidFile ${join(o.root, `${o.name}.pid`)}`,
     `AuthorizedKeysFile ${o.authorizedKeys}`,
@@ -203,21 +230,21 @@ function sshdConfig(o: OneSshd, ports: number[]): string {
 }
 
 /** Polls a TCP connect to the port until it succeeds; fails early if sshd exits. */
-async function waitUntilAccepting(port: number, child: ChildProcess): Promise<void> {
+async function waitUntilAccepting(host: string, port: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`sshd exited (code ${child.exitCode}, signal ${child.signalCode}) before port ${port} accepted`);
+      throw new Error(`sshd exited (code ${child.exitCode}, signal ${child.signalCode}) before ${host}:${port} accepted`);
     }
-    if (await accepts(port)) return;
+    if (await accepts(host, port)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`port ${port} did not accept connections within ${START_TIMEOUT_MS} ms`);
+  throw new Error(`${host}:${port} did not accept connections within ${START_TIMEOUT_MS} ms`);
 }
 
-function accepts(port: number): Promise<boolean> {
+function accepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = connect({ host, port });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -344,7 +371,7 @@ export function registryYamlFor(fixture: SshdFixture, ids: string[], overrides: 
     if (!account) throw new Error(`registryYamlFor: the fixture has no account ${id}`);
     const fields: Record<string, string | number | boolean> = {
       name: `Difusor ${id}`,
-      host: '127.0.0.1',
+      host: fixture.host,
       port: account.port,
       host_key: fixture.hostKeyFingerprint,
       remote_dir: account.dir,

@@ -11,6 +11,7 @@ import { readJournal } from '../../src/ledger/journal.js';
 import { startSftpServer, type SftpServerHandle } from '../../src/sftp-server/index.js';
 import { runPrepPush, startPrepPush } from '../helpers/cli.js';
 import { closedPort } from '../helpers/net.js';
+import { mulberry32 } from '../helpers/prng.js';
 import { registryYamlFor, startSshd, type SshdFixture } from '../helpers/sshd.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
@@ -24,18 +25,6 @@ const PHASES = [
   { name: 'mid-transfer', jitterMs: 200 },
   { name: 'between ledger writes', jitterMs: 40 },
 ] as const;
-
-/** mulberry32: a tiny seeded PRNG, so a failing sequence of kills can be replayed exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let sshd: SshdFixture;
 let ws: Workspace;
@@ -102,7 +91,8 @@ function dirOf(id: string): string | null {
 }
 
 test(`${CUTS} cuts SIGKILLed at seeded moments (seed ${SEED}): nothing recorded is lost, the lock is taken over, misses match a replay`, async () => {
-  const random = prng(SEED);
+  // Seeded, so a failing sequence of kills can be replayed exactly.
+  const random = mulberry32(SEED);
   const flakyDownAt: boolean[] = [];
   const killedWhile: string[] = [];
   let printedChecked = 0;

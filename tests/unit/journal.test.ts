@@ -8,6 +8,7 @@ import { journalPath, openJournal, readJournal, readLedgerState } from '../../sr
 import { deriveLedgerState } from '../../src/ledger/rules.js';
 import type { LedgerEvent } from '../../src/ledger/types.js';
 import { transpileForChild } from '../helpers/child-modules.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -176,18 +177,6 @@ describe('journal', () => {
   });
 });
 
-// A seeded PRNG, so a failing kill pattern can be replayed.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Appends in batches of concurrent appends; some events are large (up to 1 MB) so a SIGKILL can
 // land inside a write and leave a torn line. Prints "ok TAG-N" once an append has resolved.
 const CHILD = `
@@ -220,6 +209,7 @@ describe('journal under SIGKILL', () => {
     const script = join(root, 'child.mjs');
     await writeFile(script, CHILD);
     const stateDir = join(work, 'state');
+    // Seeded, so a failing kill pattern can be replayed.
     const random = mulberry32(20240602);
     const reported = new Set<string>();
 

@@ -1,0 +1,13 @@
+// One seeded pseudo-random generator for tests and the benchmark, so a run can be replayed exactly.
+
+/** mulberry32: a tiny seeded PRNG returning floats in [0, 1), the same sequence on every machine for the same seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
