@@ -102,6 +102,7 @@ export function renderDryRun(plan: DryRunPlan): string[] {
   return [
     `dry run: nothing is built, sent or recorded`,
     `cut      ${plan.cut.id} (${plan.cut.time})`,
+    `source   ${plan.source.dir} (${plural(plan.source.files, 'file')})`,
     `package  ${plan.package.file}`,
     `targets  ${plan.targets.length ? plan.targets.join(', ') : '(none)'}`,
     ...plan.skipped.map((k) => `skip     ${k.id}: ${k.reason} (${k.detail})`),

@@ -15,6 +15,7 @@ import { acquireLock } from '../ledger/lock.js';
 import { applyEvent, autoBlockReason, deriveLedgerState } from '../ledger/rules.js';
 import type { LedgerEvent, LedgerState } from '../ledger/types.js';
 import { buildPackage, packageFileName } from '../package/build-package.js';
+import { scanSource } from '../package/source-scan.js';
 import { findStoredPackage, listStoredPackages } from '../package/store.js';
 import type { BuiltPackage } from '../package/types.js';
 import type { Registry } from '../registry/types.js';
@@ -61,18 +62,26 @@ export interface PushRequest {
 export interface DryRunPlan {
   dry_run: true;
   cut: { id: string; time: string };
+  /** The source folder as the build would read it (scanned, not read). */
+  source: { dir: string; files: number };
   package: { file: string };
   targets: string[];
   skipped: PlannedSkip[];
 }
 
-/** `cut --dry-run`: what a cut would do, computed from the registry and the ledger; touches nothing. */
+/**
+ * `cut --dry-run`: what a cut would do, computed from the registry and the ledger; touches nothing.
+ * The source folder is scanned, so a missing folder or a symlink fails here as it would in the cut.
+ */
 export async function planCut(request: CutRequest): Promise<DryRunPlan> {
+  if (request.only) assertKnownIds(request.only, request.registry.difusores, '--only');
+  const { fileCount } = scanSource(request.sourceDir);
   const { events } = await readJournal(request.stateDir);
   const plan = planTargets(request.registry.difusores, deriveLedgerState(events), { only: request.only });
   return {
     dry_run: true,
     cut: { id: request.cut.id, time: request.cut.time },
+    source: { dir: request.sourceDir, files: fileCount },
     package: { file: packageFileName(request.registry.package.name, request.cut.id, request.registry.package.format) },
     targets: plan.targets.map((d) => d.id),
     skipped: plan.skipped,

@@ -130,6 +130,24 @@ describe('build, cut, push, status, block, unblock, keyscan', () => {
     expect(doc.difusores[2].last_error).toMatchObject({ cut: '20240602_2020', code: 'CONNECT_REFUSED' });
   });
 
+  test('cut --dry-run shows the plan and changes nothing anywhere; a bad source still fails it', async () => {
+    const snapshot = () =>
+      execFileSync('find', [ws.stateDir, sshd.accounts['el-sol'].dir, '-printf', '%p %s\\n'], { encoding: 'utf8' }).split('\n').sort().join('\n');
+    const before = snapshot();
+    const run = await prepPush(['cut', '--source', 'publicacion', '--cut', '2024-06-02T20:30:00-06:00', '--dry-run']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^dry run: nothing is built, sent or recorded$/m);
+    expect(run.stdout).toMatch(/^package  PREP2024_MICH_20240602_2030\.tar\.gz$/m);
+    expect(run.stdout).toMatch(/^source   .*publicacion \(14 files\)$/m);
+    expect(run.stdout).toMatch(/^targets  el-sol, la-voz, radio-uni$/m);
+    const json = await prepPush(['cut', '--source', 'publicacion', '--cut', '2024-06-02T20:30:00-06:00', '--dry-run', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ dry_run: true, targets: ['el-sol', 'la-voz', 'radio-uni'], exit_code: 0 });
+    expect(snapshot()).toBe(before);
+    const missing = await prepPush(['cut', '--source', 'no-such-folder', '--dry-run']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/source folder .*no-such-folder does not exist/);
+  });
+
   test('block, then a cut skips it and exits 0; unblock clears it', async () => {
     const blocked = await prepPush(['block', 'radio-uni', '--reason', 'server down for maintenance']);
     expect([blocked.code, blocked.stdout.trim()]).toEqual([0, 'blocked radio-uni: server down for maintenance']);
