@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { buildPackage } from '../src/package/build-package.js';
 import { startSftpServer, type SftpServerHandle } from '../src/sftp-server/index.js';
+import type { SshdFixture } from '../tests/helpers/sshd.js';
 import {
   BASELINE_CIPHER,
   BENCH_CUT,
@@ -28,7 +29,6 @@ import {
   type Target,
 } from './harness.js';
 import { createShapedLink } from './netns.js';
-import type { SshdFixture } from '../tests/helpers/sshd.js';
 import { generateSyntheticSite } from './synthetic-site.js';
 
 const quick = process.argv.includes('--quick');

@@ -102,7 +102,7 @@ function scanJournal(bytes: Buffer, file: string): ScannedJournal {
 
     if (!terminated) {
       // Every append writes its newline in the same write call: no newline means it never finished.
-      warnings.push(`${file}:${lineNumber}: ignored a torn last line (a run was interrupted while writing)`);
+      warnings.push(`${file}:${lineNumber}: ignored a torn last line (a run was interrupted while writing it, or is writing it right now)`);
       return { events, warnings, goodBytes: start };
     }
     if (text.trim() === '') {
@@ -113,7 +113,7 @@ function scanJournal(bytes: Buffer, file: string): ScannedJournal {
     if (parsed.ok) {
       events.push(parsed.event);
     } else if (isLast && !parsed.parseable) {
-      warnings.push(`${file}:${lineNumber}: ignored a torn last line (a run was interrupted while writing)`);
+      warnings.push(`${file}:${lineNumber}: ignored a torn last line (a run was interrupted while writing it, or is writing it right now)`);
       return { events, warnings, goodBytes: start };
     } else {
       throw new PrepPushError('ledger', `${file}:${lineNumber}: unreadable line in the ledger`, {
