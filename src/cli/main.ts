@@ -14,6 +14,7 @@ import { keyscan } from '../commands/keyscan.js';
 import { status } from '../commands/status.js';
 import { planCut, runCut, runPush } from '../cut/run.js';
 import type { RunProgress } from '../cut/run.js';
+import type { RunReport } from '../cut/report.js';
 import { packageStoreDir } from '../cut/state-dir.js';
 import { ssh2Transport } from '../delivery/transport.js';
 import { acquireLock } from '../ledger/lock.js';
@@ -157,9 +158,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         out(opts.json ? JSON.stringify({ ...plan, exit_code: 0 }, null, 2) : renderDryRun(plan));
         return;
       }
-      const report = await runCut(request, runDeps(Boolean(opts.json)));
-      out(opts.json ? JSON.stringify(report, null, 2) : renderRunSummary(report, style));
-      outcome = { exitCode: report.exit_code };
+      finishRun(await runCut(request, runDeps(Boolean(opts.json))), Boolean(opts.json));
     });
 
   program
@@ -179,9 +178,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         only: requireIds(parseIdList(opts.only)),
         failed: opts.failed,
       };
-      const report = await runPush(request, runDeps(Boolean(opts.json)));
-      out(opts.json ? JSON.stringify(report, null, 2) : renderRunSummary(report, style));
-      outcome = { exitCode: report.exit_code };
+      finishRun(await runPush(request, runDeps(Boolean(opts.json))), Boolean(opts.json));
     });
 
   program
@@ -238,6 +235,12 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       const result = await runDemo({ keep: Boolean(opts.keep), clock: ctx.clock, env: ctx.env, print: out, style });
       outcome = { exitCode: result.exitCode };
     });
+
+  /** A cut's or push's report: the JSON document or the summary table, and its exit code. */
+  function finishRun(report: RunReport, json: boolean): void {
+    out(json ? JSON.stringify(report, null, 2) : renderRunSummary(report, style));
+    outcome = { exitCode: report.exit_code };
+  }
 
   function runDeps(json: boolean) {
     return { clock: ctx.clock, env: ctx.env, transport: ssh2Transport, signal: io.signal, onProgress: onProgress(json) };

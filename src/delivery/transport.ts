@@ -62,8 +62,8 @@ const POLITE_CLOSE_MS = 1000;
 // Writes of 255 KiB (OpenSSH's advertised limits@openssh.com maximum; ssh2 splits them for servers
 // with smaller limits), 16 in flight (4 MiB, above sshd's 2 MiB channel window, so the window, not us,
 // bounds a long-RTT link). Measured on 16 loopback sshd, 64 MiB each, against `sftp -b` ×16: ssh2's
-// default 64 × 32 KiB ran at 1.1–1.3× OpenSSH's time, 16 × 255 KiB at 0.8–0.9× (fewer requests, less
-// per-request work on the single event loop that encrypts for every difusor).
+// default 64 × 32 KiB ran at 1.09–1.28× OpenSSH's time, 16 × 255 KiB at 0.88–1.08× (fewer requests,
+// less per-request work on the single event loop that encrypts for every difusor). See README, Benchmarks.
 const FAST_PUT_CONCURRENCY = 16;
 const FAST_PUT_CHUNK_BYTES = 261120;
 
