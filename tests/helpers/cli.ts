@@ -12,24 +12,15 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runPrepPush(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: opts.cwd ?? REPO_ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+/** Runs the built binary to its end (killed after `timeoutMs`, default 60 s). */
+export async function runPrepPush(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
+  const started = startPrepPush(args, opts);
+  const timer = setTimeout(() => started.child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  try {
+    return await started.done;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export interface StartedCli {

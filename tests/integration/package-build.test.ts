@@ -7,9 +7,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSyntheticSite } from '../../bench/synthetic-site.js';
 import { cutAt } from '../../src/core/cut.js';
-import { PrepPushError } from '../../src/core/errors.js';
 import { buildPackage, type BuildPackageInput } from '../../src/package/build-package.js';
 import type { PackageFormat } from '../../src/registry/types.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
 const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/prep-site');
 const CUT = cutAt(Date.parse('2024-06-02T20:20:00-06:00'), 'America/Mexico_City');
@@ -76,15 +76,6 @@ function expectManifestMatches(extracted: string, source: string): void {
   }
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<PrepPushError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PrepPushError);
-    return error as PrepPushError;
-  }
-  throw new Error('expected the build to be refused, but it succeeded');
-}
 
 describe('tar.gz package of the fixture site', () => {
   test('is written with a .sha256 line that sha256sum -c accepts, and passes gzip -t', async () => {

@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cutAt } from '../../src/core/cut.js';
-import { PrepPushError } from '../../src/core/errors.js';
 import { buildPackage } from '../../src/package/build-package.js';
 import { findStoredPackage, listStoredPackages } from '../../src/package/store.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
 const TZ = 'America/Mexico_City';
 const cutOf = (iso: string) => cutAt(Date.parse(iso), TZ);
@@ -29,15 +29,6 @@ function build(iso: string, nameTemplate = 'PREP_{cut}', format: 'tar.gz' | 'zip
   return buildPackage({ sourceDir: source, cut: cutOf(iso), institute: 'IEM', nameTemplate, format, storeDir });
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<PrepPushError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PrepPushError);
-    return error as PrepPushError;
-  }
-  throw new Error('expected a store error, but the call succeeded');
-}
 
 test('a store that does not exist yet holds nothing', async () => {
   await expect(listStoredPackages(storeDir)).resolves.toEqual([]);
