@@ -67,7 +67,6 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .option('--state-dir <dir>', 'ledger, lock and package store (default: state_dir in the registry, else ./.prep-push)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s), outputError: () => {} })
-    .showHelpAfterError('(run `prep-push --help` for usage)')
     .addHelpText(
       'after',
       '\nExit codes: 0 all targets have the package, 1 a target failed, 2 usage/registry/source error,\n' +
@@ -222,7 +221,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .option('--timeout <seconds>', 'connect timeout', '15')
     .action(async (target: string, opts: { timeout: string }) => {
       const result = await keyscan(target, Number(opts.timeout), globals(), ctx);
-      out(result.lines);
+      if (result.lines.length) out(result.lines);
+      if (result.errorLines) err(result.errorLines);
       outcome = { exitCode: result.exitCode };
     });
 
@@ -252,7 +252,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0; // --help, --version
-      err(`prep-push: ${error.message.replace(/^error: /, '')}`);
+      err([`prep-push: ${error.message.replace(/^error: /, '')}`, 'hint: run `prep-push --help` (or `prep-push COMMAND --help`) for usage']);
       return 2;
     }
     const failure = isPrepPushError(error) ? error : unexpected(error);

@@ -1,11 +1,14 @@
 // `keyscan ID` or `keyscan HOST[:PORT]`: the host key fingerprint to pin, for onboarding a difusor.
 import { PrepPushError } from '../core/errors.js';
+import { isDeliveryError } from '../delivery/classify.js';
 import { scanHostKey } from '../delivery/keyscan.js';
 import { loadRegistryFor } from './context.js';
 import type { CommandEnv, GlobalOptions } from './context.js';
 
 export interface KeyscanResult {
   lines: string[];
+  /** For stderr: why the server could not be asked. */
+  errorLines?: string[];
   exitCode: number;
 }
 
@@ -37,7 +40,14 @@ export async function keyscan(target: string, timeoutS: number, global: GlobalOp
     port = m[2] ? Number(m[2]) : 22;
     label = `${host}:${port}`;
   }
-  const fingerprint = await scanHostKey(host, port, timeoutS * 1000);
+  let fingerprint: string;
+  try {
+    fingerprint = await scanHostKey(host, port, timeoutS * 1000);
+  } catch (error) {
+    if (!isDeliveryError(error)) throw error;
+    // The server could not be asked: reported like a failed delivery to it (exit 1).
+    return { lines: [], errorLines: [`prep-push: keyscan: ${error.code}: ${error.message}`], exitCode: 1 };
+  }
   const lines = [`${label} offers host key ${fingerprint}`, `host_key: "${fingerprint}"`];
   if (pinned === undefined) {
     lines.push('confirm this fingerprint with the difusor by another channel (phone, signed mail) before pinning it');

@@ -44,7 +44,8 @@ export function scanHostKey(host: string, port: number, timeoutMs: number): Prom
       host,
       port,
       username: 'prep-push-keyscan',
-      readyTimeout: timeoutMs,
+      // Our own timer decides (with the clearer CONNECT_TIMEOUT); ssh2's is only a backstop.
+      readyTimeout: timeoutMs + 1000,
       // Refusing the key ends the key exchange: nothing past the handshake is ever sent.
       hostVerifier: (key: Buffer) => {
         offered = fingerprintOfKey(key);

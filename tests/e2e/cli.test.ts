@@ -209,6 +209,15 @@ describe('build, cut, push, status, block, unblock, keyscan', () => {
     expect(byId.stdout).toContain('matches the pinned host_key');
   });
 
+  test('keyscan of a server that cannot be asked: the delivery code on stderr, exit 1', async () => {
+    const refused = await prepPush(['keyscan', `127.0.0.1:${await closedPort()}`]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^prep-push: keyscan: CONNECT_REFUSED: 127\.0\.0\.1:\d+: /m);
+    const silent = await prepPush(['keyscan', `127.0.0.1:${blackhole.port}`, '--timeout', '1']);
+    expect(silent.code).toBe(1);
+    expect(silent.stderr).toMatch(/CONNECT_TIMEOUT: 127\.0\.0\.1:\d+: connected but the server sent no host key within 1 s/);
+  });
+
   test('two cuts started together: one proceeds, the other exits 3 and changes nothing', async () => {
     // A blackholed difusor keeps the first run busy for its connect deadline, so the runs overlap.
     await ws.writeRegistry(
