@@ -22,9 +22,14 @@ export function makeStyle(colour: boolean): Style {
   return { ok: c.green, bad: c.red, warn: c.yellow, dim: c.dim, bold: c.bold };
 }
 
+// Colour codes take bytes but no columns; widths are measured without them.
+const ANSI_CODE = /\x1b\[[0-9;]*m/g;
+const visibleLength = (text: string): number => text.replace(ANSI_CODE, '').length;
+
 export function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
+  const pad = (cell: string, width: number) => cell + ' '.repeat(Math.max(0, width - visibleLength(cell)));
+  const line = (cells: string[]) => cells.map((cell, i) => pad(cell, widths[i])).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
