@@ -279,7 +279,8 @@ export const BASELINE_CIPHER = process.env.BENCH_SFTP_CIPHER ?? 'aes128-gcm@open
 
 /**
  * Writes, per target, an `sftp -b` batch doing what a delivery does (package, .sha256, LATEST, each
- * put under a temporary name then renamed; plain `rename` cannot replace a file, so the remote dirs
+ * put under a temporary name, flushed to disk (`put -f`: fsync@openssh.com, as prep-push does before
+ * every rename), then renamed; plain `rename` cannot replace a file, so the remote dirs
  * must be emptied between runs), a known_hosts pinning each host key, and the xargs argument list.
  * Returns the shell command that runs the fan-out.
  */
@@ -292,7 +293,7 @@ export function prepareOpenSshFanOut(o: OpenSshFanOut): string {
   const args: string[] = [];
   for (const t of o.targets) {
     const put = (local: string, name: string): string[] => [
-      `put ${local} ${t.remoteDir}/.${name}.tmp`,
+      `put -f ${local} ${t.remoteDir}/.${name}.tmp`,
       `rename ${t.remoteDir}/.${name}.tmp ${t.remoteDir}/${name}`,
     ];
     const batch = join(o.workDir, `${t.id}.batch`);

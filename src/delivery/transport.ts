@@ -35,6 +35,12 @@ export interface SftpSession {
   /** Renames over an existing file (atomic with posix-rename@openssh.com). */
   posixRename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
+  /**
+   * Asks the server to flush `path` to its disk (`fsync@openssh.com`), so a power cut on their side
+   * right after the rename cannot leave a short file under the final name. False when the server
+   * does not offer the extension.
+   */
+  flushToDisk(path: string): Promise<boolean>;
   /** Free bytes for unprivileged users where `dir` lives; undefined when the server cannot say. */
   freeBytes(dir: string): Promise<number | undefined>;
   /** Polite close; destroys the connection if the server does not answer within about a second. */
@@ -283,6 +289,7 @@ class Ssh2Session implements SftpSession {
   private closed = false;
   private lastError: Error | undefined;
   private readonly onClose = new Set<(error: Error) => void>();
+  private fsyncOffered = true;
 
   constructor(
     private readonly client: Client,
@@ -416,6 +423,22 @@ class Ssh2Session implements SftpSession {
       if ((error as { code?: unknown }).code !== SFTP_NO_SUCH_FILE) throw error;
     }
     await this.guard(() => callback((done) => this.sftp.rename(from, to, done)));
+  }
+
+  async flushToDisk(path: string): Promise<boolean> {
+    if (!this.fsyncOffered) return false;
+    const handle = await this.guard(() => callback<Buffer>((done) => this.sftp.open(path, 'r', done)));
+    try {
+      await this.guard(() => callback((done) => this.sftp.ext_openssh_fsync(handle, done)));
+      return true;
+    } catch (error) {
+      // ssh2 refuses synchronously when the server's VERSION did not list the extension.
+      if (!/does not support/i.test((error as Error).message)) throw error;
+      this.fsyncOffered = false;
+      return false;
+    } finally {
+      await this.guard(() => callback((done) => this.sftp.close(handle, done))).catch(() => {});
+    }
   }
 
   unlink(path: string): Promise<void> {

@@ -77,6 +77,7 @@ export async function uploadAtomically(
       `uploaded ${tempPath} has ${size} bytes, expected ${target.expectedBytes}`,
     );
   }
+  await session.flushToDisk(tempPath);
   await session.posixRename(tempPath, finalPath);
   pendingTemps.delete(tempPath);
 }

@@ -63,7 +63,7 @@ export async function startSftpServer(opts: StartSftpServerOptions): Promise<Sft
     ...(opts.password !== undefined ? (['password'] as const) : []),
   ];
 
-  const serverState: ServerState = { bytesWritten: 0, bytesCommitted: 0, diskFull: false };
+  const serverState: ServerState = { bytesWritten: 0, bytesCommitted: 0, diskFull: false, fsyncs: 0 };
   const sockets = new Set<Socket>();
   /** Connection state by the client's address, so the ssh2 connection can find its socket's. */
   const connectionsByPeer = new Map<string, ConnectionState>();
@@ -147,6 +147,9 @@ export async function startSftpServer(opts: StartSftpServerOptions): Promise<Sft
     },
     get bytesWritten() {
       return serverState.bytesWritten;
+    },
+    get fsyncs() {
+      return serverState.fsyncs;
     },
     get connections() {
       return connections;

@@ -42,6 +42,8 @@ export interface ServerState {
   /** Bytes counted against failWritesAfterBytes, reserved before the write completes. */
   bytesCommitted: number;
   diskFull: boolean;
+  /** fsync@openssh.com requests served (files flushed to disk at the client's request). */
+  fsyncs: number;
 }
 
 export interface SessionContext {
@@ -321,6 +323,7 @@ export function serveSftpSession(sftp: SFTPWrapper, context: SessionContext): vo
           const entry = args.length > 0 ? lookup(args[0]) : undefined;
           if (entry?.kind !== 'file') return noSuchHandle(id);
           await entry.file.sync();
+          server.fsyncs += 1;
           return ok(id);
         }
         default:

@@ -61,6 +61,8 @@ export interface SftpServerHandle {
   readonly maxConcurrentSessions: number;
   /** File data bytes written to disk, all connections. */
   readonly bytesWritten: number;
+  /** Files flushed to disk at the client's request (fsync@openssh.com). */
+  readonly fsyncs: number;
   /** TCP connections accepted so far. */
   readonly connections: number;
   /** Authentication requests received (any method, "none" included): a client that distrusts our host key sends none. */

@@ -181,6 +181,14 @@ test('a dropped first connection is retried: delivered on attempt 2', async () =
   expect(await remoteFiles(flaky)).toEqual(['LATEST', pkg.fileName, `${pkg.fileName}.sha256`].sort());
 });
 
+test('every file is flushed to the difusor’s disk (fsync@openssh.com) before it is renamed into place', async () => {
+  const durable = await serve('durable');
+  const [result] = await deliverToAll({ pkg, targets: [durable.difusor], settings: settings() }, deps);
+  expect(result.outcome).toBe('delivered');
+  // The package, its .sha256 and LATEST: one flush each.
+  expect(durable.server.fsyncs).toBe(3);
+});
+
 test('a non-retryable failure is not retried even with retries left', async () => {
   const full = await serve('full-again', { failWritesAfterBytes: 0 });
   const [result] = await deliverToAll({ pkg, targets: [full.difusor], settings: settings({ retries: 3 }) }, deps);

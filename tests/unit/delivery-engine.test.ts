@@ -13,7 +13,7 @@ import type { BuiltPackage } from '../../src/package/types.js';
 import type { Difusor, PushSettings } from '../../src/registry/types.js';
 import { aDifusor } from '../helpers/builders.js';
 
-type Op = 'connect' | 'mkdirp' | 'readdir' | 'stat' | 'fastPut' | 'writeFile' | 'readSmallFile' | 'posixRename' | 'unlink' | 'close';
+type Op = 'connect' | 'mkdirp' | 'readdir' | 'stat' | 'fastPut' | 'writeFile' | 'readSmallFile' | 'flushToDisk' | 'posixRename' | 'unlink' | 'close';
 
 interface FakeBehaviour {
   /** Throw this from the given op (called with the op's arguments). */
@@ -90,6 +90,7 @@ class FakeServer {
           this.files.delete(from);
         }),
       unlink: (path) => this.step('unlink', path, () => void this.files.delete(path)),
+      flushToDisk: (path) => this.step('flushToDisk', path, () => true),
       freeBytes: async () => undefined,
       close: async () => {
         this.log.push('close');
