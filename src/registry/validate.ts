@@ -114,7 +114,35 @@ export async function validateRegistry(filePath: string, deps: RegistryDeps): Pr
 
   const found = problems.sorted();
   if (found.length > 0 || !parsed.success) return { registry: null, problems: found };
-  return { registry: buildRegistry(parsed.data, absoluteFile), problems: [] };
+  const registry = buildRegistry(parsed.data, absoluteFile);
+  checkDistinctDestinations(context, registry.difusores);
+  const clashes = problems.sorted();
+  return clashes.length > 0 ? { registry: null, problems: clashes } : { registry, problems: [] };
+}
+
+/**
+ * Two enabled entries delivering into the same folder of the same server (after defaults are merged)
+ * would race on LATEST and double the transfer: almost surely a copy-paste slip.
+ */
+function checkDistinctDestinations(ctx: DifusorContext, difusores: Registry['difusores']): void {
+  const firstAt = new Map<string, number>();
+  difusores.forEach((d, index) => {
+    if (!d.enabled) return;
+    const destination = `${d.host.toLowerCase()}:${d.port}:${d.remoteDir.replace(/\/+$/, '')}`;
+    const first = firstAt.get(destination);
+    if (first === undefined) {
+      firstAt.set(destination, index);
+      return;
+    }
+    const firstLine = locateField(ctx.source, ['difusores', first, 'id']).line;
+    const path = ['difusores', index, 'id'];
+    ctx.problems.add(
+      locateField(ctx.source, path),
+      path,
+      `"${d.id}" delivers to the same place as difusores[${first}] "${difusores[first].id}" (line ${firstLine}): ` +
+        `${d.host}:${d.port} ${d.remoteDir}; the two would overwrite each other's LATEST — remove the duplicate or give each its own remote_dir`,
+    );
+  });
 }
 
 /** The validated Registry, or a PrepPushError (exit 2) listing every problem as a formatted line. */

@@ -105,6 +105,14 @@ const brokenCases: BrokenCase[] = [
     expected: [`${FILE}:12:9: difusores[1].id: "el-sol" is already the id of difusores[0] (line 9); ids must be unique`],
   },
   {
+    name: 'two enabled difusores delivering to the same host, port and folder',
+    lines: [...TOP, ...EL_SOL, '  - id: el-sol-copy', '    host: 203.0.113.10', `    host_key: "${HOST_KEY_A}"`],
+    expected: [
+      `${FILE}:12:9: difusores[1].id: "el-sol-copy" delivers to the same place as difusores[0] "el-sol" (line 9): ` +
+        `203.0.113.10:22 /prep; the two would overwrite each other's LATEST — remove the duplicate or give each its own remote_dir`,
+    ],
+  },
+  {
     name: 'bad id',
     lines: [...TOP, '  - id: El_Sol', ...EL_SOL.slice(1)],
     expected: [
@@ -499,5 +507,23 @@ describe('the validated registry', () => {
       ['quadratin', false],
     ]);
     expect(registry?.difusores[0].privateKey).toBe(join(process.cwd(), 'keys', 'example_ed25519'));
+  });
+});
+
+describe('distinct destinations', () => {
+  test('the same server and folder is fine when one of the two is disabled, or the folders differ', async () => {
+    const ws = await makeRegistryWorkspace();
+    try {
+      for (const extra of [
+        ['  - id: el-sol-old', '    host: 203.0.113.10', `    host_key: "${HOST_KEY_A}"`, '    enabled: false'],
+        ['  - id: el-sol-2', '    host: 203.0.113.10', `    host_key: "${HOST_KEY_A}"`, '    remote_dir: /prep2'],
+      ]) {
+        const file = await ws.write(FILE, yamlLines(...TOP, ...EL_SOL, ...extra));
+        const { problems } = await validateRegistry(file, { env: {}, displayPath: FILE });
+        expect(problems).toEqual([]);
+      }
+    } finally {
+      await ws.cleanup();
+    }
   });
 });
