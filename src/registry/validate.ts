@@ -125,23 +125,39 @@ export async function validateRegistry(filePath: string, deps: RegistryDeps): Pr
  * would race on LATEST and double the transfer: almost surely a copy-paste slip.
  */
 function checkDistinctDestinations(ctx: DifusorContext, difusores: Registry['difusores']): void {
-  const firstAt = new Map<string, number>();
-  difusores.forEach((d, index) => {
-    if (!d.enabled) return;
-    const destination = `${d.host.toLowerCase()}:${d.port}:${d.remoteDir.replace(/\/+$/, '')}`;
-    const first = firstAt.get(destination);
+  reportRepeats(
+    ctx,
+    difusores.map((d) => (d.enabled ? `${d.host.toLowerCase()}:${d.port}:${d.remoteDir.replace(/\/+$/, '')}` : undefined)),
+    (index, first, firstLine) => {
+      const d = difusores[index];
+      return (
+        `"${d.id}" delivers to the same place as difusores[${first}] "${difusores[first].id}" (line ${firstLine}): ` +
+        `${d.host}:${d.port} ${d.remoteDir}; the two would overwrite each other's LATEST — remove the duplicate or give each its own remote_dir`
+      );
+    },
+  );
+}
+
+/**
+ * For every difusor whose key (undefined: not compared) an earlier one already had, a problem at
+ * its `id` that names the first one and its line.
+ */
+function reportRepeats(
+  ctx: DifusorContext,
+  keys: Array<string | undefined>,
+  message: (index: number, first: number, firstLine: number) => string,
+): void {
+  const firstIndexOf = new Map<string, number>();
+  keys.forEach((key, index) => {
+    if (key === undefined) return;
+    const first = firstIndexOf.get(key);
     if (first === undefined) {
-      firstAt.set(destination, index);
+      firstIndexOf.set(key, index);
       return;
     }
     const firstLine = locateField(ctx.source, ['difusores', first, 'id']).line;
     const path = ['difusores', index, 'id'];
-    ctx.problems.add(
-      locateField(ctx.source, path),
-      path,
-      `"${d.id}" delivers to the same place as difusores[${first}] "${difusores[first].id}" (line ${firstLine}): ` +
-        `${d.host}:${d.port} ${d.remoteDir}; the two would overwrite each other's LATEST — remove the duplicate or give each its own remote_dir`,
-    );
+    ctx.problems.add(locateField(ctx.source, path), path, message(index, first, firstLine));
   });
 }
 
@@ -359,23 +375,12 @@ function keyFileReadMessage(keyPath: string, error: NodeJS.ErrnoException): stri
 }
 
 function checkUniqueIds(ctx: DifusorContext, entries: unknown[]): void {
-  const firstIndexOf = new Map<string, number>();
-  entries.forEach((entry, index) => {
-    if (!isMapping(entry) || typeof entry.id !== 'string') return;
-    if (ctx.badFields.has(JSON.stringify(['difusores', index, 'id']))) return;
-    const first = firstIndexOf.get(entry.id);
-    if (first === undefined) {
-      firstIndexOf.set(entry.id, index);
-      return;
-    }
-    const firstLine = locateField(ctx.source, ['difusores', first, 'id']).line;
-    const path = ['difusores', index, 'id'];
-    ctx.problems.add(
-      locateField(ctx.source, path),
-      path,
-      `"${entry.id}" is already the id of difusores[${first}] (line ${firstLine}); ids must be unique`,
-    );
-  });
+  const ids = entries.map((entry, index) =>
+    isMapping(entry) && typeof entry.id === 'string' && !ctx.badFields.has(JSON.stringify(['difusores', index, 'id']))
+      ? entry.id
+      : undefined,
+  );
+  reportRepeats(ctx, ids, (index, first, firstLine) => `"${ids[index]}" is already the id of difusores[${first}] (line ${firstLine}); ids must be unique`);
 }
 
 function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
