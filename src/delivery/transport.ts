@@ -20,6 +20,14 @@ export interface RemoteStat {
   isDirectory: boolean;
 }
 
+/** What `lstat` says of a path without following a symlink at its end. */
+export interface RemoteLinkStat extends RemoteStat {
+  isSymlink: boolean;
+  isFile: boolean;
+  /** Permission bits (mode & 0o7777). */
+  permissions: number;
+}
+
 export interface SftpSession {
   /** False once the connection has closed (a failed session may still clean up while true). */
   readonly alive: boolean;
@@ -43,6 +51,27 @@ export interface SftpSession {
   flushToDisk(path: string): Promise<boolean>;
   /** Free bytes for unprivileged users where `dir` lives; undefined when the server cannot say. */
   freeBytes(dir: string): Promise<number | undefined>;
+  /**
+   * Extensions the server advertised in its SFTP VERSION packet (name -> version), e.g.
+   * `hardlink@openssh.com`. ssh2's `ext_*` calls throw synchronously for one not listed here.
+   */
+  extensions(): Readonly<Record<string, string>>;
+  /** Creates one directory (its parent must exist), with these permission bits where given. */
+  mkdir(dir: string, mode?: number): Promise<void>;
+  rmdir(dir: string): Promise<void>;
+  lstat(path: string): Promise<RemoteLinkStat>;
+  /** Sets permission bits (servers may create files with other modes whatever was asked). */
+  chmod(path: string, mode: number): Promise<void>;
+  /** `hardlink@openssh.com`: `newPath` becomes another name of `existingPath`. Rejects when not offered. */
+  hardlink(existingPath: string, newPath: string): Promise<void>;
+  /**
+   * Creates `linkPath` pointing to `target`, always in OpenSSH's argument order on the wire (which
+   * ProFTPD and SFTPGo expect too, whatever ssh2 guesses from the banner). Callers check the result
+   * with `readlink`, as servers disagree on this request.
+   */
+  symlink(target: string, linkPath: string): Promise<void>;
+  /** The target a symlink holds, as the server reports it (ProFTPD joins it to the link's folder). */
+  readlink(path: string): Promise<string>;
   /** Polite close; destroys the connection if the server does not answer within about a second. */
   close(): Promise<void>;
   destroy(): void;
@@ -454,6 +483,59 @@ class Ssh2Session implements SftpSession {
     } catch {
       return undefined;
     }
+  }
+
+  extensions(): Readonly<Record<string, string>> {
+    // ssh2 keeps the VERSION packet's extension list here; it has no public accessor.
+    return { ...((this.sftp as unknown as { _extensions?: Record<string, string> })._extensions ?? {}) };
+  }
+
+  mkdir(dir: string, mode?: number): Promise<void> {
+    return this.guard(() =>
+      callback((done) => (mode === undefined ? this.sftp.mkdir(dir, done) : this.sftp.mkdir(dir, { mode }, done))),
+    );
+  }
+
+  rmdir(dir: string): Promise<void> {
+    return this.guard(() => callback((done) => this.sftp.rmdir(dir, done)));
+  }
+
+  async lstat(path: string): Promise<RemoteLinkStat> {
+    const stats = await this.guard(() =>
+      callback<{ size: number; mode: number; isDirectory(): boolean; isSymbolicLink(): boolean; isFile(): boolean }>(
+        (done) => this.sftp.lstat(path, done),
+      ),
+    );
+    return {
+      size: stats.size,
+      isDirectory: stats.isDirectory(),
+      isSymlink: stats.isSymbolicLink(),
+      isFile: stats.isFile(),
+      permissions: stats.mode & 0o7777,
+    };
+  }
+
+  chmod(path: string, mode: number): Promise<void> {
+    return this.guard(() => callback((done) => this.sftp.chmod(path, mode, done)));
+  }
+
+  hardlink(existingPath: string, newPath: string): Promise<void> {
+    return this.guard(() => callback((done) => this.sftp.ext_openssh_hardlink(existingPath, newPath, done)));
+  }
+
+  symlink(target: string, linkPath: string): Promise<void> {
+    // ssh2 writes (target, link) on the wire only when the banner says OpenSSH, else (link, target);
+    // swapping our arguments for the others puts OpenSSH's order on the wire for every server.
+    const openSshBanner = (this.sftp as unknown as { _isOpenSSH?: boolean })._isOpenSSH === true;
+    return this.guard(() =>
+      callback((done) =>
+        openSshBanner ? this.sftp.symlink(target, linkPath, done) : this.sftp.symlink(linkPath, target, done),
+      ),
+    );
+  }
+
+  readlink(path: string): Promise<string> {
+    return this.guard(() => callback<string>((done) => this.sftp.readlink(path, done)));
   }
 
   close(): Promise<void> {

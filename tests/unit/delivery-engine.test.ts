@@ -13,7 +13,7 @@ import type { BuiltPackage } from '../../src/package/types.js';
 import type { Difusor, PushSettings } from '../../src/registry/types.js';
 import { aDifusor } from '../helpers/builders.js';
 
-type Op = 'connect' | 'mkdirp' | 'readdir' | 'stat' | 'fastPut' | 'writeFile' | 'readSmallFile' | 'flushToDisk' | 'posixRename' | 'unlink' | 'close';
+type Op = 'connect' | 'mkdirp' | 'readdir' | 'stat' | 'fastPut' | 'writeFile' | 'readSmallFile' | 'flushToDisk' | 'posixRename' | 'unlink' | 'close' | 'mkdir' | 'rmdir' | 'lstat' | 'chmod' | 'hardlink' | 'symlink' | 'readlink';
 
 interface FakeBehaviour {
   /** Throw this from the given op (called with the op's arguments). */
@@ -92,6 +92,14 @@ class FakeServer {
       unlink: (path) => this.step('unlink', path, () => void this.files.delete(path)),
       flushToDisk: (path) => this.step('flushToDisk', path, () => true),
       freeBytes: async () => undefined,
+      extensions: () => ({}),
+      mkdir: (dir) => this.step('mkdir', dir, () => undefined),
+      rmdir: (dir) => this.step('rmdir', dir, () => undefined),
+      lstat: (path) => this.step('lstat', path, () => Promise.reject(Object.assign(new Error('No such file'), { code: 2 }))),
+      chmod: (path) => this.step('chmod', path, () => undefined),
+      hardlink: (from) => this.step('hardlink', from, () => Promise.reject(new Error('hardlink@openssh.com: not offered'))),
+      symlink: (target) => this.step('symlink', target, () => undefined),
+      readlink: (path) => this.step('readlink', path, () => Promise.reject(Object.assign(new Error('No such file'), { code: 2 }))),
       close: async () => {
         this.log.push('close');
         end();
