@@ -227,6 +227,23 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     });
 
   program
+    .command('report')
+    .description('the incident report for the memoria técnica: availability and incidents per difusor and per cut')
+    .requiredOption('--out <file>', 'the file to write (atomically)')
+    .option('--format <format>', 'html, csv, json or md (default: from the extension of --out)')
+    .option('--from <cut-id>', 'first cut to include, e.g. 20240602_2000')
+    .option('--to <cut-id>', 'last cut to include')
+    .action(async (opts: { out: string; format?: string; from?: string; to?: string }) => {
+      const { report } = await import('../commands/report.js');
+      const registry = await loadRegistryFor(globals(), ctx);
+      const stateDir = resolveStateDir(globals(), registry, ctx.cwd);
+      const done = await report({ registry, stateDir, out: resolvePath(ctx.cwd, opts.out), format: opts.format, from: opts.from, to: opts.to }, ctx.clock);
+      for (const w of done.warnings) err(style.warn(`warning: ${w}`));
+      const t = done.report.totals;
+      out(`wrote ${done.file} (${done.format}, ${done.bytes} bytes): ${t.cuts} cuts, ${t.difusores} difusores, delivered ${t.delivered}/${t.targeted}, ${t.missed} missed, ${t.blocks} blocks`);
+    });
+
+  program
     .command('demo')
     .description('a whole election night in a minute: local SFTP servers, four cuts, one difusor down and blocked')
     .option('--keep', 'keep the demo’s temp folder and print its path')

@@ -126,3 +126,9 @@ export function cutFromId(id: string, timeZone: string): Cut {
   }
   return cut;
 }
+
+/** An instant as ISO 8601 in `timeZone`, to the second, with that zone's offset: `2024-06-02T20:20:05-06:00`. */
+export function zonedIsoTime(epochMs: number, timeZone: string): string {
+  const p = zonedParts(epochMs, timeZone);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}${formatOffset(p.offsetMinutes)}`;
+}
