@@ -227,6 +227,28 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     });
 
   program
+    .command('probe')
+    .description('check difusores against the requirements: free disk, upload rate, permissions, server capabilities')
+    .argument('[ids...]', 'difusor ids, comma-separated (default: every enabled one, blocked included)')
+    .option('--json', 'print one JSON document (progress goes to stderr)')
+    .action(async (ids: string[], opts: { json?: boolean }) => {
+      jsonRequested = Boolean(opts.json);
+      const { probe } = await import('../commands/probe.js');
+      const { renderProbeLine, renderProbeReport } = await import('./render-probe.js');
+      const registry = await loadRegistryFor(globals(), ctx);
+      const print = progress(Boolean(opts.json));
+      const done = await probe(registry, ids.length ? requireIds(parseIdList(ids.join(','))) : undefined, {
+        transport: ssh2Transport,
+        env: ctx.env,
+        clock: ctx.clock,
+        onResult: (result) => print(renderProbeLine(result, style)),
+      });
+      for (const w of done.warnings) err(style.warn(`warning: ${w}`));
+      out(opts.json ? JSON.stringify({ results: done.results, exit_code: done.exit_code }, null, 2) : renderProbeReport(done.results, style));
+      outcome = { exitCode: done.exit_code };
+    });
+
+  program
     .command('report')
     .description('the incident report for the memoria técnica: availability and incidents per difusor and per cut')
     .requiredOption('--out <file>', 'the file to write (atomically)')

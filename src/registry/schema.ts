@@ -9,6 +9,8 @@ export const DEFAULT_TIMEZONE = 'America/Mexico_City';
 export const DEFAULT_BLOCK_AFTER_MISSES = 3;
 export const DEFAULT_PORT = 22;
 export const DEFAULT_PUSH = { concurrency: 16, connect_timeout_s: 15, transfer_timeout_s: 300, retries: 1 } as const;
+/** What the calls ask of a difusor's server (IEM 2024, OPLEV 2021): 20 GB free, 40 MB/s of SFTP upload. */
+export const DEFAULT_REQUIREMENTS = { min_free_gb: 20, min_upload_mb_s: 40, probe_mb: 64 } as const;
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -30,6 +32,10 @@ export const EXPECTED: Record<string, string> = {
   'push.connect_timeout_s': 'a number of seconds greater than 0',
   'push.transfer_timeout_s': 'a number of seconds greater than 0',
   'push.retries': 'a whole number from 0 to 10',
+  requirements: 'a mapping with min_free_gb, min_upload_mb_s and probe_mb',
+  'requirements.min_free_gb': 'a number of gigabytes (10^9 bytes), 0 or more',
+  'requirements.min_upload_mb_s': 'a number of megabytes (10^6 bytes) per second, 0 or more',
+  'requirements.probe_mb': 'a number of megabytes (10^6 bytes) from 1 to 1024 to upload when probing',
   defaults: 'a mapping of difusor fields (any but id)',
   difusores: 'a list of difusores',
   difusor: 'a mapping with the fields of one difusor (id, host, host_key, ...)',
@@ -173,6 +179,13 @@ export const registryFileSchema = z.strictObject({
     .default({ ...DEFAULT_PUSH }),
   defaults: defaultsSchema.optional(),
   difusores: z.array(difusorEntrySchema).min(1),
+  requirements: z
+    .strictObject({
+      min_free_gb: z.number().min(0).default(DEFAULT_REQUIREMENTS.min_free_gb),
+      min_upload_mb_s: z.number().min(0).default(DEFAULT_REQUIREMENTS.min_upload_mb_s),
+      probe_mb: z.number().min(1).max(1024).default(DEFAULT_REQUIREMENTS.probe_mb),
+    })
+    .default({ ...DEFAULT_REQUIREMENTS }),
 });
 
 export type RegistryFile = z.output<typeof registryFileSchema>;
@@ -185,6 +198,7 @@ export function knownKeysAt(path: ReadonlyArray<string | number>): string[] {
   if (key === '') return Object.keys(registryFileSchema.shape);
   if (key === 'package') return ['name', 'format'];
   if (key === 'push') return Object.keys(DEFAULT_PUSH);
+  if (key === 'requirements') return Object.keys(DEFAULT_REQUIREMENTS);
   if (key === 'defaults') return DIFUSOR_FIELD_NAMES.filter((f) => f !== 'id');
   return DIFUSOR_FIELD_NAMES;
 }

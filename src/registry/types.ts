@@ -32,6 +32,16 @@ export interface PushSettings {
   retries: number;
 }
 
+/** What `probe` checks each difusor against (registry `requirements`). */
+export interface Requirements {
+  /** Gigabytes (10^9 bytes) free where remote_dir lives. */
+  minFreeGb: number;
+  /** Megabytes (10^6 bytes) per second of SFTP upload. */
+  minUploadMbS: number;
+  /** Megabytes of random data the probe uploads to measure the rate. */
+  probeMb: number;
+}
+
 export interface Registry {
   /** Absolute path of the registry file (for messages). */
   file: string;
@@ -47,4 +57,6 @@ export interface Registry {
   };
   push: PushSettings;
   difusores: Difusor[];
+  /** Absent only in registries built by hand (tests): read it with requirementsOf(). */
+  requirements?: Requirements;
 }

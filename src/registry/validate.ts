@@ -420,6 +420,11 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
       retries: data.push.retries,
     },
     difusores,
+    requirements: {
+      minFreeGb: data.requirements.min_free_gb,
+      minUploadMbS: data.requirements.min_upload_mb_s,
+      probeMb: data.requirements.probe_mb,
+    },
   };
   if (data.state_dir !== undefined) registry.stateDir = resolve(registryDir, data.state_dir);
   return registry;

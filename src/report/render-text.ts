@@ -36,20 +36,27 @@ function mdTable(header: string[], rows: Array<Array<string | number | null>>): 
 export function describeIncident(incident: ReportIncident): string {
   switch (incident.kind) {
     case 'miss_streak': {
-      const codes = Object.entries(incident.error_codes)
-        .map(([code, n]) => `${code} (${errorCodeInWords(code)})${n > 1 ? ` ×${n}` : ''}`)
-        .join('; ');
-      const span = incident.cuts === 1 ? `Perdió el corte ${incident.first_cut}` : `Perdió ${incident.cuts} cortes seguidos, del ${incident.first_cut} al ${incident.last_cut}`;
-      const end = incident.recovered_at_cut ? `; se recuperó en el corte ${incident.recovered_at_cut}` : '; sin recuperarse al cierre del periodo';
-      return `${span}: ${codes}${end}.`;
+      const causes = Object.entries(incident.error_codes)
+        .map(([code, n]) => `${code} en ${n === 1 ? '1 corte' : `${n} cortes`}: ${errorCodeInWords(code)}`)
+        .join('. ');
+      const span =
+        incident.cuts === 1 ? `Perdió el corte ${incident.first_cut}.` : `Perdió ${incident.cuts} cortes seguidos (${incident.first_cut} a ${incident.last_cut}).`;
+      const end = incident.recovered_at_cut ? ` Se recuperó en el corte ${incident.recovered_at_cut}.` : ' Sin recuperarse al cierre del periodo.';
+      return `${span} ${causes}.${end}`;
     }
     case 'block':
-      return `Bloqueado${incident.by === 'auto' ? ' automáticamente' : ' a mano'}: ${incident.reason ?? ''}.`;
+      return incident.by === 'auto' ? `Bloqueado automáticamente: ${autoReasonInWords(incident.reason ?? '')}.` : `Bloqueado a mano por el instituto. Motivo: «${incident.reason ?? ''}».`;
     case 'unblock':
       return 'Desbloqueado por el instituto.';
     case 'event':
       return incident.summary;
   }
+}
+
+/** `auto: missed 3 consecutive cuts` (the ledger's words) in Spanish. */
+function autoReasonInWords(reason: string): string {
+  const m = /^auto: missed (\d+) consecutive cuts$/.exec(reason);
+  return m ? `perdió ${m[1]} cortes consecutivos` : reason;
 }
 
 export function incidentTime(incident: ReportIncident): string {

@@ -3,15 +3,15 @@ import type { CellOutcome } from './model.js';
 
 /** Each failure code of the contract, in words a difusor's staff and an auditor understand. */
 export const ERROR_CODE_IN_WORDS: Record<string, string> = {
-  HOST_KEY_MISMATCH: 'la llave del servidor no coincide con la registrada (posible cambio de servidor o suplantación)',
-  AUTH_FAILED: 'el servidor rechazó la autenticación (llave o usuario no autorizados)',
-  CONNECT_REFUSED: 'el servidor rechazó la conexión (servicio SSH detenido o puerto cerrado)',
-  CONNECT_TIMEOUT: 'el servidor no respondió a tiempo al conectar (firewall o servidor caído)',
+  HOST_KEY_MISMATCH: 'la llave del servidor no coincide con la registrada; posible cambio de servidor o suplantación',
+  AUTH_FAILED: 'el servidor rechazó la autenticación; llave o usuario no autorizados',
+  CONNECT_REFUSED: 'el servidor rechazó la conexión; servicio SSH detenido o puerto cerrado',
+  CONNECT_TIMEOUT: 'el servidor no respondió a tiempo al conectar; firewall o servidor caído',
   HOST_UNREACHABLE: 'no se encontró el servidor o no hay ruta de red hacia él',
   PERMISSION_DENIED: 'sin permiso de escritura en la carpeta de destino',
   NO_SPACE: 'disco lleno o cuota agotada en el servidor del difusor',
   CONNECTION_LOST: 'la conexión se perdió durante la transferencia',
-  TRANSFER_TIMEOUT: 'la transferencia no terminó dentro del tiempo límite (enlace lento o servidor congelado)',
+  TRANSFER_TIMEOUT: 'la transferencia no terminó dentro del tiempo límite; enlace lento o servidor congelado',
   VERIFY_FAILED: 'el archivo recibido no coincide en tamaño con el paquete',
   REMOTE_DIR_MISSING: 'la carpeta de destino no existe en el servidor del difusor',
   ROLLBACK_REFUSED: 'se rechazó publicar un corte anterior al vigente',

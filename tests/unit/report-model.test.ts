@@ -238,8 +238,12 @@ describe('Markdown', () => {
     const md = renderMarkdown(buildIncidentReport(input(night())));
     expect(md).toContain('| la-voz | La Voz | 5 | 2 | 0 | 3 | 1 | 40,0 | 4,50 | 6,00 |');
     expect(md).toContain('| la-voz | E | F | F | F | B | E |');
-    expect(md).toMatch(/Perdió 3 cortes seguidos, del 20240602_2100 al 20240602_2120: CONNECT_TIMEOUT \(el servidor no respondió/);
-    expect(md).toContain('Bloqueado automáticamente: auto: missed 3 consecutive cuts.');
+    expect(md).toContain(
+      'Perdió 3 cortes seguidos (20240602_2100 a 20240602_2120). CONNECT_TIMEOUT en 1 corte: el servidor no respondió a tiempo al conectar; ' +
+        'firewall o servidor caído. CONNECT_REFUSED en 2 cortes: el servidor rechazó la conexión; servicio SSH detenido o puerto cerrado. ' +
+        'Se recuperó en el corte 20240602_2140.',
+    );
+    expect(md).toContain('Bloqueado automáticamente: perdió 3 cortes consecutivos.');
   });
 });
 
