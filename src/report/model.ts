@@ -285,12 +285,19 @@ export function buildIncidentReport(input: ReportInput): IncidentReport {
   }
   const cutIds = [...cutInfo.keys()].filter((c) => inRange(c, from, to)).sort();
 
-  // The period's time window, for events that have no cut (blocks, unblocks): from the first
-  // cut's time up to the first cut after the range.
+  // The period's time window, for events that have no cut (blocks, unblocks), on the journal's own
+  // clock (a cut run with an explicit past --cut is recorded now): from when the first cut of the
+  // range was recorded up to when the first cut after it was.
+  const firstSeen = new Map<string, number>();
+  for (const e of events) {
+    if (e.type !== 'cut' && e.type !== 'outcome') continue;
+    const ms = Date.parse(e.at);
+    if (!(firstSeen.get(e.cut)! <= ms)) firstSeen.set(e.cut, ms);
+  }
   const allCutIds = [...cutInfo.keys()].sort();
-  const windowStart = from === undefined ? -Infinity : Date.parse(cutInfo.get(cutIds[0] ?? '')?.time ?? cutFromId(from, timezone).time);
+  const windowStart = from === undefined || cutIds.length === 0 ? -Infinity : Math.min(...cutIds.map((c) => firstSeen.get(c)!));
   const nextCut = to === undefined ? undefined : allCutIds.find((c) => c > to);
-  const windowEnd = nextCut === undefined ? Infinity : Date.parse(cutInfo.get(nextCut)!.time);
+  const windowEnd = nextCut === undefined ? Infinity : firstSeen.get(nextCut)!;
   const inWindow = (iso: string) => {
     const ms = Date.parse(iso);
     return ms >= windowStart && ms < windowEnd;
