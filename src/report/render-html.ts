@@ -32,7 +32,7 @@ thead th { background: #f6f8fa; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.grid th[scope=col] { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; font-size: .78rem; padding: 6px 2px; font-weight: 500; }
 table.grid th[scope=row] { position: sticky; left: 0; background: #fff; white-space: nowrap; z-index: 1; }
-table.grid td.c { width: 26px; min-width: 26px; text-align: center; font-weight: 700; font-size: .85rem; padding: 3px 0; font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
+table.grid td.c { position: relative; width: 26px; min-width: 26px; text-align: center; font-weight: 700; font-size: .85rem; padding: 3px 0; font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
 table.grid tfoot td, table.grid tfoot th { font-size: .72rem; text-align: center; background: #f6f8fa; }
 .c-delivered { background: #c8f0d0; color: #0b4a1c; }
 .c-late { background: #ffe69c; color: #5c3c00; }
@@ -49,7 +49,7 @@ ul.incidents { margin: 0; padding-left: 20px; }
 ul.incidents li { margin: 4px 0; }
 ul.incidents time { color: var(--muted); display: block; font-size: .88rem; }
 code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .9em; background: #f6f8fa; padding: 0 3px; border-radius: 3px; }
-.vh { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.vh { position: absolute; left: 0; top: 0; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 footer { margin-top: 40px; color: var(--muted); font-size: .85rem; }
 @media print { body { padding: 0; } .scroll { overflow: visible; border: 0; } }
 `;
@@ -87,8 +87,9 @@ export function renderHtml(report: IncidentReport): string {
 
   const grid = report.cuts.length === 0
     ? '<p>No hay cortes registrados en el periodo.</p>'
-    : `<div class="scroll"><table class="grid">
-<caption>Cada fila es un difusor y cada columna un corte (fecha y hora local, ${h(report.timezone)}). La letra de cada celda dice el resultado aunque no se distingan los colores.</caption>
+    : `<p>Cada fila es un difusor y cada columna un corte (fecha y hora local, ${h(report.timezone)}). La letra de cada celda dice el resultado aunque no se distingan los colores; al pasar el puntero sobre una celda se ve el detalle.</p>
+<div class="scroll"><table class="grid">
+<caption>Resultado de cada envío, por difusor y corte</caption>
 <thead><tr><th scope="col" style="writing-mode:horizontal-tb;transform:none">Difusor</th>${report.cuts
         .map((c) => `<th scope="col" title="${h(`corte ${c.id}, ${localTimeInWords(c.time)}`)}">${h(cutLabel(c.id))}</th>`)
         .join('')}<th scope="col" style="writing-mode:horizontal-tb;transform:none">Disponibilidad</th></tr></thead>
