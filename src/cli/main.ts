@@ -241,10 +241,12 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         transport: ssh2Transport,
         env: ctx.env,
         clock: ctx.clock,
+        signal: io.signal,
         onResult: (result) => print(renderProbeLine(result, style)),
       });
       for (const w of done.warnings) err(style.warn(`warning: ${w}`));
-      out(opts.json ? JSON.stringify({ results: done.results, exit_code: done.exit_code }, null, 2) : renderProbeReport(done.results, style));
+      if (done.not_started.length) err(style.warn(`interrupted: not probed: ${done.not_started.join(', ')}`));
+      out(opts.json ? JSON.stringify({ results: done.results, not_started: done.not_started, exit_code: done.exit_code }, null, 2) : renderProbeReport(done.results, style));
       outcome = { exitCode: done.exit_code };
     });
 

@@ -16,6 +16,8 @@ export interface ProbeCommandDeps {
   transport: SftpTransport;
   env: NodeJS.ProcessEnv;
   clock: Clock;
+  /** Aborted on SIGINT/SIGTERM: the difusor being probed finishes (and is cleaned up), no other starts. */
+  signal?: AbortSignal;
   /** Each difusor's result as soon as it is known (progress lines). */
   onResult?: (result: ProbeResult) => void;
   /**
@@ -27,6 +29,8 @@ export interface ProbeCommandDeps {
 
 export interface ProbeReport {
   results: ProbeResult[];
+  /** Ids not probed because a signal arrived. */
+  not_started: string[];
   exit_code: 0 | 1;
   /** Hook failures, for stderr. */
   warnings: string[];
@@ -73,8 +77,13 @@ export async function probe(registry: Registry, ids: string[] | undefined, deps:
   const local = await randomFile(probeBytes);
   const results: ProbeResult[] = [];
   const warnings: string[] = [];
+  const notStarted: string[] = [];
   try {
     for (const difusor of targets) {
+      if (deps.signal?.aborted) {
+        notStarted.push(difusor.id);
+        continue;
+      }
       const measured = await probeDifusor(
         difusor,
         {
@@ -99,5 +108,5 @@ export async function probe(registry: Registry, ids: string[] | undefined, deps:
   } finally {
     await rm(local.dir, { recursive: true, force: true });
   }
-  return { results, exit_code: exitCodeOfProbe(results), warnings };
+  return { results, not_started: notStarted, exit_code: notStarted.length ? 1 : exitCodeOfProbe(results), warnings };
 }

@@ -160,7 +160,10 @@ export async function probeDifusor(difusor: Difusor, settings: ProbeSettings, de
       }
     }
   } catch (error) {
-    const failure = probeError(error, 'transfer');
+    const failure =
+      step === 'list remote_dir' && isNoSuchFile(error)
+        ? { code: 'REMOTE_DIR_MISSING', message: `${difusor.remoteDir} does not exist as ${difusor.username} sees it; ask the difusor to create it, or fix remote_dir` }
+        : probeError(error, 'transfer');
     if (step === 'upload') m.upload = { error: failure };
     else if (step === 'write test' && m.writeTest === null) m.writeTest = { ok: false, step: 'write', error: failure };
     else m.interrupted = { step, error: failure };

@@ -125,7 +125,7 @@ describe('probe', () => {
     const run = await prepPush(['probe', 'el-sol', '--json']);
     expect(run.code).toBe(0);
     const doc = JSON.parse(run.stdout);
-    expect(doc).toEqual({ results: [expect.any(Object)], exit_code: 0 });
+    expect(doc).toEqual({ results: [expect.any(Object)], not_started: [], exit_code: 0 });
     const [r] = doc.results;
     expect(r).toMatchObject({ id: 'el-sol', ok: true, problems: [], modes: ['package', 'site'] });
     expect(Object.keys(r.capabilities)).toEqual(expect.arrayContaining(['hardlink', 'posix_rename', 'symlink', 'fsync', 'statvfs']));

@@ -123,6 +123,24 @@ test('in-process read-only server: a write problem, nothing left', async () => {
   expect(await readdir(readOnly.dir)).toEqual([]);
 }, 60_000);
 
+test('remote_dir missing: REMOTE_DIR_MISSING, named; nothing created', async () => {
+  const missing = await served('sin-carpeta', {});
+  const [result] = (await probe(registryOf([{ ...missing.difusor, remoteDir: '/no/existe' }], lenient), undefined, deps)).results;
+  expect(result.problems).toEqual(['probe stopped at list remote_dir: REMOTE_DIR_MISSING: /no/existe does not exist as iem sees it; ask the difusor to create it, or fix remote_dir']);
+  expect(existsSync(join(missing.dir, '..', '..', 'no'))).toBe(false);
+}, 60_000);
+
+test('a signal stops the probe between difusores: the rest not started, exit 1', async () => {
+  const controller = new AbortController();
+  const report = await probe(registryOf([sshdDifusor('el-sol'), sshdDifusor('solo-lectura')], lenient), undefined, {
+    ...deps,
+    signal: controller.signal,
+    onResult: () => controller.abort(),
+  });
+  expect(report.results.map((r) => [r.id, r.ok])).toEqual([['el-sol', true]]);
+  expect([report.not_started, report.exit_code]).toEqual([['solo-lectura'], 1]);
+}, 60_000);
+
 test('an upload that freezes: stopped at its deadline, the partial file removed over a second connection', async () => {
   const frozen = await served('frozen', { stallAfterBytes: 256 * 1024, onlyFirstConnections: 1 });
   const t0 = performance.now();
