@@ -2,7 +2,7 @@
 // nothing fetched): a difusor × cut grid read at a glance, availability, incidents, error codes.
 import type { CellOutcome, IncidentReport, ReportCell } from './model.js';
 import { describeIncident, incidentTime } from './render-text.js';
-import { CELL_LEGEND, decimal, errorCodeInWords, localTimeInWords } from './words.js';
+import { CELL_LEGEND, cutLabel, decimal, errorCodeInWords, localTimeInWords } from './words.js';
 
 export function escapeHtml(text: string | number | null): string {
   return String(text ?? '')
@@ -65,11 +65,6 @@ function gridCell(cell: ReportCell, cutTime: string): string {
   const legend = CELL_LEGEND[cell.outcome];
   const title = cellTitle(cell, cutTime);
   return `<td class="c c-${cell.outcome}" title="${escapeHtml(title)}"><span aria-hidden="true">${escapeHtml(legend.letter)}</span><span class="vh">${escapeHtml(legend.label)}${cell.error_code ? `: ${escapeHtml(cell.error_code)}` : ''}</span></td>`;
-}
-
-/** `20240602_2020` → `02/06 20:20`: the column header, read from bottom to top. */
-function cutLabel(id: string): string {
-  return `${id.slice(6, 8)}/${id.slice(4, 6)} ${id.slice(9, 11)}:${id.slice(11, 13)}`;
 }
 
 function percentCell(value: number | null): string {

@@ -1,6 +1,6 @@
 // The report as CSV (one row per difusor and cut, RFC 4180), JSON (the model) and Markdown tables.
 import type { IncidentReport, ReportIncident } from './model.js';
-import { CELL_LEGEND, decimal, errorCodeInWords, localTimeInWords } from './words.js';
+import { CELL_LEGEND, cutLabel, decimal, errorCodeInWords, localTimeInWords } from './words.js';
 
 export const CSV_HEADER = ['difusor', 'cut', 'outcome', 'error_code', 'seconds', 'attempts', 'cut_time', 'error_message'] as const;
 
@@ -106,7 +106,7 @@ export function renderMarkdown(report: IncidentReport): string {
     `Leyenda: ${Object.values(CELL_LEGEND).map((l) => `${l.letter} = ${l.label}`).join('; ')}.`,
     '',
     ...mdTable(
-      ['difusor', ...report.cuts.map((c) => c.id.slice(9))],
+      ['difusor', ...report.cuts.map((c) => cutLabel(c.id))],
       report.difusores.map((d) => [d.id, ...report.cells.filter((c) => c.difusor === d.id).map((c) => CELL_LEGEND[c.outcome].letter)]),
     ),
     '',

@@ -43,10 +43,9 @@ export function localTimeInWords(zonedIso: string): string {
   return `${Number(d)} de ${MONTHS[Number(mo) - 1]} de ${y}, ${clock} (UTC${offset.replace('-', '−')})`;
 }
 
-/** `2024-06-02T20:20:05-06:00` → `02/06 20:20`. */
-export function shortLocalTime(zonedIso: string): string {
-  const m = /^\d{4}-(\d{2})-(\d{2})T(\d{2}:\d{2})/.exec(zonedIso);
-  return m ? `${m[2]}/${m[1]} ${m[3]}` : zonedIso;
+/** `20240602_2020` → `02/06 20:20` (a cut's local day and time, as grid columns show it). */
+export function cutLabel(id: string): string {
+  return `${id.slice(6, 8)}/${id.slice(4, 6)} ${id.slice(9, 11)}:${id.slice(11, 13)}`;
 }
 
 /** Spanish decimal comma: 99.5 → `99,5`. */

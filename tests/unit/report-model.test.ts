@@ -237,6 +237,7 @@ describe('Markdown', () => {
   test('tables and incidents in Spanish', () => {
     const md = renderMarkdown(buildIncidentReport(input(night())));
     expect(md).toContain('| la-voz | La Voz | 5 | 2 | 0 | 3 | 1 | 40,0 | 4,50 | 6,00 |');
+    expect(md).toContain('| difusor | 02/06 20:40 | 02/06 21:00 | 02/06 21:10 | 02/06 21:20 | 02/06 21:30 | 02/06 21:40 |');
     expect(md).toContain('| la-voz | E | F | F | F | B | E |');
     expect(md).toContain(
       'Perdió 3 cortes seguidos (20240602_2100 a 20240602_2120). CONNECT_TIMEOUT en 1 corte: el servidor no respondió a tiempo al conectar; ' +
