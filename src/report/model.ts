@@ -260,6 +260,15 @@ function localTime(iso: string, timezone: string): string {
   return Number.isNaN(ms) ? iso : zonedIsoTime(ms, timezone);
 }
 
+/** A cut's time from its id alone (a push's outcome of a cut with no cut event in the journal). */
+function timeOfCutId(cut: string, timezone: string): string {
+  try {
+    return cutFromId(cut, timezone).time;
+  } catch {
+    return cut; // not a well-formed id: shown as recorded rather than refusing the whole report
+  }
+}
+
 function inRange(cut: string, from: string | undefined, to: string | undefined): boolean {
   return (from === undefined || cut >= from) && (to === undefined || cut <= to);
 }
@@ -277,7 +286,7 @@ export function buildIncidentReport(input: ReportInput): IncidentReport {
   for (const e of events) {
     if (e.type === 'cut') cutInfo.set(e.cut, { time: e.cutTime, package: e.package });
     if (e.type === 'outcome') {
-      if (!cutInfo.has(e.cut)) cutInfo.set(e.cut, { time: cutFromId(e.cut, timezone).time, package: null });
+      if (!cutInfo.has(e.cut)) cutInfo.set(e.cut, { time: timeOfCutId(e.cut, timezone), package: null });
       const key = `${e.id}\u0000${e.cut}`;
       outcomesByPair.set(key, [...(outcomesByPair.get(key) ?? []), e]);
     }
@@ -295,7 +304,7 @@ export function buildIncidentReport(input: ReportInput): IncidentReport {
     if (!(firstSeen.get(e.cut)! <= ms)) firstSeen.set(e.cut, ms);
   }
   const allCutIds = [...cutInfo.keys()].sort();
-  const windowStart = from === undefined || cutIds.length === 0 ? -Infinity : Math.min(...cutIds.map((c) => firstSeen.get(c)!));
+  const windowStart = from === undefined || cutIds.length === 0 ? -Infinity : Math.min(...cutIds.map((c) => firstSeen.get(c) ?? Infinity));
   const nextCut = to === undefined ? undefined : allCutIds.find((c) => c > to);
   const windowEnd = nextCut === undefined ? Infinity : firstSeen.get(nextCut)!;
   const inWindow = (iso: string) => {
