@@ -141,7 +141,7 @@ export function emailFor(registry: Registry, n: Notification): EmailText {
   return { subject, text: `${lines.join('\n')}\n` };
 }
 
-/** "2 de junio de 2024, 20:20 (America/Mexico_City)". */
+/** "2 de junio de 2024 a las 20:20 (America/Mexico_City)". */
 export function formatTime(iso: string, timeZone: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
