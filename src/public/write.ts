@@ -1,9 +1,9 @@
 // Keeps difusores.json and difusores.html in `public_list.dir` true: rewritten (each atomically:
 // temp, fsync, rename) when their content would change or a file is missing; left alone otherwise.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LedgerState } from '../ledger/types.js';
-import { ensureStoreDir, syncStoreDir, writeStoreFileAtomically } from '../package/store-files.js';
+import { syncStoreDir, writeStoreFileAtomically } from '../package/store-files.js';
 import type { Registry } from '../registry/types.js';
 import { publicListOf, renderPublicHtml, renderPublicJson, type PublicList } from './list.js';
 
@@ -51,19 +51,20 @@ export async function syncPublicList(registry: Registry, ledger: LedgerState, no
       if (json === renderPublicJson(same) && html === renderPublicHtml(same, registry.timezone)) return { written: false, dir, error: null };
     }
     const list = publicListOf(registry, ledger, now);
-    ensureStoreDir(dir);
+    await mkdir(dir, { recursive: true });
     // The page first, then the data: each replaced atomically, so a reader sees an old or a new file, never half.
     writeStoreFileAtomically(dir, PUBLIC_HTML, renderPublicHtml(list, registry.timezone));
     writeStoreFileAtomically(dir, PUBLIC_JSON, renderPublicJson(list));
     syncStoreDir(dir);
     return { written: true, dir, error: null };
   } catch (error) {
+    // writeStoreFileAtomically wraps the system error; its code is what a person can act on.
     const cause = (error as Error & { cause?: NodeJS.ErrnoException }).cause;
     const code = cause?.code ?? (error as NodeJS.ErrnoException).code;
     return {
       written: false,
       dir,
-      error: `could not write the public list in ${dir}${code ? ` (${code})` : ''}: ${(error as Error).message}; make the folder writable by the user running prep-push — the next run writes it`,
+      error: `could not write the public list in ${dir}${code ? ` (${code})` : ''}; make the folder writable by the user running prep-push — the next run writes it`,
     };
   }
 }
