@@ -237,7 +237,7 @@ async function deliverAndRecord(
         runEvents: recorder.appended,
         cut: { id: pkg.cutId, time: pkg.cutTime },
       },
-      { clock: deps.clock, env: deps.env, noticePublisher: deps.noticePublisher, channels: deps.notifyChannels },
+      { clock: deps.clock, env: deps.env, noticePublisher: deps.noticePublisher, channels: deps.notifyChannels, signal: deps.signal },
     );
     for (const message of followUp.warnings) deps.onProgress?.({ type: 'warning', message });
 

@@ -79,7 +79,8 @@ export function whatToDo(code: string): string {
   return (CODE_WORDS[code] ?? UNKNOWN_WORDS).todo;
 }
 
-const SUBJECT_OF: Record<NotificationKind, string> = {
+/** A kind missing here (a new one) reads as a generic notice until someone words it. */
+const SUBJECT_OF: Partial<Record<NotificationKind, string>> = {
   missed: 'no recibió el corte',
   blocked: 'bloqueado',
   recovered: 'recuperado',
@@ -89,7 +90,7 @@ const SUBJECT_OF: Record<NotificationKind, string> = {
   probe_failed: 'la prueba de su servidor no cumple los requisitos',
 };
 
-const TODO_OF: Record<NotificationKind, string> = {
+const TODO_OF: Partial<Record<NotificationKind, string>> = {
   missed: '',
   blocked:
     'Corrijan la falla y comuníquense con el Instituto para solicitar el desbloqueo; mientras tanto su portal debe mostrar el aviso de suspensión, no resultados.',
@@ -116,8 +117,8 @@ function contactLine(c: Contact): string {
 export function emailFor(registry: Registry, n: Notification): EmailText {
   const difusor = registry.difusores.find((d) => d.id === n.difusor.id);
   const cut = n.cut === null ? '' : ` — corte ${n.cut}`;
-  const subject = `[PREP ${registry.institute}] ${n.difusor.name}: ${SUBJECT_OF[n.event]}${cut}`;
-  const todo = n.event === 'missed' ? `${capitalize(whatToDo(n.code ?? 'UNKNOWN'))}. Si la falla sigue ${registry.blockAfterMisses} cortes seguidos, el difusor será bloqueado.` : TODO_OF[n.event];
+  const subject = `[PREP ${registry.institute}] ${n.difusor.name}: ${SUBJECT_OF[n.event] ?? `aviso (${n.event})`}${cut}`;
+  const todo = n.event === 'missed' ? `${capitalize(whatToDo(n.code ?? 'UNKNOWN'))}. Si la falla sigue ${registry.blockAfterMisses} cortes seguidos, el difusor será bloqueado.` : (TODO_OF[n.event] ?? 'Comuníquense con el Instituto si necesitan más información.');
   const contacts = difusor?.contacts ?? [];
   const desk = registry.notify?.email?.to ?? [];
   const lines = [

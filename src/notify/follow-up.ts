@@ -11,7 +11,7 @@ import type { Registry } from '../registry/types.js';
 import { syncPublicList, type PublicListResult } from '../public/write.js';
 import { withinTimeout, type NotifyChannel } from './channel.js';
 import { channelsOf, queueNotifications, sendDue, type SendSummary } from './dispatch.js';
-import { notificationsOfEvents, notificationsOfTransition } from './events.js';
+import { notificationsOfEvents, notificationsOfTransition, type Notification } from './events.js';
 import { outboxEntries, unsentEntries } from './outbox.js';
 
 export interface FollowUpInput {
@@ -26,6 +26,8 @@ export interface FollowUpInput {
   runEvents: readonly LedgerEvent[];
   /** The cut this run delivered, for a notice's release name; null for block/unblock. */
   cut: { id: string; time: string } | null;
+  /** Notifications other callers raise (audit_failed, probe_failed), queued with this run's. */
+  extra?: readonly Notification[];
 }
 
 export interface FollowUpDeps {
@@ -35,6 +37,8 @@ export interface FollowUpDeps {
   noticePublisher?: NoticePublisher;
   /** Replaces the registry's channels (tests). */
   channels?: NotifyChannel[];
+  /** Once aborted (SIGINT/SIGTERM), nothing new is sent or placed: it is queued for the next run. */
+  signal?: AbortSignal;
 }
 
 export interface FollowUpReport {
@@ -67,7 +71,7 @@ export async function followUpRun(input: FollowUpInput, deps: FollowUpDeps): Pro
   };
 
   await step('queueing notifications', async () => {
-    const notifications = notificationsOfEvents(registry, input.before, input.runEvents);
+    const notifications = [...notificationsOfEvents(registry, input.before, input.runEvents), ...(input.extra ?? [])];
     report.notifications.queued += await queueNotifications(registry, events, notifications, record, deps.clock);
   });
 
@@ -78,7 +82,7 @@ export async function followUpRun(input: FollowUpInput, deps: FollowUpDeps): Pro
 
   await step('notices', async () => {
     for (const due of noticesDue(registry.difusores, events)) {
-      if (!deps.noticePublisher) {
+      if (!deps.noticePublisher || deps.signal?.aborted) {
         report.notices.waiting.push(due.difusor.id);
         continue;
       }
@@ -103,6 +107,7 @@ export async function followUpRun(input: FollowUpInput, deps: FollowUpDeps): Pro
   });
 
   await step('sending notifications', async () => {
+    if (deps.signal?.aborted) return;
     const channels = deps.channels ?? channelsOf(registry, deps.env);
     try {
       const summary = await sendDue(events, channels, record, deps.clock);

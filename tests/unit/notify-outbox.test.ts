@@ -194,3 +194,38 @@ describe('the notice on a blocked difusor', () => {
     expect(report.notices).toEqual({ placed: [], failed: [], waiting: ['el-sol'] });
   });
 });
+
+test('other callers (audit, probe) raise their own kinds through the same outbox, once', async () => {
+  const webhook = fakeChannel('webhook');
+  const auditFailed: Notification = {
+    event: 'audit_failed', institute: 'IEM', difusor: { id: 'la-voz', name: 'la-voz', url: null }, cut: '1', time: at, message: 'sirve el corte 0',
+  };
+  for (let i = 0; i < 2; i += 1) {
+    const { events } = await readJournal(stateDir);
+    const journal = await openJournal(stateDir);
+    await followUpRun(
+      { registry, stateDir, journal, events: [...events], before: deriveLedgerState(events), runEvents: [], cut: null, extra: [auditFailed] },
+      { clock, env: {}, channels: [webhook.channel] },
+    );
+    await journal.close();
+  }
+  expect(webhook.sent).toEqual(['audit_failed:la-voz:1']);
+});
+
+test('an interrupted run (SIGTERM) queues but does not send: the next run does', async () => {
+  const webhook = fakeChannel('webhook');
+  const controller = new AbortController();
+  controller.abort();
+  const journal = await openJournal(stateDir);
+  const runEvents = [cutEvent('1'), failed('1')];
+  for (const e of runEvents) await journal.append(e);
+  const report = await followUpRun(
+    { registry, stateDir, journal, events: [...runEvents], before: deriveLedgerState([]), runEvents, cut: null },
+    { clock, env: {}, channels: [webhook.channel], signal: controller.signal },
+  );
+  await journal.close();
+  expect(report.notifications).toMatchObject({ queued: 2, sent: 0, pending: 2 }); // webhook and command
+  expect(webhook.sent).toEqual([]);
+  await run([], [webhook.channel]);
+  expect(webhook.sent).toEqual(['missed:el-sol:1']);
+});
