@@ -25,6 +25,8 @@ import {
   renderBlockChange,
   renderDryRun,
   renderPackage,
+  renderFollowUp,
+  renderPendingFollowUps,
   renderPlan,
   renderResultLine,
   renderRunSummary,
@@ -189,8 +191,20 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       const registry = await loadRegistryFor(globals(), ctx);
       const report = await status(registry, resolveStateDir(globals(), registry, ctx.cwd));
       for (const w of report.warnings) err(style.warn(`warning: ${w}`));
-      if (opts.json) out(JSON.stringify({ latest_cut: report.latest_cut, difusores: report.difusores }, null, 2));
-      else out(renderStatus(report, style));
+      if (opts.json) {
+        out(
+          JSON.stringify(
+            {
+              latest_cut: report.latest_cut,
+              difusores: report.difusores,
+              pending_notifications: report.pending_notifications,
+              notices_pending: report.notices_pending,
+            },
+            null,
+            2,
+          ),
+        );
+      } else out([...renderStatus(report, style), ...renderPendingFollowUps(report)]);
     });
 
   program
@@ -200,8 +214,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .addOption(new Option('--reason <text>', 'why (recorded in the ledger)').makeOptionMandatory())
     .action(async (id: string, opts: { reason: string }) => {
       const registry = await loadRegistryFor(globals(), ctx);
-      const change = await block(registry, resolveStateDir(globals(), registry, ctx.cwd), id, opts.reason, ctx.clock);
+      const change = await block(registry, resolveStateDir(globals(), registry, ctx.cwd), id, opts.reason, ctx.clock, { env: ctx.env });
       out(renderBlockChange(change));
+      for (const w of change.follow_up?.warnings ?? []) err(style.warn(`warning: ${w}`));
     });
 
   program
@@ -210,8 +225,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .argument('<id>', 'difusor id')
     .action(async (id: string) => {
       const registry = await loadRegistryFor(globals(), ctx);
-      const change = await unblock(registry, resolveStateDir(globals(), registry, ctx.cwd), id, ctx.clock);
+      const change = await unblock(registry, resolveStateDir(globals(), registry, ctx.cwd), id, ctx.clock, { env: ctx.env });
       out(renderBlockChange(change));
+      for (const w of change.follow_up?.warnings ?? []) err(style.warn(`warning: ${w}`));
     });
 
   program
@@ -279,7 +295,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
 
   /** A cut's or push's report: the JSON document or the summary table, and its exit code. */
   function finishRun(report: RunReport, json: boolean): void {
-    out(json ? JSON.stringify(report, null, 2) : renderRunSummary(report, style));
+    out(json ? JSON.stringify(report, null, 2) : [...renderRunSummary(report, style), ...renderFollowUp(report.follow_up)]);
     outcome = { exitCode: report.exit_code };
   }
 

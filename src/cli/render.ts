@@ -6,6 +6,7 @@ import type { ReportResult, RunReport } from '../cut/report.js';
 import type { DryRunPlan } from '../cut/run.js';
 import type { BlockChange } from '../commands/block.js';
 import type { StatusReport } from '../commands/status.js';
+import type { FollowUpReport } from '../notify/follow-up.js';
 import type { BuiltPackage } from '../package/types.js';
 
 export interface Style {
@@ -142,4 +143,37 @@ export function renderBlockChange(change: BlockChange): string[] {
       ? `unblocked ${change.id}; miss count ${change.previousMisses} → 0. Re-push the latest cut with: prep-push push --only ${change.id}`
       : `${change.id} was not blocked; miss count ${change.previousMisses} → 0`,
   ];
+}
+
+/** Under `status`: notifications not sent yet and notices not in place, or nothing when all is done. */
+export function renderPendingFollowUps(report: Pick<StatusReport, 'pending_notifications' | 'notices_pending'>): string[] {
+  const lines: string[] = [];
+  if (report.pending_notifications.length) {
+    lines.push('', `pending notifications: ${report.pending_notifications.length}`);
+    const rows = report.pending_notifications.map((p) => [
+      p.event,
+      p.difusor,
+      p.cut ?? '-',
+      p.channel,
+      p.status === 'in_doubt' ? 'in doubt (run killed while sending; not resent)' : p.status,
+      p.last_error ?? '',
+    ]);
+    lines.push(...table(['event', 'difusor', 'cut', 'channel', 'status', 'last error'], rows));
+  }
+  if (report.notices_pending.length) lines.push('', `notice not yet placed on: ${report.notices_pending.join(', ')} (placed by the next cut or push)`);
+  return lines;
+}
+
+/** One line after a run's summary: what was notified, which notices were placed, the public list. */
+export function renderFollowUp(f: FollowUpReport | undefined): string[] {
+  if (f === undefined) return [];
+  const parts: string[] = [];
+  const n = f.notifications;
+  if (n.sent || n.failed.length || n.pending) {
+    parts.push(`notifications: ${n.sent} sent${n.failed.length ? `, ${n.failed.length} failed` : ''}${n.pending ? `, ${n.pending} pending (retried by the next run)` : ''}`);
+  }
+  if (f.notices.placed.length) parts.push(`notice placed on ${f.notices.placed.join(', ')}`);
+  if (f.notices.failed.length) parts.push(`notice NOT placed on ${f.notices.failed.map((x) => x.id).join(', ')} (retried next run)`);
+  if (f.public_list?.written) parts.push(`public list updated in ${f.public_list.dir}`);
+  return parts.length ? [parts.join('; ')] : [];
 }

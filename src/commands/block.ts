@@ -6,6 +6,11 @@ import { openJournal, readJournal } from '../ledger/journal.js';
 import { acquireLock } from '../ledger/lock.js';
 import { deriveLedgerState } from '../ledger/rules.js';
 import type { Registry } from '../registry/types.js';
+import type { LedgerEvent } from '../ledger/types.js';
+import { followUpRun, type FollowUpDeps, type FollowUpReport } from '../notify/follow-up.js';
+
+/** What block/unblock need beyond the clock for notifications, notices and the public list. */
+export type BlockFollowUpOptions = Omit<FollowUpDeps, 'clock'>;
 
 export interface BlockChange {
   id: string;
@@ -14,17 +19,31 @@ export interface BlockChange {
   wasBlocked: boolean;
   previousMisses: number;
   reason: string | null;
+  follow_up?: FollowUpReport;
 }
 
-export async function block(registry: Registry, stateDir: string, id: string, reason: string, clock: Clock): Promise<BlockChange> {
+export async function block(
+  registry: Registry,
+  stateDir: string,
+  id: string,
+  reason: string,
+  clock: Clock,
+  options: BlockFollowUpOptions = { env: {} },
+): Promise<BlockChange> {
   if (reason.trim() === '') {
     throw new PrepPushError('usage', 'block: --reason must say why', { hint: 'e.g. --reason "their server is down for maintenance"' });
   }
-  return changeBlock(registry, stateDir, id, 'block', reason.trim(), clock);
+  return changeBlock(registry, stateDir, id, 'block', reason.trim(), clock, options);
 }
 
-export async function unblock(registry: Registry, stateDir: string, id: string, clock: Clock): Promise<BlockChange> {
-  return changeBlock(registry, stateDir, id, 'unblock', null, clock);
+export async function unblock(
+  registry: Registry,
+  stateDir: string,
+  id: string,
+  clock: Clock,
+  options: BlockFollowUpOptions = { env: {} },
+): Promise<BlockChange> {
+  return changeBlock(registry, stateDir, id, 'unblock', null, clock, options);
 }
 
 async function changeBlock(
@@ -34,6 +53,7 @@ async function changeBlock(
   action: 'block' | 'unblock',
   reason: string | null,
   clock: Clock,
+  options: BlockFollowUpOptions,
 ): Promise<BlockChange> {
   assertKnownIds([id], registry.difusores, action);
   const lock = await acquireLock(stateDir, { command: action });
@@ -41,15 +61,27 @@ async function changeBlock(
     const { events } = await readJournal(stateDir);
     const before = deriveLedgerState(events).difusores[id];
     const journal = await openJournal(stateDir);
+    let followUp: FollowUpReport;
     try {
       const at = new Date(clock.now()).toISOString();
-      await journal.append(
-        action === 'block' ? { type: 'block', at, id, reason: reason ?? '', by: 'manual' } : { type: 'unblock', at, id },
+      const event: LedgerEvent =
+        action === 'block' ? { type: 'block', at, id, reason: reason ?? '', by: 'manual' } : { type: 'unblock', at, id };
+      await journal.append(event);
+      followUp = await followUpRun(
+        { registry, stateDir, journal, events: [...events, event], before: deriveLedgerState(events), runEvents: [event], cut: null },
+        { ...options, clock },
       );
     } finally {
       await journal.close();
     }
-    return { id, action, wasBlocked: Boolean(before?.blocked), previousMisses: before?.consecutiveMisses ?? 0, reason };
+    return {
+      id,
+      action,
+      wasBlocked: Boolean(before?.blocked),
+      previousMisses: before?.consecutiveMisses ?? 0,
+      reason,
+      follow_up: followUp,
+    };
   } finally {
     await lock.release();
   }

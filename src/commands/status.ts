@@ -2,6 +2,20 @@
 import { readJournal } from '../ledger/journal.js';
 import { deriveLedgerState } from '../ledger/rules.js';
 import type { Registry } from '../registry/types.js';
+import { noticesDue } from '../notice/decide.js';
+import { outboxEntries, unsentEntries } from '../notify/outbox.js';
+
+/** A notification not sent yet on one channel: queued, failed (retried next run) or in doubt (never resent). */
+export interface PendingNotification {
+  event: string;
+  difusor: string;
+  cut: string | null;
+  channel: string;
+  status: 'queued' | 'failed' | 'in_doubt';
+  attempts: number;
+  last_error: string | null;
+  queued_at: string;
+}
 
 export interface DifusorStatus {
   id: string;
@@ -17,6 +31,9 @@ export interface StatusReport {
   latest_cut: string | null;
   difusores: DifusorStatus[];
   warnings: string[];
+  pending_notifications: PendingNotification[];
+  /** Blocked difusores whose notice is not in place yet (placed by the next cut or push). */
+  notices_pending: string[];
 }
 
 export async function status(registry: Registry, stateDir: string): Promise<StatusReport> {
@@ -25,6 +42,17 @@ export async function status(registry: Registry, stateDir: string): Promise<Stat
   return {
     latest_cut: ledger.latestCut,
     warnings,
+    pending_notifications: unsentEntries(outboxEntries(events)).map((e) => ({
+      event: e.notification.event,
+      difusor: e.notification.difusor.id,
+      cut: e.notification.cut,
+      channel: e.channel,
+      status: e.status as PendingNotification['status'],
+      attempts: e.attempts,
+      last_error: e.lastError,
+      queued_at: e.queuedAt,
+    })),
+    notices_pending: noticesDue(registry.difusores, events).map((n) => n.difusor.id),
     difusores: registry.difusores.map((d) => {
       const s = ledger.difusores[d.id];
       const state = !d.enabled ? 'disabled' : s?.blocked ? 'blocked' : 'active';

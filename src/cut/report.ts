@@ -2,6 +2,7 @@
 // what is kept in the state dir, and the pure mapping from a report to the process exit code.
 import type { DeliveryFailure } from '../delivery/types.js';
 import type { PlannedSkip } from './plan.js';
+import type { FollowUpReport } from '../notify/follow-up.js';
 
 export interface ReportResult {
   id: string;
@@ -28,6 +29,8 @@ export interface RunReport {
   started_at: string;
   seconds: number;
   exit_code: number;
+  /** Notifications, notices and the public list after the outcomes were recorded (never change exit_code). */
+  follow_up?: FollowUpReport;
 }
 
 /**

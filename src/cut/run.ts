@@ -24,6 +24,9 @@ import type { DeliveryPlanTargets, PlannedSkip } from './plan.js';
 import { exitCodeOfRun } from './report.js';
 import type { ReportResult, RunReport } from './report.js';
 import { packageStoreDir, writeRunReport } from './state-dir.js';
+import type { NoticePublisher } from '../notice/release.js';
+import { followUpRun } from '../notify/follow-up.js';
+import type { NotifyChannel } from '../notify/channel.js';
 
 export interface RunDeps {
   clock: Clock;
@@ -32,6 +35,10 @@ export interface RunDeps {
   /** Aborted on SIGINT/SIGTERM: no new difusor is started, in-flight ones end within their deadline. */
   signal?: AbortSignal;
   onProgress?: (event: RunProgress) => void;
+  /** Places the notice on blocked difusores (wired by the publishing layer); absent: notices wait. */
+  noticePublisher?: NoticePublisher;
+  /** Replaces the registry's notification channels (tests). */
+  notifyChannels?: NotifyChannel[];
 }
 
 export type RunProgress =
@@ -218,6 +225,22 @@ async function deliverAndRecord(
       },
     );
 
+    // Outcomes are all journaled: now notifications, the public list and notices, none of which
+    // can change an outcome or the exit code.
+    const followUp = await followUpRun(
+      {
+        registry,
+        stateDir,
+        journal,
+        events: [...events, ...recorder.appended],
+        before: deriveLedgerState(events),
+        runEvents: recorder.appended,
+        cut: { id: pkg.cutId, time: pkg.cutTime },
+      },
+      { clock: deps.clock, env: deps.env, noticePublisher: deps.noticePublisher, channels: deps.notifyChannels, signal: deps.signal },
+    );
+    for (const message of followUp.warnings) deps.onProgress?.({ type: 'warning', message });
+
     const notStarted = plan.targets.map((d) => d.id).filter((id) => !results.some((r) => r.id === id));
     const order = new Map(registry.difusores.map((d, i) => [d.id, i]));
     results.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
@@ -235,6 +258,7 @@ async function deliverAndRecord(
       started_at: new Date(startedAt).toISOString(),
       seconds: roundSeconds(deps.clock.monotonic() - startedMono),
       exit_code: exitCodeOfRun(partial),
+      follow_up: followUp,
     };
     try {
       await writeRunReport(stateDir, report);
@@ -268,6 +292,8 @@ type OutcomeEvent = Extract<LedgerEvent, { type: 'outcome' }>;
 /** Journals events and keeps the derived state current, so block decisions see every outcome. */
 class LedgerRecorder {
   readonly newlyBlocked: string[] = [];
+  /** Every event this run journaled, in order (what notifications are derived from). */
+  readonly appended: LedgerEvent[] = [];
 
   constructor(
     private readonly journal: Journal,
@@ -278,6 +304,7 @@ class LedgerRecorder {
 
   async record(event: LedgerEvent): Promise<void> {
     await this.journal.append(event);
+    this.appended.push(event);
     this.current = applyEvent(this.current, event);
   }
 

@@ -59,6 +59,15 @@ function isLedgerEvent(value: unknown): value is LedgerEvent {
       return isString(e.id) && isString(e.reason) && (e.by === 'auto' || e.by === 'manual');
     case 'unblock':
       return isString(e.id);
+    case 'notify_queued':
+      return isString(e.key) && isString(e.channel) && typeof e.notification === 'object' && e.notification !== null;
+    case 'notify_attempt':
+    case 'notify_sent':
+    case 'notify_failed':
+      return isString(e.key) && isString(e.channel);
+    case 'notice_placed':
+    case 'notice_failed':
+      return isString(e.id) && isStringOrNull(e.cut);
     default:
       return false;
   }

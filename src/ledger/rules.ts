@@ -67,6 +67,15 @@ export function applyEvent(state: LedgerState, event: LedgerEvent): LedgerState 
       const before = difusorState(state, event.id);
       return withDifusor(state, { ...before, blocked: null, missedCuts: [], consecutiveMisses: 0 });
     }
+
+    // Notifications and notices are what the institute did about a state, not the state itself.
+    case 'notify_queued':
+    case 'notify_attempt':
+    case 'notify_sent':
+    case 'notify_failed':
+    case 'notice_placed':
+    case 'notice_failed':
+      return state;
   }
 }
 

@@ -1,6 +1,7 @@
 // The ledger's vocabulary: the journal's events (the truth, append-only) and the state derived
 // from them (what `status`, planning and blocking read).
 import type { FailureCode } from '../delivery/types.js';
+import type { Notification, NotifyChannelName } from '../notify/events.js';
 
 export type RecordedOutcome = 'delivered' | 'failed' | 'skipped';
 
@@ -30,7 +31,17 @@ export type LedgerEvent =
       attempts: number;
     }
   | { type: 'block'; at: string; id: string; reason: string; by: 'auto' | 'manual' }
-  | { type: 'unblock'; at: string; id: string };
+  | { type: 'unblock'; at: string; id: string }
+  // The notifications outbox (src/notify): `key` is `event:difusor:cut`, unique per notification.
+  // queued → attempt → sent | failed; an attempt with no result (a killed run) is in doubt and is
+  // not sent again, so nothing goes out twice on a channel.
+  | { type: 'notify_queued'; at: string; key: string; channel: NotifyChannelName; notification: Notification }
+  | { type: 'notify_attempt'; at: string; key: string; channel: NotifyChannelName }
+  | { type: 'notify_sent'; at: string; key: string; channel: NotifyChannelName; detail: string | null }
+  | { type: 'notify_failed'; at: string; key: string; channel: NotifyChannelName; error: string }
+  // The notice on a blocked difusor's portal (src/notice): placed once per block, retried each run until then.
+  | { type: 'notice_placed'; at: string; id: string; cut: string | null; release: string }
+  | { type: 'notice_failed'; at: string; id: string; cut: string | null; error: string };
 
 export interface LastError {
   cut: string;

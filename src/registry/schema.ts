@@ -50,14 +50,44 @@ export const EXPECTED: Record<string, string> = {
   'difusor.private_key': 'the path of a private key file (relative to the registry file)',
   'difusor.private_key_passphrase_env': 'the name of an environment variable, e.g. PREP_KEY_PASSPHRASE',
   'difusor.password_env': 'the name of an environment variable, e.g. PREP_SFTP_PASSWORD',
+  institute_name: "the institute's full name, e.g. Instituto Electoral de Michoacán",
+  'difusor.url': 'the public http(s) address of its PREP publication, e.g. https://elsol.example/prep/',
+  'difusor.contacts': 'a list of contacts, each {name, email, phone}',
+  'difusor.contacts.name': "the contact's name",
+  'difusor.contacts.email': 'an e-mail address, e.g. ana@elsol.example',
+  'difusor.contacts.phone': 'a phone number as text, e.g. "+52 443 000 0000"',
+  notify: 'a mapping with email, webhook, command and timeout_s (each optional)',
+  'notify.email': 'a mapping with smtp, from, to and difusor_contacts',
+  'notify.email.smtp': 'a mapping with host, port, tls, username and password_env',
+  'notify.email.smtp.host': 'the SMTP server host name or IP address',
+  'notify.email.smtp.port': 'a port number from 1 to 65535',
+  'notify.email.smtp.tls': 'none, starttls or tls',
+  'notify.email.smtp.username': 'the SMTP user name',
+  'notify.email.smtp.password_env': 'the name of an environment variable, e.g. PREP_SMTP_PASSWORD',
+  'notify.email.from': 'a sender address, e.g. "PREP IEM <prep@iem.example>"',
+  'notify.email.to': 'a list of e-mail addresses that receive every event',
+  'notify.email.difusor_contacts': 'true or false',
+  'notify.webhook': 'a mapping with url',
+  'notify.webhook.url': 'an http(s) URL that receives each event as a JSON POST',
+  'notify.command': 'a command as a list of arguments, e.g. [/usr/local/bin/avisar]',
+  'notify.timeout_s': 'a number of seconds greater than 0',
+  public_list: 'a mapping with dir',
+  'public_list.dir': 'a folder path (relative to the registry file)',
+  notice: 'a mapping with template',
+  'notice.template': 'the path of an HTML template file (relative to the registry file)',
 };
 
 /** The EXPECTED key of a field path: difusores[3].port and defaults.port are both `difusor.port`. */
 export function expectationKey(path: ReadonlyArray<string | number>): string {
   if (path[0] === 'defaults' && path.length >= 2) return `difusor.${String(path[1])}`;
   if (path[0] === 'difusores' && path.length === 2) return 'difusor';
-  if (path[0] === 'difusores' && path.length >= 3) return `difusor.${String(path[2])}`;
-  return path.join('.');
+  if (path[0] === 'difusores' && path.length >= 3) return `difusor.${namesOnly(path.slice(2))}`;
+  return namesOnly(path);
+}
+
+/** `['notify', 'email', 'to', 1]` → `notify.email.to`: list positions share their field's expectation. */
+function namesOnly(path: ReadonlyArray<string | number>): string {
+  return path.filter((s) => typeof s === 'string').join('.');
 }
 
 /** A rule returns a sentence when the value breaks it, else null. */
@@ -125,6 +155,31 @@ const checkEnvName: Rule<string> = (v) =>
     ? null
     : `"${v}" is not an environment variable name; expected letters, digits and _ (e.g. PREP_KEY_PASSPHRASE), the name of the variable and never the secret itself`;
 
+/** A public web address: http or https, with a host, without user:password. */
+export const checkUrl: Rule<string> = (v) => {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return `"${v}" is not a URL; expected an http(s) address such as https://elsol.example/prep/`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `"${v}" is not http or https; expected an address such as https://elsol.example/prep/`;
+  if (url.hostname === '') return `"${v}" has no host; expected an address such as https://elsol.example/prep/`;
+  if (url.username !== '' || url.password !== '') return `"${v}" contains a user or password; secrets never go in the registry`;
+  return null;
+};
+
+const EMAIL_PATTERN = /^[^\s@<>(),;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
+export const checkEmail: Rule<string> = (v) =>
+  EMAIL_PATTERN.test(v.trim()) ? null : `"${v}" is not an e-mail address; expected one such as ana@elsol.example`;
+
+/** `prep@iem.example` or `PREP IEM <prep@iem.example>`. */
+export const checkMailbox: Rule<string> = (v) => {
+  const named = /^[^<>]*<([^<>]+)>\s*$/.exec(v);
+  return checkEmail(named ? named[1] : v) === null ? null : `"${v}" is not an e-mail address; expected one such as prep@iem.example or "PREP IEM <prep@iem.example>"`;
+};
+
 /** Host keys are checked after merging defaults, so the message can name the difusor's HOST:PORT. */
 export function checkHostKey(value: string, hostPort: string): string | null {
   if (HOST_KEY_PATTERN.test(value)) return null;
@@ -153,11 +208,45 @@ const difusorFields = {
   private_key: withRules(z.string(), [notBlank, noTilde]).optional(),
   private_key_passphrase_env: withRules(z.string(), [checkEnvName]).optional(),
   password_env: withRules(z.string(), [checkEnvName]).optional(),
+  url: withRules(z.string(), [checkUrl]).optional(),
+  contacts: z
+    .array(
+      z.strictObject({
+        name: nonEmpty,
+        email: withRules(z.string(), [checkEmail]).optional(),
+        phone: nonEmpty.optional(),
+      }),
+    )
+    .optional(),
 };
 
 export const DIFUSOR_FIELD_NAMES = Object.keys(difusorFields);
 
 export const difusorEntrySchema = z.strictObject(difusorFields);
+
+export const DEFAULT_NOTIFY_TIMEOUT_S = 10;
+/** The SMTP port each tls mode usually listens on. */
+export const DEFAULT_SMTP_PORT = { none: 25, starttls: 587, tls: 465 } as const;
+
+const notifySchema = z.strictObject({
+  email: z
+    .strictObject({
+      smtp: z.strictObject({
+        host: withRules(z.string(), [notBlank, checkHost]),
+        port: z.int().min(1).max(65535).optional(),
+        tls: z.enum(['none', 'starttls', 'tls']).default('starttls'),
+        username: nonEmpty.optional(),
+        password_env: withRules(z.string(), [checkEnvName]).optional(),
+      }),
+      from: withRules(z.string(), [checkMailbox]),
+      to: z.array(withRules(z.string(), [checkMailbox])).default([]),
+      difusor_contacts: z.boolean().default(false),
+    })
+    .optional(),
+  webhook: z.strictObject({ url: withRules(z.string(), [checkUrl]) }).optional(),
+  command: z.array(nonEmpty).min(1).optional(),
+  timeout_s: z.number().positive().default(DEFAULT_NOTIFY_TIMEOUT_S),
+});
 export const defaultsSchema = difusorEntrySchema.omit({ id: true });
 
 export const registryFileSchema = z.strictObject({
@@ -186,6 +275,10 @@ export const registryFileSchema = z.strictObject({
       probe_mb: z.number().min(1).max(1024).default(DEFAULT_REQUIREMENTS.probe_mb),
     })
     .default({ ...DEFAULT_REQUIREMENTS }),
+  institute_name: nonEmpty.optional(),
+  notify: notifySchema.optional(),
+  public_list: z.strictObject({ dir: withRules(z.string(), [notBlank, noTilde]) }).optional(),
+  notice: z.strictObject({ template: withRules(z.string(), [notBlank, noTilde]) }).optional(),
 });
 
 export type RegistryFile = z.output<typeof registryFileSchema>;
@@ -200,5 +293,17 @@ export function knownKeysAt(path: ReadonlyArray<string | number>): string[] {
   if (key === 'push') return Object.keys(DEFAULT_PUSH);
   if (key === 'requirements') return Object.keys(DEFAULT_REQUIREMENTS);
   if (key === 'defaults') return DIFUSOR_FIELD_NAMES.filter((f) => f !== 'id');
+  if (key in NESTED_KEYS) return NESTED_KEYS[key];
   return DIFUSOR_FIELD_NAMES;
 }
+
+/** Known keys of the nested mappings of notifications, notices and the public list. */
+const NESTED_KEYS: Record<string, string[]> = {
+  'difusor.contacts': ['name', 'email', 'phone'],
+  notify: ['email', 'webhook', 'command', 'timeout_s'],
+  'notify.email': ['smtp', 'from', 'to', 'difusor_contacts'],
+  'notify.email.smtp': ['host', 'port', 'tls', 'username', 'password_env'],
+  'notify.webhook': ['url'],
+  public_list: ['dir'],
+  notice: ['template'],
+};

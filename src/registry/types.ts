@@ -21,6 +21,43 @@ export interface Difusor {
   /** Absolute POSIX path on the difusor's server. */
   remoteDir: string;
   enabled: boolean;
+  /** Public address of its PREP publication (http/https), for the public list and notifications. */
+  url?: string;
+  /** Whom the institute calls or writes about this difusor. */
+  contacts?: Contact[];
+}
+
+export interface Contact {
+  name: string;
+  email?: string;
+  phone?: string;
+}
+
+export type SmtpTls = 'none' | 'starttls' | 'tls';
+
+export interface EmailSettings {
+  smtp: { host: string; port: number; tls: SmtpTls; username?: string; passwordEnv?: string };
+  from: string;
+  /** Receive every event. */
+  to: string[];
+  /** Events about a difusor also go to its contacts' addresses. */
+  difusorContacts: boolean;
+}
+
+export interface NotifySettings {
+  email?: EmailSettings;
+  webhook?: { url: string };
+  /** argv; the event is written as JSON on its stdin. */
+  command?: string[];
+  /** Bound of each attempt on each channel. */
+  timeoutS: number;
+}
+
+export interface NoticeSettings {
+  /** Absolute path of the template file. */
+  template: string;
+  /** Its text, read (and its placeholders checked) at validation. */
+  html: string;
 }
 
 export interface PushSettings {
@@ -59,4 +96,10 @@ export interface Registry {
   difusores: Difusor[];
   /** Absent only in registries built by hand (tests): read it with requirementsOf(). */
   requirements?: Requirements;
+  /** Full name (`institute_name`), shown to difusores and the public; absent: `institute`. */
+  instituteName?: string;
+  notify?: NotifySettings;
+  /** Absolute folder of difusores.json and difusores.html. */
+  publicList?: { dir: string };
+  notice?: NoticeSettings;
 }

@@ -13,6 +13,7 @@ import { fieldAtOffset, firstLineOfKey, formatFieldPath, locateField, type Field
 import {
   checkHostKey,
   DEFAULT_PORT,
+  DEFAULT_SMTP_PORT,
   EXPECTED,
   expectationKey,
   knownKeysAt,
@@ -21,6 +22,7 @@ import {
   type RegistryFile,
 } from './schema.js';
 import type { Difusor, Registry } from './types.js';
+import { unknownPlaceholders, NOTICE_PLACEHOLDERS } from '../notice/template.js';
 
 export interface RegistryProblem {
   /** The registry path as the user gave it. */
@@ -111,10 +113,12 @@ export async function validateRegistry(filePath: string, deps: RegistryDeps): Pr
     if (isMapping(entry)) await checkMergedDifusor(context, index, entry);
   }
   checkUniqueIds(context, entries);
+  const noticeHtml = await checkNotifyAndNotice(context, raw);
 
   const found = problems.sorted();
   if (found.length > 0 || !parsed.success) return { registry: null, problems: found };
   const registry = buildRegistry(parsed.data, absoluteFile);
+  addPeopleAndPublic(registry, parsed.data, noticeHtml);
   checkDistinctDestinations(context, registry.difusores);
   const clashes = problems.sorted();
   return clashes.length > 0 ? { registry: null, problems: clashes } : { registry, problems: [] };
@@ -372,6 +376,85 @@ function keyFileReadMessage(keyPath: string, error: NodeJS.ErrnoException): stri
     return `cannot read ${keyPath} (permission denied); make it readable by the user running prep-push (chmod 600, owned by that user)`;
   }
   return `cannot read ${keyPath} (${error.code ?? error.message})`;
+}
+
+/**
+ * What only the environment and the disk can tell about notifications and the notice: the SMTP
+ * password variable is set, the template exists and uses only known placeholders. Returns the
+ * template's text (undefined without a usable template).
+ */
+async function checkNotifyAndNotice(ctx: DifusorContext, raw: unknown): Promise<string | undefined> {
+  const usable = (path: FieldPath): string | undefined => {
+    const { present, value } = valueAt(raw, path);
+    return present && typeof value === 'string' && !ctx.badFields.has(JSON.stringify(path)) ? value : undefined;
+  };
+  const passwordPath = ['notify', 'email', 'smtp', 'password_env'];
+  const variable = usable(passwordPath);
+  if (variable !== undefined && !ctx.env[variable]) {
+    ctx.problems.add(
+      locateField(ctx.source, passwordPath),
+      passwordPath,
+      `the environment variable ${variable} is not set; set it to the SMTP password where prep-push runs (a cron job does not see your login shell's variables)`,
+    );
+  }
+  const templatePath = ['notice', 'template'];
+  const template = usable(templatePath);
+  if (template === undefined) return undefined;
+  const file = resolve(ctx.registryDir, template);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist (relative paths start at the registry file\'s folder)' : `cannot be read (${code ?? String(error)})`;
+    ctx.problems.add(locateField(ctx.source, templatePath), templatePath, `notice template ${file} ${why}; fix the path or remove notice to use the built-in Spanish notice`);
+    return undefined;
+  }
+  const unknown = unknownPlaceholders(text);
+  if (unknown.length > 0) {
+    const names = unknown.map((n) => `{{${n}}}`).join(', ');
+    ctx.problems.add(
+      locateField(ctx.source, templatePath),
+      templatePath,
+      `notice template ${file} uses unknown placeholder${unknown.length > 1 ? 's' : ''} ${names}; known: ${NOTICE_PLACEHOLDERS.map((n) => `{{${n}}}`).join(', ')}`,
+    );
+    return undefined;
+  }
+  return text;
+}
+
+/** The registry fields of notifications, notices and the public list (see CONTRACT "People and the public"). */
+function addPeopleAndPublic(registry: Registry, data: RegistryFile, noticeHtml: string | undefined): void {
+  const registryDir = dirname(registry.file);
+  const defaults = data.defaults ?? {};
+  data.difusores.forEach((entry, index) => {
+    const url = entry.url ?? defaults.url;
+    const contacts = entry.contacts ?? defaults.contacts;
+    if (url !== undefined) registry.difusores[index].url = url;
+    if (contacts !== undefined) registry.difusores[index].contacts = contacts.map((c) => ({ ...c }));
+  });
+  if (data.institute_name !== undefined) registry.instituteName = data.institute_name;
+  if (data.notify !== undefined) {
+    const n = data.notify;
+    registry.notify = { timeoutS: n.timeout_s };
+    if (n.email !== undefined) {
+      const smtp = n.email.smtp;
+      registry.notify.email = {
+        smtp: { host: smtp.host, port: smtp.port ?? DEFAULT_SMTP_PORT[smtp.tls], tls: smtp.tls },
+        from: n.email.from,
+        to: [...n.email.to],
+        difusorContacts: n.email.difusor_contacts,
+      };
+      if (smtp.username !== undefined) registry.notify.email.smtp.username = smtp.username;
+      if (smtp.password_env !== undefined) registry.notify.email.smtp.passwordEnv = smtp.password_env;
+    }
+    if (n.webhook !== undefined) registry.notify.webhook = { url: n.webhook.url };
+    if (n.command !== undefined) registry.notify.command = [...n.command];
+  }
+  if (data.public_list !== undefined) registry.publicList = { dir: resolve(registryDir, data.public_list.dir) };
+  if (data.notice !== undefined && noticeHtml !== undefined) {
+    registry.notice = { template: resolve(registryDir, data.notice.template), html: noticeHtml };
+  }
 }
 
 function checkUniqueIds(ctx: DifusorContext, entries: unknown[]): void {

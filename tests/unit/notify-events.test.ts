@@ -1,0 +1,65 @@
+// Which notifications each ledger transition yields, from tables of journal sequences.
+import { notificationKey, notificationsOfEvents } from '../../src/notify/events.js';
+import { applyEvent, EMPTY_LEDGER_STATE } from '../../src/ledger/rules.js';
+import type { LedgerEvent } from '../../src/ledger/types.js';
+import { aDifusor, aRegistry } from '../helpers/builders.js';
+
+const registry = aRegistry([aDifusor('el-sol', { name: 'El Sol', url: 'https://elsol.example/' }), aDifusor('la-voz')], {
+  blockAfterMisses: 2,
+  instituteName: 'Instituto Electoral de Michoacán',
+});
+const at = '2024-06-03T02:20:00.000Z';
+const failed = (cut: string, id = 'el-sol'): LedgerEvent => ({
+  type: 'outcome', at, cut, id, outcome: 'failed', code: 'CONNECT_TIMEOUT', message: 'x', via: 'cut', seconds: 1, attempts: 1,
+});
+const delivered = (cut: string, id = 'el-sol', via: 'cut' | 'push' = 'cut'): LedgerEvent => ({
+  type: 'outcome', at, cut, id, outcome: 'delivered', code: null, message: null, via, seconds: 1, attempts: 1,
+});
+const skipped = (cut: string): LedgerEvent => ({ type: 'outcome', at, cut, id: 'el-sol', outcome: 'skipped', code: 'blocked', message: null, via: 'cut', seconds: 0, attempts: 0 });
+const cutEvent = (cut: string): LedgerEvent => ({ type: 'cut', at, cut, cutTime: at, package: `P_${cut}.tar.gz`, sha256: 'a'.repeat(64) });
+const block = (by: 'auto' | 'manual' = 'auto'): LedgerEvent => ({ type: 'block', at, id: 'el-sol', reason: by === 'auto' ? 'auto: missed 2 consecutive cuts' : 'mantenimiento', by });
+const unblock: LedgerEvent = { type: 'unblock', at, id: 'el-sol' };
+
+const keysOf = (events: LedgerEvent[]) => notificationsOfEvents(registry, EMPTY_LEDGER_STATE, events).map(notificationKey);
+
+function applyAll(state: typeof EMPTY_LEDGER_STATE, events: LedgerEvent[]) {
+  return events.reduce(applyEvent, state);
+}
+
+describe('notifications of transitions', () => {
+  test.each<[string, LedgerEvent[], LedgerEvent[], string[]]>([
+    ['a first failure is a miss', [cutEvent('1')], [failed('1')], ['missed:el-sol:1']],
+    ['the same cut failing again (a re-push) is not a second miss', [cutEvent('1'), failed('1')], [failed('1')], []],
+    ['two misses then the block', [cutEvent('1'), failed('1'), cutEvent('2')], [failed('2'), block()], ['missed:el-sol:2', 'blocked:el-sol:2']],
+    ['a blocked difusor skipped: nothing', [cutEvent('1'), failed('1'), block()], [cutEvent('2'), skipped('2')], []],
+    ['a second block while blocked (reason updated): nothing', [cutEvent('1'), block()], [block('manual')], []],
+    ['unblock of a blocked difusor', [cutEvent('1'), failed('1'), block()], [unblock], ['unblocked:el-sol:1']],
+    ['unblock of an active one: nothing', [cutEvent('1')], [unblock], []],
+    ['delivery after misses is a recovery', [cutEvent('1'), failed('1'), cutEvent('2')], [delivered('2')], ['recovered:el-sol:2']],
+    ['delivery with no misses: nothing', [cutEvent('1')], [delivered('1')], []],
+    ['late delivery of an older cut does not recover', [cutEvent('1'), cutEvent('2'), failed('2')], [delivered('1', 'el-sol', 'push')], []],
+    ['a notice placed', [cutEvent('1'), block()], [{ type: 'notice_placed', at, id: 'el-sol', cut: '1', release: '1-aviso' }], ['notice_published:el-sol:1']],
+    ['a difusor no longer in the registry: nothing', [cutEvent('1')], [failed('1', 'gone')], []],
+  ])('%s', (_name, history, events, expected) => {
+    expect(notificationsOfEvents(registry, applyAll(EMPTY_LEDGER_STATE, history), events).map(notificationKey)).toEqual(expected);
+  });
+
+  test('a notification carries the contract fields, in Spanish, the code in words', () => {
+    const [n] = notificationsOfEvents(registry, applyAll(EMPTY_LEDGER_STATE, [cutEvent('20240602_2020')]), [failed('20240602_2020')]);
+    expect(n).toEqual({
+      event: 'missed',
+      institute: 'Instituto Electoral de Michoacán',
+      difusor: { id: 'el-sol', name: 'El Sol', url: 'https://elsol.example/' },
+      cut: '20240602_2020',
+      time: at,
+      message: 'El Sol no recibió el corte 20240602_2020: el servidor no respondió a tiempo (CONNECT_TIMEOUT). Cortes perdidos seguidos: 1 de 2 antes del bloqueo.',
+      code: 'CONNECT_TIMEOUT',
+    });
+  });
+
+  test('the same journal always yields the same keys (a replayed run finds what it queued)', () => {
+    const history = [cutEvent('1'), failed('1'), cutEvent('2'), failed('2'), block()];
+    expect(notificationsOfEvents(registry, EMPTY_LEDGER_STATE, history)).toEqual(notificationsOfEvents(registry, EMPTY_LEDGER_STATE, history));
+    expect(keysOf(history)).toEqual(['missed:el-sol:1', 'missed:el-sol:2', 'blocked:el-sol:2']);
+  });
+});
