@@ -4,6 +4,7 @@
 import { z } from 'zod';
 
 import { assertTimeZone } from '../core/cut.js';
+import { parsePinnedHostKey } from './host-key.js';
 
 export const DEFAULT_TIMEZONE = 'America/Mexico_City';
 export const DEFAULT_BLOCK_AFTER_MISSES = 3;
@@ -38,7 +39,8 @@ export const EXPECTED: Record<string, string> = {
   'difusor.host': 'a host name or IP address',
   'difusor.port': 'a port number from 1 to 65535',
   'difusor.username': 'the SSH user name',
-  'difusor.host_key': 'the pinned host key "SHA256:<base64>" as ssh-keygen -lf prints it',
+  'difusor.host_key':
+    'the pinned host key "SHA256:<base64>" as ssh-keygen -lf prints it (optionally with its type: "ssh-rsa SHA256:<base64>"), or a list of them',
   'difusor.remote_dir': "an absolute path on the difusor's server, e.g. /var/www/prep",
   'difusor.enabled': 'true or false',
   'difusor.private_key': 'the path of a private key file (relative to the registry file)',
@@ -121,7 +123,7 @@ const checkEnvName: Rule<string> = (v) =>
 
 /** Host keys are checked after merging defaults, so the message can name the difusor's HOST:PORT. */
 export function checkHostKey(value: string, hostPort: string): string | null {
-  if (HOST_KEY_PATTERN.test(value)) return null;
+  if (HOST_KEY_PATTERN.test(value) || parsePinnedHostKey(value) !== undefined) return null;
   const keyscan = `get it with \`prep-push keyscan ${hostPort}\` and confirm it with the difusor`;
   const expected = 'expected "SHA256:<base64>" as ssh-keygen -lf prints it';
   let why = '';
@@ -141,7 +143,7 @@ const difusorFields = {
   host: withRules(z.string(), [notBlank, checkHost]).optional(),
   port: z.int().min(1).max(65535).optional(),
   username: withRules(z.string(), [notBlank, (v) => (/\s/.test(v) ? `"${v}" contains spaces; expected an SSH user name` : null)]).optional(),
-  host_key: z.string().optional(),
+  host_key: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
   remote_dir: withRules(z.string(), [checkRemoteDir]).optional(),
   enabled: z.boolean().optional(),
   private_key: withRules(z.string(), [notBlank, noTilde]).optional(),

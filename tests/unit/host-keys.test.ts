@@ -2,9 +2,9 @@
 import {
   hostKeyAlgorithmOrder,
   matchesPin,
-  parsePinnedHostKey,
   pinnedHostKeysOf,
 } from '../../src/delivery/host-keys.js';
+import { parsePinnedHostKey } from '../../src/registry/host-key.js';
 
 const A = `SHA256:${'a'.repeat(43)}`;
 const B = `SHA256:${'b'.repeat(43)}`;
