@@ -7,7 +7,16 @@ import { posix } from 'node:path';
 import ssh2, { Client, type ParsedKey, type SFTPWrapper } from 'ssh2';
 import type { Difusor } from '../registry/types.js';
 import { DeliveryError, SUBSYSTEM_REFUSED_HINT, describeError } from './classify.js';
-import { describePins, hostKeyAlgorithmOrder, matchesPin, pinnedHostKeysOf } from './host-keys.js';
+import { HOST_KEY_ALGORITHMS_OF_TYPE } from '../registry/host-key.js';
+import {
+  describePins,
+  hostKeyAlgorithmOrder,
+  keyTypesLeftToTry,
+  keyTypesOffered,
+  matchesPin,
+  pinnedHostKeysOf,
+  serverHostKeyAlgorithmsOf,
+} from './host-keys.js';
 
 export interface RemoteEntry {
   name: string;
@@ -221,6 +230,8 @@ interface OfferedKey {
 class HostKeyRefused extends DeliveryError {
   constructor(
     readonly offered: OfferedKey,
+    /** Every key type the server's KEXINIT lists. */
+    readonly serverKeyTypes: string[],
     message: string,
     cause: unknown,
   ) {
@@ -236,25 +247,24 @@ class HostKeyRefused extends DeliveryError {
  */
 async function connectSsh2(difusor: Difusor, options: ConnectOptions): Promise<SftpSession> {
   const pins = pinnedHostKeysOf(difusor);
-  const untypedPins = pins.some((pin) => pin.type === undefined);
   const startedAt = Date.now();
   const refused = new Set<string>();
   const offered: OfferedKey[] = [];
+  let algorithms = hostKeyAlgorithmOrder(pins);
   for (;;) {
-    const algorithms = hostKeyAlgorithmOrder(pins, refused);
     const connectTimeoutMs = Math.max(1, options.connectTimeoutMs - (Date.now() - startedAt));
     try {
       return await connectOnce(difusor, { ...options, connectTimeoutMs }, algorithms);
     } catch (error) {
-      const retrying = offered.length > 0;
-      if (error instanceof HostKeyRefused) {
-        offered.push(error.offered);
-        refused.add(error.offered.type);
-        if (untypedPins && hostKeyAlgorithmOrder(pins, refused).length > 0) continue;
-      } else if (!(retrying && (error as { level?: unknown }).level === 'handshake')) {
-        throw error;
+      if (!(error instanceof HostKeyRefused)) throw error;
+      offered.push(error.offered);
+      refused.add(error.offered.type);
+      const left = keyTypesLeftToTry(pins, error.serverKeyTypes, refused);
+      if (left.length > 0) {
+        algorithms = left.flatMap((type) => [...HOST_KEY_ALGORITHMS_OF_TYPE[type]]);
+        continue;
       }
-      // Every key type the server holds was offered (or it has no other): none is pinned.
+      // Every key type the server holds that a pin could match was offered: none matched.
       const seen = offered.map((key) => `${key.type} ${key.fingerprint}`).join(', ');
       throw new DeliveryError('HOST_KEY_MISMATCH', `host key mismatch: pinned ${describePins(pins)}, server offered ${seen}`, {
         cause: error,
@@ -263,7 +273,7 @@ async function connectSsh2(difusor: Difusor, options: ConnectOptions): Promise<S
   }
 }
 
-function connectOnce(difusor: Difusor, options: ConnectOptions, serverHostKeyAlgorithms: string[]): Promise<SftpSession> {
+function connectOnce(difusor: Difusor, options: ConnectOptions, hostKeyAlgorithms: string[]): Promise<SftpSession> {
   const { connectTimeoutMs, signal } = options;
   const pins = pinnedHostKeysOf(difusor);
   return new Promise<SftpSession>((resolve, reject) => {
@@ -283,6 +293,7 @@ function connectOnce(difusor: Difusor, options: ConnectOptions, serverHostKeyAlg
     let settled = false;
     let tcpConnected = false;
     let mismatch: { type: string; fingerprint: string } | undefined;
+    let serverHostKeyAlgorithms: string[] = [];
 
     const settle = (error: unknown, session?: SftpSession): void => {
       if (settled) return;
@@ -316,6 +327,7 @@ function connectOnce(difusor: Difusor, options: ConnectOptions, serverHostKeyAlg
         settle(
           new HostKeyRefused(
             mismatch,
+            keyTypesOffered(serverHostKeyAlgorithms),
             `host key mismatch: pinned ${describePins(pins)}, server offered ${mismatch.type} ${mismatch.fingerprint}`,
             error,
           ),
@@ -357,7 +369,11 @@ function connectOnce(difusor: Difusor, options: ConnectOptions, serverHostKeyAlg
         readyTimeout: connectTimeoutMs,
         keepaliveInterval: KEEPALIVE_INTERVAL_MS,
         keepaliveCountMax: KEEPALIVE_COUNT_MAX,
-        algorithms: { serverHostKey: serverHostKeyAlgorithms as ssh2.ServerHostKeyAlgorithm[] },
+        algorithms: { serverHostKey: hostKeyAlgorithms as ssh2.ServerHostKeyAlgorithm[] },
+        // The only public view of the server's KEXINIT: which host key types it holds.
+        debug: (line: string) => {
+          serverHostKeyAlgorithms = serverHostKeyAlgorithmsOf(line) ?? serverHostKeyAlgorithms;
+        },
         // Raw key blob in, decision out; ssh2 aborts the key exchange on false, so no
         // authentication (and nothing else) is ever sent to a server we did not pin.
         hostVerifier: (key: Buffer) => {

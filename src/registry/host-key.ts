@@ -27,3 +27,8 @@ export function parsePinnedHostKey(text: string): PinnedHostKey | undefined {
   }
   return undefined;
 }
+
+/** The key type a host key algorithm yields (`rsa-sha2-512` -> `ssh-rsa`); undefined for unknown ones. */
+export function keyTypeOfAlgorithm(algorithm: string): string | undefined {
+  return HOST_KEY_TYPES.find((type) => HOST_KEY_ALGORITHMS_OF_TYPE[type].includes(algorithm));
+}
