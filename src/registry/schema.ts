@@ -39,8 +39,7 @@ export const EXPECTED: Record<string, string> = {
   'difusor.host': 'a host name or IP address',
   'difusor.port': 'a port number from 1 to 65535',
   'difusor.username': 'the SSH user name',
-  'difusor.host_key':
-    'the pinned host key "SHA256:<base64>" as ssh-keygen -lf prints it (optionally with its type: "ssh-rsa SHA256:<base64>"), or a list of them',
+  'difusor.host_key': 'the pinned host key "SHA256:<base64>" as ssh-keygen -lf prints it',
   'difusor.remote_dir': "an absolute path on the difusor's server, e.g. /var/www/prep",
   'difusor.enabled': 'true or false',
   'difusor.private_key': 'the path of a private key file (relative to the registry file)',

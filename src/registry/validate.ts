@@ -403,10 +403,11 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
       port: m.port ?? DEFAULT_PORT,
       username: m.username as string,
       hostKey: pinsOf(m.host_key)[0].fingerprint,
-      hostKeys: pinsOf(m.host_key),
       remoteDir: m.remote_dir as string,
       enabled: m.enabled ?? true,
     };
+    // A list, or an entry that names its type: every pin kept (a plain fingerprint is just hostKey).
+    if (Array.isArray(m.host_key) || pinsOf(m.host_key)[0].type !== undefined) difusor.hostKeys = pinsOf(m.host_key);
     if (m.private_key !== undefined) difusor.privateKey = resolve(registryDir, m.private_key);
     if (m.private_key_passphrase_env !== undefined) difusor.privateKeyPassphraseEnv = m.private_key_passphrase_env;
     if (m.password_env !== undefined) difusor.passwordEnv = m.password_env;
