@@ -258,3 +258,11 @@ test('credentials: a passphrase from the named env var, a missing env var, and s
     agent.kill();
   }
 });
+
+test('a login that works but whose SFTP subsystem is refused: AUTH_FAILED that says the key was accepted, not retried', async () => {
+  const served = await serve('no-sftp', { refuseSftp: true });
+  const [result] = await deliverToAll({ pkg, targets: [served.difusor], settings: settings({ retries: 2 }) }, deps);
+  expect([result.error?.code, result.attempts]).toEqual(['AUTH_FAILED', 1]);
+  expect(result.error?.message).toMatch(/connecting as iem: logged in as iem, but Unable to start subsystem: sftp; our key was accepted, but the server refused to start SFTP for this account \(shell or subsystem refused\)/);
+  expect(result.error?.message).not.toMatch(/confirm our public key is installed/);
+});
