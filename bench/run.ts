@@ -206,7 +206,8 @@ async function benchHung(work: string, fixture: SshdFixture): Promise<Row> {
   const stalled: Target[] = [];
   for (let i = 0; i < SIZES.hungStalled; i += 1) {
     const root = join(dir, `stalled-${i}`);
-    mkdirSync(root, { recursive: true });
+    // remote_dir /prep exists on the difusor's side: prep-push never creates it.
+    mkdirSync(join(root, 'prep'), { recursive: true });
     const server: SftpServerHandle = await startSftpServer({
       root,
       username: fixture.username,
