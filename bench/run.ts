@@ -30,6 +30,7 @@ import {
 } from './harness.js';
 import { createShapedLink } from './netns.js';
 import { generateSyntheticSite } from './synthetic-site.js';
+import { benchPrepShaped } from './prep-shaped.js';
 
 const quick = process.argv.includes('--quick');
 // `--only 2,4`: run only these figures (for investigating one; the full table needs all five).
@@ -205,7 +206,8 @@ async function benchHung(work: string, fixture: SshdFixture): Promise<Row> {
   const stalled: Target[] = [];
   for (let i = 0; i < SIZES.hungStalled; i += 1) {
     const root = join(dir, `stalled-${i}`);
-    mkdirSync(root, { recursive: true });
+    // remote_dir /prep exists on the difusor's side: prep-push never creates it.
+    mkdirSync(join(root, 'prep'), { recursive: true });
     const server: SftpServerHandle = await startSftpServer({
       root,
       username: fixture.username,
@@ -374,6 +376,25 @@ async function main(): Promise<number> {
   if (!(sixteen instanceof Error)) {
     await attempt('4. Scale', () => benchScale(work));
     await attempt('5. Shaped uplink', () => benchShaped(work));
+  }
+
+  // Figure 9: build on a PREP-shaped site (9a) and start-up (9b).
+  if (wanted('9')) {
+    log('9. PREP-shaped build and start-up ...');
+    try {
+      const nine = await benchPrepShaped(work, { files: quick ? 300 : 20_000, reps: SIZES.reps, stepTimeoutMs: STEP_TIMEOUT_MS, log });
+      const build = emptyRow('9a. Build, PREP-shaped site', 'prep-push build / tar -czf + sha256sum', '<= 0.8');
+      build.notes.push(...nine.buildNotes);
+      rows.push(finishRatioRow(build, nine.build, (r) => r <= 0.8));
+      const startUp = emptyRow('9b. Start-up: --version, --help', 'slower of prep-push --version, --help / node -e 0', '<= 1.5');
+      startUp.notes.push(...nine.startUpNotes);
+      rows.push(finishRatioRow(startUp, nine.startUp, (r) => r <= 1.5));
+    } catch (error) {
+      const row = emptyRow('9. PREP-shaped', '-', '-');
+      row.error = (error as Error).message;
+      log(`  ERROR: ${row.error}`);
+      rows.push(row);
+    }
   }
 
   const table = renderTable(rows);

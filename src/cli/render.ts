@@ -8,6 +8,7 @@ import type { BlockChange } from '../commands/block.js';
 import type { StatusReport } from '../commands/status.js';
 import type { FollowUpReport } from '../notify/follow-up.js';
 import type { BuiltPackage } from '../package/types.js';
+import { DELIVERY_FALLBACKS } from '../delivery/types.js';
 
 export interface Style {
   ok(text: string): string;
@@ -51,7 +52,8 @@ export function renderPackage(pkg: BuiltPackage): string[] {
 export function renderResultLine(r: ReportResult, s: Style): string[] {
   const id = r.id.padEnd(20);
   if (r.outcome === 'delivered') {
-    return [`${s.ok('delivered')}  ${id} ${formatSeconds(r.seconds).padStart(9)}  ${plural(r.attempts, 'attempt')}  ${formatRate(r.bytes, r.seconds)}`];
+    const fallbacks = r.fallbacks?.length ? `  ${s.warn(`fallbacks: ${r.fallbacks.join(', ')}`)}` : '';
+    return [`${s.ok('delivered')}  ${id} ${formatSeconds(r.seconds).padStart(9)}  ${plural(r.attempts, 'attempt')}  ${formatRate(r.bytes, r.seconds)}${fallbacks}`];
   }
   if (r.outcome === 'skipped') return [`${s.dim('skipped  ')}  ${id} ${r.skip_reason ?? ''}`];
   return [
@@ -94,6 +96,9 @@ export function renderRunSummary(report: RunReport, s: Style): string[] {
       (skipped.length ? `, skipped ${skipped.length} (${skipped.map((r) => `${r.id}: ${r.skip_reason}`).join(', ')})` : '') +
       `, ${formatSeconds(report.seconds)}`,
   ];
+  for (const r of report.results.filter((result) => result.fallbacks?.length)) {
+    lines.push(s.warn(`${r.id}: delivered with fallbacks: ${(r.fallbacks ?? []).map((f) => `${f} (${DELIVERY_FALLBACKS[f]})`).join('; ')}`));
+  }
   if (report.newly_blocked.length) {
     lines.push(s.bad(`newly blocked: ${report.newly_blocked.join(', ')} (missed too many consecutive cuts; \`prep-push unblock ID\` once fixed)`));
   }

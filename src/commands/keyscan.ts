@@ -1,7 +1,9 @@
 // `keyscan ID` or `keyscan HOST[:PORT]`: the host key fingerprint to pin, for onboarding a difusor.
 import { PrepPushError } from '../core/errors.js';
 import { isDeliveryError } from '../delivery/classify.js';
-import { scanHostKey } from '../delivery/keyscan.js';
+import { describePins, matchesPin, pinnedHostKeysOf } from '../delivery/host-keys.js';
+import { scanHostKeys, type ScannedHostKey } from '../delivery/keyscan.js';
+import type { PinnedHostKey } from '../registry/types.js';
 import { loadRegistryFor } from './context.js';
 import type { CommandEnv, GlobalOptions } from './context.js';
 
@@ -18,7 +20,7 @@ export async function keyscan(target: string, timeoutS: number, global: GlobalOp
   if (!(timeoutS > 0)) throw new PrepPushError('usage', `--timeout: "${timeoutS}" is not a positive number of seconds`);
   let host: string;
   let port: number;
-  let pinned: string | undefined;
+  let pinned: PinnedHostKey[] | undefined;
   let label: string;
   if (/^[a-z0-9][a-z0-9-]*$/.test(target) && !target.includes('.') && target !== 'localhost') {
     const registry = await loadRegistryFor(global, ctx);
@@ -29,7 +31,7 @@ export async function keyscan(target: string, timeoutS: number, global: GlobalOp
       });
     }
     ({ host, port } = difusor);
-    pinned = difusor.hostKey;
+    pinned = pinnedHostKeysOf(difusor);
     label = `${difusor.id} (${host}:${port})`;
   } else {
     const m = HOST_PORT.exec(target);
@@ -40,22 +42,40 @@ export async function keyscan(target: string, timeoutS: number, global: GlobalOp
     port = m[2] ? Number(m[2]) : 22;
     label = `${host}:${port}`;
   }
-  let fingerprint: string;
+  let keys: ScannedHostKey[];
   try {
-    fingerprint = await scanHostKey(host, port, timeoutS * 1000);
+    keys = await scanHostKeys(host, port, timeoutS * 1000);
   } catch (error) {
     if (!isDeliveryError(error)) throw error;
     // The server could not be asked: reported like a failed delivery to it (exit 1).
     return { lines: [], errorLines: [`prep-push: keyscan: ${error.code}: ${error.message}`], exitCode: 1 };
   }
-  const lines = [`${label} offers host key ${fingerprint}`, `host_key: "${fingerprint}"`];
-  if (pinned === undefined) {
-    lines.push('confirm this fingerprint with the difusor by another channel (phone, signed mail) before pinning it');
-    return { lines, exitCode: 0 };
+  return { lines: keyscanLines(label, keys, pinned), exitCode: pinned === undefined || keys.some((k) => matchesPin(pinned, k.type, k.fingerprint)) ? 0 : 1 };
+}
+
+/**
+ * One `host_key:` line per key type the server holds (the type after `#`, as `ssh-keyscan -t TYPE |
+ * ssh-keygen -lf -` names it), then how to pin several, or how they compare with the pins.
+ */
+export function keyscanLines(label: string, keys: ScannedHostKey[], pinned: PinnedHostKey[] | undefined): string[] {
+  const lines = [
+    `${label} offers ${keys.length === 1 ? 'one host key' : `${keys.length} host keys`}:`,
+    ...keys.map((key) => `host_key: "${key.fingerprint}"  # ${key.type}`),
+  ];
+  if (keys.length > 1) {
+    lines.push(
+      'to pin several (key rotation, several types), list them with their types, so prep-push asks for those types first:',
+      `host_key: [${keys.map((key) => `"${key.type} ${key.fingerprint}"`).join(', ')}]`,
+    );
   }
-  if (pinned === fingerprint) return { lines: [...lines, 'matches the pinned host_key'], exitCode: 0 };
-  return {
-    lines: [...lines, `DOES NOT MATCH the pinned ${pinned}: confirm with the difusor whether they rotated their key before updating host_key`],
-    exitCode: 1,
-  };
+  if (pinned === undefined) {
+    lines.push('confirm these fingerprints with the difusor by another channel (phone, signed mail) before pinning one');
+    return lines;
+  }
+  const matching = keys.filter((key) => matchesPin(pinned, key.type, key.fingerprint));
+  if (matching.length > 0) return [...lines, `matches the pinned host_key (${matching.map((key) => key.type).join(', ')})`];
+  return [
+    ...lines,
+    `DOES NOT MATCH the pinned ${describePins(pinned)}: confirm with the difusor whether they rotated their key before updating host_key`,
+  ];
 }

@@ -1,6 +1,6 @@
 // The report of a cut or push run: what the CLI prints, what `--json` emits (the contract's shape),
 // what is kept in the state dir, and the pure mapping from a report to the process exit code.
-import type { DeliveryFailure } from '../delivery/types.js';
+import type { DeliveryFailure, DeliveryFallback } from '../delivery/types.js';
 import type { PlannedSkip } from './plan.js';
 import type { FollowUpReport } from '../notify/follow-up.js';
 
@@ -14,6 +14,8 @@ export interface ReportResult {
   bytes: number;
   /** For skipped: why. */
   skip_reason?: PlannedSkip['reason'];
+  /** Delivered with these fallbacks (the server lacked fsync or posix-rename); absent when none. */
+  fallbacks?: DeliveryFallback[];
 }
 
 export interface RunReport {

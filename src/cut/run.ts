@@ -280,6 +280,7 @@ function toReportResult(delivery: DeliveryResult): ReportResult {
     seconds: delivery.seconds,
     attempts: delivery.attempts,
     bytes: delivery.bytes,
+    ...(delivery.fallbacks && delivery.fallbacks.length > 0 ? { fallbacks: delivery.fallbacks } : {}),
   };
 }
 

@@ -5,11 +5,14 @@ import type { FailureCode } from './types.js';
 /** A failure whose code is already known (the host-key check, a deadline, a size mismatch). */
 export class DeliveryError extends Error {
   readonly code: FailureCode;
+  /** What to do, when it is more precise than the code's usual hint (HINT_OF_CODE). */
+  readonly hint: string | undefined;
 
-  constructor(code: FailureCode, message: string, options: { cause?: unknown } = {}) {
+  constructor(code: FailureCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DeliveryError';
     this.code = code;
+    this.hint = options.hint;
   }
 }
 
@@ -41,7 +44,8 @@ const SFTP_QUOTA_EXCEEDED = 15;
 
 const UNREACHABLE_ERRNOS = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 const LOST_ERRNOS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_DESTROYED']);
-const NO_SPACE_TEXT = /no space|quota|disk full/i;
+// OpenSSH says "No space left on device" (v5+ status texts), ProFTPD under SFTP v3 "Out of disk space".
+const NO_SPACE_TEXT = /no space|out of (?:disk )?space|quota|disk full/i;
 const LOST_TEXT =
   /no response from server|connection lost|socket (?:closed|hang up)|keepalive timeout|not connected|channel (?:closed|open failure)|unexpected disconnect/i;
 
@@ -124,12 +128,43 @@ export const HINT_OF_CODE: Record<FailureCode, string> = {
   TRANSFER_TIMEOUT: 'check their link and server with them, or raise transfer_timeout_s if the package has grown',
   VERIFY_FAILED: 'the uploaded size differs from the package: re-push, and ask them to check their disk',
   SFTP_ERROR: 'the server refused an SFTP operation: check remote_dir with them',
+  REMOTE_DIR_MISSING:
+    'prep-push never creates remote_dir: ask them to create it for our user, or fix remote_dir; on a chrooted account write the path as the jail shows it (e.g. /prep, not /home/iem/prep)',
 };
 
+/** SFTP status codes that can mean a full disk or quota, for which free space is worth measuring. */
+export function mayBeNoSpace(error: unknown): boolean {
+  const { code } = shapeOf(error);
+  return code === SFTP_FAILURE || code === SFTP_NO_SPACE_ON_FILESYSTEM || code === SFTP_QUOTA_EXCEEDED;
+}
+
+/**
+ * The hint for a refused login, telling a refused key from an account the server will not let in
+ * whatever the key: Dropbear rejects an account whose shell is not in its /etc/shells with the very
+ * same answer as a wrong key, so only its banner tells the two apart.
+ */
+export function authFailureHint(serverSoftware: string | undefined): string {
+  if (serverSoftware !== undefined && /^dropbear/i.test(serverSoftware)) {
+    return `${HINT_OF_CODE.AUTH_FAILED}; the server is Dropbear (${serverSoftware}), which also refuses, whatever the key, an account whose shell is not listed in its /etc/shells (e.g. nologin): ask them to give the account a valid shell or to check its log for "invalid shell"`;
+  }
+  return HINT_OF_CODE.AUTH_FAILED;
+}
+
+/** The hint when the login worked but the server would not start SFTP for the account. */
+export const SUBSYSTEM_REFUSED_HINT =
+  'our key was accepted, but the server refused to start SFTP for this account (shell or subsystem refused): ask them to enable the sftp subsystem for it (OpenSSH: Subsystem sftp / ForceCommand internal-sftp; Dropbear: sftp-server installed and a valid login shell)';
+
 /** `el-sol (203.0.113.10:2222): <what failed>: <detail>; <hint>` */
-export function failureMessage(code: FailureCode, target: FailureTarget, whatFailed: string, detail: string): string {
+export function failureMessage(
+  code: FailureCode,
+  target: FailureTarget,
+  whatFailed: string,
+  detail: string,
+  specificHint?: string,
+): string {
   const where = `${target.id} (${formatHostPort(target.host, target.port)})`;
-  const hint = code === 'HOST_KEY_MISMATCH' ? `if ${target.id} rotated its key, ${HINT_OF_CODE[code]}` : HINT_OF_CODE[code];
+  const hint =
+    specificHint ?? (code === 'HOST_KEY_MISMATCH' ? `if ${target.id} rotated its key, ${HINT_OF_CODE[code]}` : HINT_OF_CODE[code]);
   return `${where}: ${whatFailed}${detail ? `: ${detail}` : ''}; ${hint}`;
 }
 

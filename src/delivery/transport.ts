@@ -6,7 +6,17 @@ import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import ssh2, { Client, type ParsedKey, type SFTPWrapper } from 'ssh2';
 import type { Difusor } from '../registry/types.js';
-import { DeliveryError, describeError } from './classify.js';
+import { DeliveryError, SUBSYSTEM_REFUSED_HINT, describeError } from './classify.js';
+import { HOST_KEY_ALGORITHMS_OF_TYPE } from '../registry/host-key.js';
+import {
+  describePins,
+  hostKeyAlgorithmOrder,
+  keyTypesLeftToTry,
+  keyTypesOffered,
+  matchesPin,
+  pinnedHostKeysOf,
+  serverHostKeyAlgorithmsOf,
+} from './host-keys.js';
 
 export interface RemoteEntry {
   name: string;
@@ -103,6 +113,9 @@ const FAST_PUT_CONCURRENCY = 16;
 const FAST_PUT_CHUNK_BYTES = 261120;
 
 const SFTP_NO_SUCH_FILE = 2;
+
+/** Every file prep-push creates on a difusor has this mode (asked at open, set again before the rename). */
+export const CREATED_FILE_MODE = 0o644;
 
 /** `SHA256:<base64 without padding>` of a raw SSH public key blob, as `ssh-keygen -lf` prints. */
 export function fingerprintOfKey(key: Buffer): string {
@@ -207,9 +220,62 @@ function seconds(ms: number): string {
   return `${Math.round(ms / 100) / 10} s`;
 }
 
-/** Connects, pins the host key during the key exchange (before authenticating) and opens SFTP. */
-function connectSsh2(difusor: Difusor, options: ConnectOptions): Promise<SftpSession> {
+/** A key the server offered that no pin matches. */
+interface OfferedKey {
+  type: string;
+  fingerprint: string;
+}
+
+/** The handshake was refused because the offered key matches no pin. */
+class HostKeyRefused extends DeliveryError {
+  constructor(
+    readonly offered: OfferedKey,
+    /** Every key type the server's KEXINIT lists. */
+    readonly serverKeyTypes: string[],
+    message: string,
+    cause: unknown,
+  ) {
+    super('HOST_KEY_MISMATCH', message, { cause });
+  }
+}
+
+/**
+ * Connects, pins the host key during the key exchange (before authenticating) and opens SFTP.
+ * The pinned key types are negotiated first; when a pin has no type and the server's first key
+ * matches none, the other key types the server may hold are asked for, one handshake each (a
+ * refused handshake sends no credentials), so a difusor pinned by its RSA key stays reachable.
+ */
+async function connectSsh2(difusor: Difusor, options: ConnectOptions): Promise<SftpSession> {
+  const pins = pinnedHostKeysOf(difusor);
+  const startedAt = Date.now();
+  const refused = new Set<string>();
+  const offered: OfferedKey[] = [];
+  let algorithms = hostKeyAlgorithmOrder(pins);
+  for (;;) {
+    const connectTimeoutMs = Math.max(1, options.connectTimeoutMs - (Date.now() - startedAt));
+    try {
+      return await connectOnce(difusor, { ...options, connectTimeoutMs }, algorithms);
+    } catch (error) {
+      if (!(error instanceof HostKeyRefused)) throw error;
+      offered.push(error.offered);
+      refused.add(error.offered.type);
+      const left = keyTypesLeftToTry(pins, error.serverKeyTypes, refused);
+      if (left.length > 0) {
+        algorithms = left.flatMap((type) => [...HOST_KEY_ALGORITHMS_OF_TYPE[type]]);
+        continue;
+      }
+      // Every key type the server holds that a pin could match was offered: none matched.
+      const seen = offered.map((key) => `${key.type} ${key.fingerprint}`).join(', ');
+      throw new DeliveryError('HOST_KEY_MISMATCH', `host key mismatch: pinned ${describePins(pins)}, server offered ${seen}`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+function connectOnce(difusor: Difusor, options: ConnectOptions, hostKeyAlgorithms: string[]): Promise<SftpSession> {
   const { connectTimeoutMs, signal } = options;
+  const pins = pinnedHostKeysOf(difusor);
   return new Promise<SftpSession>((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
@@ -227,6 +293,7 @@ function connectSsh2(difusor: Difusor, options: ConnectOptions): Promise<SftpSes
     let settled = false;
     let tcpConnected = false;
     let mismatch: { type: string; fingerprint: string } | undefined;
+    let serverHostKeyAlgorithms: string[] = [];
 
     const settle = (error: unknown, session?: SftpSession): void => {
       if (settled) return;
@@ -258,21 +325,37 @@ function connectSsh2(difusor: Difusor, options: ConnectOptions): Promise<SftpSes
     client.on('error', (error: Error) => {
       if (mismatch) {
         settle(
-          new DeliveryError(
-            'HOST_KEY_MISMATCH',
-            `host key mismatch: pinned ${difusor.hostKey}, server offered ${mismatch.type} ${mismatch.fingerprint}`,
-            { cause: error },
+          new HostKeyRefused(
+            mismatch,
+            keyTypesOffered(serverHostKeyAlgorithms),
+            `host key mismatch: pinned ${describePins(pins)}, server offered ${mismatch.type} ${mismatch.fingerprint}`,
+            error,
           ),
         );
       } else {
+        // Which server refused us tells a refused key from an account it never lets in (authFailureHint).
+        if ((error as { level?: unknown }).level === 'client-authentication') {
+          Object.assign(error, { serverSoftware: (client as unknown as { _remoteVer?: string })._remoteVer });
+        }
         settle(error);
       }
     });
     client.on('close', () => settle(Object.assign(new Error('Connection closed before SFTP was ready'), { code: 'ECONNRESET' })));
     client.on('ready', () => {
       client.sftp((error, sftp) => {
-        if (error) settle(error);
-        else settle(undefined, new Ssh2Session(client, sftp));
+        if (!error) {
+          settle(undefined, new Ssh2Session(client, sftp));
+          return;
+        }
+        const refused = /unable to start subsystem/i.test(error.message);
+        settle(
+          refused
+            ? new DeliveryError('AUTH_FAILED', `logged in as ${difusor.username}, but ${error.message}`, {
+                cause: error,
+                hint: SUBSYSTEM_REFUSED_HINT,
+              })
+            : error,
+        );
       });
     });
 
@@ -286,12 +369,18 @@ function connectSsh2(difusor: Difusor, options: ConnectOptions): Promise<SftpSes
         readyTimeout: connectTimeoutMs,
         keepaliveInterval: KEEPALIVE_INTERVAL_MS,
         keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+        algorithms: { serverHostKey: hostKeyAlgorithms as ssh2.ServerHostKeyAlgorithm[] },
+        // The only public view of the server's KEXINIT: which host key types it holds.
+        debug: (line: string) => {
+          serverHostKeyAlgorithms = serverHostKeyAlgorithmsOf(line) ?? serverHostKeyAlgorithms;
+        },
         // Raw key blob in, decision out; ssh2 aborts the key exchange on false, so no
         // authentication (and nothing else) is ever sent to a server we did not pin.
         hostVerifier: (key: Buffer) => {
           const fingerprint = fingerprintOfKey(key);
-          if (fingerprint === difusor.hostKey) return true;
-          mismatch = { type: keyTypeOf(key), fingerprint };
+          const type = keyTypeOf(key);
+          if (matchesPin(pins, type, fingerprint)) return true;
+          mismatch = { type, fingerprint };
           return false;
         },
       });
@@ -418,6 +507,7 @@ class Ssh2Session implements SftpSession {
         {
           concurrency: FAST_PUT_CONCURRENCY,
           chunkSize: FAST_PUT_CHUNK_BYTES,
+          mode: CREATED_FILE_MODE,
           step: onProgress ? (total: number) => onProgress(total) : undefined,
         },
         done,
@@ -427,7 +517,7 @@ class Ssh2Session implements SftpSession {
   }
 
   writeFile(remotePath: string, data: string | Buffer): Promise<void> {
-    return this.guard(() => callback((done) => this.sftp.writeFile(remotePath, data, done)));
+    return this.guard(() => callback((done) => this.sftp.writeFile(remotePath, data, { mode: CREATED_FILE_MODE }, done)));
   }
 
   async readSmallFile(remotePath: string): Promise<string | null> {

@@ -12,6 +12,7 @@ export const FAILURE_CODES = [
   'TRANSFER_TIMEOUT',
   'VERIFY_FAILED',
   'SFTP_ERROR',
+  'REMOTE_DIR_MISSING',
 ] as const;
 
 export type FailureCode = (typeof FAILURE_CODES)[number];
@@ -22,6 +23,7 @@ export const NOT_RETRYABLE: ReadonlySet<FailureCode> = new Set<FailureCode>([
   'AUTH_FAILED',
   'PERMISSION_DENIED',
   'NO_SPACE',
+  'REMOTE_DIR_MISSING',
 ]);
 
 export interface DeliveryFailure {
@@ -41,4 +43,19 @@ export interface DeliveryResult {
   attempts: number;
   /** Bytes of the package uploaded by the successful attempt (0 when failed). */
   bytes: number;
+  /**
+   * Safeguards the server lacked and what was done instead (DELIVERY_FALLBACKS), so a weaker
+   * delivery is never silent. Absent or empty: every file was flushed and renamed atomically.
+   */
+  fallbacks?: DeliveryFallback[];
 }
+
+/** What a delivery did where the server lacks an OpenSSH extension. */
+export const DELIVERY_FALLBACKS = {
+  /** No fsync@openssh.com: files renamed into place without being flushed to their disk first. */
+  'no-fsync': 'no fsync@openssh.com: files not flushed to the server\'s disk before the rename',
+  /** No posix-rename@openssh.com: the old file is removed, then the new one renamed (a short window without it). */
+  'no-posix-rename': 'no posix-rename@openssh.com: remove then rename (a moment without the file, never a partial one)',
+} as const;
+
+export type DeliveryFallback = keyof typeof DELIVERY_FALLBACKS;

@@ -8,14 +8,22 @@ import type { BuiltPackage } from '../package/types.js';
 import type { Difusor, PushSettings } from '../registry/types.js';
 import {
   DeliveryError,
+  authFailureHint,
   classifyError,
+  mayBeNoSpace,
   describeError,
   failureMessage,
   isDeliveryError,
   type DeliveryStage,
 } from './classify.js';
-import type { SftpSession, SftpTransport } from './transport.js';
-import { NOT_RETRYABLE, type DeliveryFailure, type DeliveryResult, type FailureCode } from './types.js';
+import { CREATED_FILE_MODE, type SftpSession, type SftpTransport } from './transport.js';
+import {
+  NOT_RETRYABLE,
+  type DeliveryFailure,
+  type DeliveryFallback,
+  type DeliveryResult,
+  type FailureCode,
+} from './types.js';
 
 /** The file every temporary upload is named after: `.<final>.prep-push-<12 hex>.part`. */
 export const TEMP_FILE_PATTERN = /^\..+\.prep-push-[0-9a-f]{12}\.part$/;
@@ -77,10 +85,46 @@ export async function uploadAtomically(
       `uploaded ${tempPath} has ${size} bytes, expected ${target.expectedBytes}`,
     );
   }
+  await setCreatedFileMode(session, tempPath);
   await session.flushToDisk(tempPath);
   await session.posixRename(tempPath, finalPath);
   pendingTemps.delete(tempPath);
 }
+
+/**
+ * Sets CREATED_FILE_MODE on a file we uploaded, before it gets its final name: ProFTPD, for one,
+ * creates files with the mode the client's open asked for (0666 from ssh2's writeFile) under a
+ * permissive umask.
+ */
+export async function setCreatedFileMode(session: SftpSession, path: string): Promise<void> {
+  await session.chmod(path, CREATED_FILE_MODE);
+}
+
+/** What this server lacks of what an atomic, durable upload uses, named for the result. */
+export function deliveryFallbacksOf(extensions: Readonly<Record<string, string>>): DeliveryFallback[] {
+  const fallbacks: DeliveryFallback[] = [];
+  if (!('fsync@openssh.com' in extensions)) fallbacks.push('no-fsync');
+  if (!('posix-rename@openssh.com' in extensions)) fallbacks.push('no-posix-rename');
+  return fallbacks;
+}
+
+/**
+ * Fails with REMOTE_DIR_MISSING unless `remoteDir` is a directory as the account sees it. prep-push
+ * never creates remote_dir nor its parents: on a chrooted account a path written as seen from
+ * outside the jail would otherwise be created inside it, and the files land where nobody serves them.
+ */
+export async function checkRemoteDir(session: SftpSession, remoteDir: string): Promise<void> {
+  let isDirectory: boolean;
+  try {
+    ({ isDirectory } = await session.stat(remoteDir));
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code !== SFTP_NO_SUCH_FILE) throw error;
+    throw new DeliveryError('REMOTE_DIR_MISSING', `remote_dir ${remoteDir} does not exist as this account sees it`, { cause: error });
+  }
+  if (!isDirectory) throw new DeliveryError('REMOTE_DIR_MISSING', `remote_dir ${remoteDir} is not a directory`);
+}
+
+const SFTP_NO_SUCH_FILE = 2;
 
 /** Removes temporary files of ours left in `remoteDir` by earlier failed runs. Best effort. */
 export async function sweepStaleTemps(session: SftpSession, remoteDir: string): Promise<string[]> {
@@ -160,7 +204,7 @@ export async function deliverToDifusor(delivery: DifusorDelivery, deps: Delivery
   for (;;) {
     attempts += 1;
     const outcome = await attemptDelivery(delivery, deps, deadlineAt);
-    if (outcome === 'delivered') {
+    if ('fallbacks' in outcome) {
       return {
         id: difusor.id,
         outcome: 'delivered',
@@ -168,6 +212,7 @@ export async function deliverToDifusor(delivery: DifusorDelivery, deps: Delivery
         seconds: roundSeconds(clock.monotonic() - startedAt),
         attempts,
         bytes: delivery.pkg.bytes,
+        fallbacks: outcome.fallbacks,
       };
     }
     last = outcome;
@@ -193,7 +238,7 @@ async function attemptDelivery(
   delivery: DifusorDelivery,
   deps: DeliveryDeps,
   deadlineAt: number,
-): Promise<'delivered' | AttemptFailure> {
+): Promise<{ fallbacks: DeliveryFallback[] } | AttemptFailure> {
   const { difusor, pkg, settings } = delivery;
   const remainingMs = Math.max(0, deadlineAt - deps.clock.monotonic());
   const connectTimeoutMs = Math.min(settings.connectTimeoutS * 1000, remainingMs);
@@ -228,8 +273,9 @@ async function attemptDelivery(
     const within = <T>(promise: Promise<T>): Promise<T> => raceSignal(promise, deadline.signal);
     const { remoteDir } = difusor;
 
-    step = `creating remote_dir ${remoteDir}`;
-    await within(live.mkdirp(remoteDir));
+    const fallbacks = deliveryFallbacksOf(live.extensions());
+    step = `checking remote_dir ${remoteDir}`;
+    await within(checkRemoteDir(live, remoteDir));
     step = `removing stale temporary files in ${remoteDir}`;
     await within(sweepStaleTemps(live, remoteDir));
     step = `uploading ${pkg.fileName} (${pkg.bytes} bytes)`;
@@ -271,21 +317,32 @@ async function attemptDelivery(
     }
     clearTimeout(timer);
     await session.close();
-    return 'delivered';
+    return { fallbacks };
   } catch (error) {
     const cause = deadline.signal.aborted ? deadline.signal.reason : error;
+    // Our partial file goes first, so the free space measured is what the difusor really has.
+    if (session?.alive && !deadline.signal.aborted && pendingTemps.size > 0) {
+      await raceSignal(removeTemps(session, pendingTemps), deadline.signal).catch(() => {});
+    }
     let freeBytesAfterFailure: number | undefined;
-    if (!deadline.signal.aborted && session?.alive && (error as { code?: unknown } | null)?.code === 4) {
+    if (!deadline.signal.aborted && session?.alive && mayBeNoSpace(error)) {
       freeBytesAfterFailure = await raceSignal(session.freeBytes(difusor.remoteDir), deadline.signal).catch(() => undefined);
     }
     const code: FailureCode = classifyError(cause, { stage, freeBytesAfterFailure, bytesNeeded: pkg.bytes });
     let detail = describeError(cause);
-    if (code === 'NO_SPACE' && freeBytesAfterFailure !== undefined) detail += `, ${formatBytes(freeBytesAfterFailure)} free`;
-    if (code === 'AUTH_FAILED' && !isDeliveryError(cause)) detail += ` (offered ${credentialsOffered(difusor, deps.env)})`;
-    const failure = { code, message: failureMessage(code, difusor, step, detail) };
-    if (session?.alive && !deadline.signal.aborted && pendingTemps.size > 0) {
-      await raceSignal(removeTemps(session, pendingTemps), deadline.signal).catch(() => {});
+    if (code === 'NO_SPACE') {
+      detail +=
+        freeBytesAfterFailure === undefined
+          ? ' (the server does not report its free space)'
+          : `; ${formatBytes(freeBytesAfterFailure)} free after removing our partial file, ${formatBytes(pkg.bytes)} needed`;
     }
+    if (code === 'AUTH_FAILED' && !isDeliveryError(cause)) detail += ` (offered ${credentialsOffered(difusor, deps.env)})`;
+    const hint = isDeliveryError(cause)
+      ? cause.hint
+      : code === 'AUTH_FAILED'
+        ? authFailureHint((cause as { serverSoftware?: string } | null)?.serverSoftware)
+        : undefined;
+    const failure = { code, message: failureMessage(code, difusor, step, detail, hint) };
     clearTimeout(timer);
     if (session) {
       if (session.alive && !deadline.signal.aborted) await session.close();

@@ -59,7 +59,8 @@ export async function runDemo(options: DemoOptions): Promise<{ exitCode: number 
     const serverOf = new Map<string, SftpServerHandle>();
     for (const d of DIFUSORES) {
       const root = path.join(dir, 'servers', d.id);
-      await mkdir(root, { recursive: true });
+      // The difusor's side: its remote_dir exists (prep-push never creates it).
+      await mkdir(path.join(root, REMOTE_DIR), { recursive: true });
       const server = await startSftpServer({ root, username: 'iem', authorizedKeys: [keys.public] });
       servers.push(server);
       serverOf.set(d.id, server);

@@ -45,7 +45,15 @@ function readFolder(absDir: string): fs.Dirent[] {
   }
 }
 
+// A UTF-16 surrogate: the only code units whose string order differs from UTF-8 byte order.
+const SURROGATE = /[\ud800-\udfff]/;
+
 function sortByPathBytes(entries: SourceEntry[]): SourceEntry[] {
+  // Without astral characters, JS string order is UTF-8 byte order: no key buffers (one per entry,
+  // 30,000 on a PREP site) to allocate and collect.
+  if (!entries.some((entry) => SURROGATE.test(entry.relPath))) {
+    return entries.sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
+  }
   // UTF-16 order (JS string comparison) differs from UTF-8 byte order for astral characters.
   const keyed = entries.map((entry) => ({ entry, key: Buffer.from(entry.relPath, 'utf8') }));
   keyed.sort((a, b) => Buffer.compare(a.key, b.key));
@@ -75,10 +83,11 @@ export function scanSource(sourceDir: string): SourceListing {
   const pending: string[] = [''];
   while (pending.length > 0) {
     const relDir = pending.pop() as string;
-    const absDir = relDir === '' ? root : path.join(root, relDir);
+    const absDir = relDir === '' ? root : `${root === '/' ? '' : root}/${relDir}`;
     for (const dirent of readFolder(absDir)) {
       const relPath = relDir === '' ? dirent.name : `${relDir}/${dirent.name}`;
-      const absPath = path.join(absDir, dirent.name);
+      // Names from readdir hold no '/' and are never '.' or '..': plain concatenation is the join.
+      const absPath = `${absDir === '/' ? '' : absDir}/${dirent.name}`;
       if (relDir === '' && dirent.name === MANIFEST_NAME) {
         throw sourceError(
           `source ${absPath} is named ${MANIFEST_NAME}, which the package adds itself`,

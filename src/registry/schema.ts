@@ -4,6 +4,7 @@
 import { z } from 'zod';
 
 import { assertTimeZone } from '../core/cut.js';
+import { parsePinnedHostKey } from './host-key.js';
 
 export const DEFAULT_TIMEZONE = 'America/Mexico_City';
 export const DEFAULT_BLOCK_AFTER_MISSES = 3;
@@ -182,7 +183,7 @@ export const checkMailbox: Rule<string> = (v) => {
 
 /** Host keys are checked after merging defaults, so the message can name the difusor's HOST:PORT. */
 export function checkHostKey(value: string, hostPort: string): string | null {
-  if (HOST_KEY_PATTERN.test(value)) return null;
+  if (HOST_KEY_PATTERN.test(value) || parsePinnedHostKey(value) !== undefined) return null;
   const keyscan = `get it with \`prep-push keyscan ${hostPort}\` and confirm it with the difusor`;
   const expected = 'expected "SHA256:<base64>" as ssh-keygen -lf prints it';
   let why = '';
@@ -202,7 +203,7 @@ const difusorFields = {
   host: withRules(z.string(), [notBlank, checkHost]).optional(),
   port: z.int().min(1).max(65535).optional(),
   username: withRules(z.string(), [notBlank, (v) => (/\s/.test(v) ? `"${v}" contains spaces; expected an SSH user name` : null)]).optional(),
-  host_key: z.string().optional(),
+  host_key: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
   remote_dir: withRules(z.string(), [checkRemoteDir]).optional(),
   enabled: z.boolean().optional(),
   private_key: withRules(z.string(), [notBlank, noTilde]).optional(),

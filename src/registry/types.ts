@@ -16,8 +16,13 @@ export interface Difusor {
   privateKeyPassphraseEnv?: string;
   /** Name of the environment variable holding a password (never the password). */
   passwordEnv?: string;
-  /** Pinned host key, `SHA256:<base64 without padding>` as `ssh-keygen -lf` prints it. */
+  /** Pinned host key, `SHA256:<base64 without padding>` as `ssh-keygen -lf` prints it (the first of `hostKeys`). */
   hostKey: string;
+  /**
+   * Every pinned host key (`host_key` as a string or a list: rotation, several key types); the
+   * server's key is accepted when it matches any. Absent: just `hostKey`.
+   */
+  hostKeys?: PinnedHostKey[];
   /** Absolute POSIX path on the difusor's server. */
   remoteDir: string;
   enabled: boolean;
@@ -58,6 +63,12 @@ export interface NoticeSettings {
   template: string;
   /** Its text, read (and its placeholders checked) at validation. */
   html: string;
+}
+
+/** One pinned fingerprint, with its key type (`ssh-rsa`, `ssh-ed25519`...) when the registry names it. */
+export interface PinnedHostKey {
+  fingerprint: string;
+  type?: string;
 }
 
 export interface PushSettings {

@@ -23,6 +23,8 @@ import {
 } from './schema.js';
 import type { Difusor, Registry } from './types.js';
 import { unknownPlaceholders, NOTICE_PLACEHOLDERS } from '../notice/template.js';
+import { parsePinnedHostKey } from './host-key.js';
+import type { PinnedHostKey } from './types.js';
 
 export interface RegistryProblem {
   /** The registry path as the user gave it. */
@@ -272,10 +274,12 @@ async function checkMergedDifusor(ctx: DifusorContext, index: number, entry: Rec
   }
 
   const hostKey = field('host_key');
-  const hostKeyValue = validString(hostKey);
-  if (hostKey && hostKeyValue !== undefined) {
-    const message = checkHostKey(hostKeyValue, hostPort);
-    if (message) report('host_key', hostKey, message);
+  const hostKeyValues = hostKey?.valid ? hostKeyEntries(hostKey.value) : undefined;
+  if (hostKey && hostKeyValues !== undefined) {
+    hostKeyValues.forEach((value, i) => {
+      const message = checkHostKey(value, hostPort);
+      if (message) report('host_key', hostKey, hostKeyValues.length > 1 || Array.isArray(hostKey.value) ? `entry ${i + 1}: ${message}` : message);
+    });
   }
 
   const passwordEnv = field('password_env');
@@ -481,10 +485,12 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
       host: m.host as string,
       port: m.port ?? DEFAULT_PORT,
       username: m.username as string,
-      hostKey: m.host_key as string,
+      hostKey: pinsOf(m.host_key)[0].fingerprint,
       remoteDir: m.remote_dir as string,
       enabled: m.enabled ?? true,
     };
+    // A list, or an entry that names its type: every pin kept (a plain fingerprint is just hostKey).
+    if (Array.isArray(m.host_key) || pinsOf(m.host_key)[0].type !== undefined) difusor.hostKeys = pinsOf(m.host_key);
     if (m.private_key !== undefined) difusor.privateKey = resolve(registryDir, m.private_key);
     if (m.private_key_passphrase_env !== undefined) difusor.privateKeyPassphraseEnv = m.private_key_passphrase_env;
     if (m.password_env !== undefined) difusor.passwordEnv = m.password_env;
@@ -578,4 +584,16 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length];
+}
+
+/** `host_key` as written: one entry, or a list (rotation, several key types). */
+function hostKeyEntries(value: unknown): string[] | undefined {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  return undefined;
+}
+
+/** The validated `host_key` entries as pins (validation refused anything unparsable before this). */
+function pinsOf(value: unknown): PinnedHostKey[] {
+  return (hostKeyEntries(value) ?? []).map((entry) => parsePinnedHostKey(entry) ?? { fingerprint: entry });
 }

@@ -95,7 +95,11 @@ export async function startSftpServer(opts: StartSftpServerOptions): Promise<Sft
     client.on('ready', () => {
       client.on('session', (acceptSession) => {
         const session = acceptSession();
-        session.on('sftp', (acceptSftp) => {
+        session.on('sftp', (acceptSftp, rejectSftp) => {
+          if (faults.refuseSftp) {
+            rejectSftp();
+            return;
+          }
           const sftp = acceptSftp();
           advertiseExtensions(sftp, SUPPORTED_EXTENSIONS);
           activeSessions += 1;

@@ -28,6 +28,8 @@ export interface SftpFaults {
   refuseAll?: boolean;
   /** Answer every change with PERMISSION_DENIED, like OpenSSH's `sftp-server -R`. */
   readOnly?: boolean;
+  /** Accept the login but refuse the `sftp` subsystem (an account with no SFTP, a shell that exits). */
+  refuseSftp?: boolean;
 }
 
 export interface StartSftpServerOptions {

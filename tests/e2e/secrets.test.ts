@@ -22,7 +22,7 @@ const runs: Array<{ args: string[]; run: CliRun }> = [];
 
 async function serverIn(name: string, opts: { authorizedKeys?: string[]; password?: string }): Promise<SftpServerHandle> {
   const root = join(ws.dir, name);
-  await mkdir(root);
+  await mkdir(join(root, 'prep'), { recursive: true }); // remote_dir exists: prep-push never creates it
   return startSftpServer({ root, username: 'iem', ...opts });
 }
 

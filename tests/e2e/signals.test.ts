@@ -26,7 +26,7 @@ afterAll(async () => {
 
 async function serve(id: string, faults: SftpFaults = {}): Promise<SftpServerHandle> {
   const root = join(ws.dir, 'servers', id);
-  await mkdir(root, { recursive: true });
+  await mkdir(join(root, 'prep'), { recursive: true }); // remote_dir exists: prep-push never creates it
   const server = await startSftpServer({ root, username: 'iem', authorizedKeys: [key.publicKey], faults });
   servers.push(server);
   return server;

@@ -229,8 +229,8 @@ function sshdConfig(o: OneSshd, ports: number[]): string {
   return lines.join('\n');
 }
 
-/** Polls a TCP connect to the port until it succeeds; fails early if sshd exits. */
-async function waitUntilAccepting(host: string, port: number, child: ChildProcess): Promise<void> {
+/** Polls a TCP connect to the port until it succeeds; fails early if the server process exits. */
+export async function waitUntilAccepting(host: string, port: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -253,7 +253,7 @@ function accepts(host: string, port: number): Promise<boolean> {
   });
 }
 
-function waitForExit(child: ChildProcess): Promise<void> {
+export function waitForExit(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }

@@ -41,6 +41,7 @@ interface Served {
 /** An in-process server serving its own temp root, and the difusor entry pointing at it. */
 async function serve(id: string, faults: SftpFaults = {}, opts: { password?: string } = {}): Promise<Served> {
   const root = await mkdtemp(join(work, `${id}-`));
+  await mkdir(join(root, 'srv/prep'), { recursive: true }); // remote_dir exists: prep-push never creates it
   const server = await startSftpServer({
     root,
     username: 'iem',
@@ -133,7 +134,7 @@ test('stall, drop, full disk and read-only beside healthy servers: each classifi
   expect(results.stall.error?.message).toMatch(
     new RegExp(`^stall \\(127\\.0\\.0\\.1:${stall.server.port}\\): uploading ${pkg.fileName.replace(/\./g, '\\.')} \\(${PACKAGE_BYTES} bytes\\): delivery not finished within transfer_timeout_s \\(4 s\\), [\\d.]+ (B|KiB|MiB) of 4\\.0 MiB acknowledged; `),
   );
-  expect(results.full.error?.message).toMatch(/Failure \(SFTP status 4\), 0 B free; their disk or quota is full/);
+  expect(results.full.error?.message).toMatch(/Failure \(SFTP status 4\); 0 B free after removing our partial file, 4\.0 MiB needed; their disk or quota is full/);
 
   for (const served of [healthy, withPassword]) {
     expect(await remoteFiles(served)).toEqual(['LATEST', pkg.fileName, `${pkg.fileName}.sha256`].sort());
@@ -222,6 +223,7 @@ test('credentials: a passphrase from the named env var, a missing env var, and s
   const locked = await makeKeyPair(work, 'locked', { passphrase: 'open sesame' });
   const agentKey = await makeKeyPair(work, 'agent-key');
   const root = await mkdtemp(join(work, 'creds-'));
+  await mkdir(join(root, 'srv/prep'), { recursive: true }); // remote_dir exists: prep-push never creates it
   const server = await startSftpServer({ root, username: 'iem', authorizedKeys: [locked.publicKey, agentKey.publicKey] });
   servers.push(server);
   const base: Difusor = {
@@ -255,4 +257,12 @@ test('credentials: a passphrase from the named env var, a missing env var, and s
   } finally {
     agent.kill();
   }
+});
+
+test('a login that works but whose SFTP subsystem is refused: AUTH_FAILED that says the key was accepted, not retried', async () => {
+  const served = await serve('no-sftp', { refuseSftp: true });
+  const [result] = await deliverToAll({ pkg, targets: [served.difusor], settings: settings({ retries: 2 }) }, deps);
+  expect([result.error?.code, result.attempts]).toEqual(['AUTH_FAILED', 1]);
+  expect(result.error?.message).toMatch(/connecting as iem: logged in as iem, but Unable to start subsystem: sftp; our key was accepted, but the server refused to start SFTP for this account \(shell or subsystem refused\)/);
+  expect(result.error?.message).not.toMatch(/confirm our public key is installed/);
 });

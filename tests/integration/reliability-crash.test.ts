@@ -38,7 +38,7 @@ beforeAll(async () => {
   // Incompressible bulk, so building takes a moment and the slow server's transfer a while.
   await writeFile(join(ws.sourceDir, 'bulk.bin'), randomBytes(3 * 1024 * 1024));
   slowDir = join(ws.dir, 'slow-root');
-  await mkdir(slowDir);
+  await mkdir(join(slowDir, 'prep'), { recursive: true }); // remote_dir exists: prep-push never creates it
   slow = await startSftpServer({ root: slowDir, username: sshd.username, authorizedKeys: [sshd.clientKey.publicKey], faults: { bytesPerSecond: 8 * 1024 * 1024 } });
   deadPort = await closedPort();
 });

@@ -87,6 +87,7 @@ function startThrottlingProxy(targetPort: number, bytesPerSecond: number): Promi
 
 async function serveInProcess(id: string, faults: SftpFaults): Promise<{ server: SftpServerHandle; dir: string }> {
   const root = await mkdtemp(join(work, `${id}-`));
+  await mkdir(join(root, 'srv/prep'), { recursive: true }); // remote_dir exists: prep-push never creates it
   const server = await startSftpServer({ root, username: sshd.username, authorizedKeys: [sshd.clientKey.publicKey], faults });
   servers.push(server);
   return { server, dir: join(root, 'srv', 'prep') };

@@ -2,6 +2,7 @@
 // real sshd, the in-process server and closed/blackholed ports), and the messages built from it.
 import {
   DeliveryError,
+  authFailureHint,
   classifyError,
   describeError,
   failureMessage,
@@ -61,6 +62,40 @@ const cases: Array<[string, unknown, ClassifyContext, FailureCode]> = [
   ['not even an Error', 'a string', transfer, 'SFTP_ERROR'],
   ['an error object from another realm (jest vm)', { message: 'connect ECONNREFUSED 127.0.0.1:1', code: 'ECONNREFUSED' }, connect, 'CONNECT_REFUSED'],
 ];
+
+cases.push(
+  [
+    'ProFTPD under SFTP v3: a full disk is status 4 "Out of disk space"',
+    anError('Out of disk space', { code: 4, lang: 'en-US' }),
+    transfer,
+    'NO_SPACE',
+  ],
+  ['a v5+ server: SSH_FX_NO_SPACE_ON_FILESYSTEM', anError('No space left on device', { code: 14 }), transfer, 'NO_SPACE'],
+  ['a v5+ server: SSH_FX_QUOTA_EXCEEDED', anError('Quota exceeded', { code: 15 }), transfer, 'NO_SPACE'],
+  [
+    'OpenSSH: a bare "Failure" with statvfs showing less free space than needed',
+    anError('Failure', { code: 4 }),
+    { stage: 'transfer', freeBytesAfterFailure: 100, bytesNeeded: 1000 },
+    'NO_SPACE',
+  ],
+  [
+    'OpenSSH: a bare "Failure" with room enough is not a full disk',
+    anError('Failure', { code: 4 }),
+    { stage: 'transfer', freeBytesAfterFailure: 10_000, bytesNeeded: 1000 },
+    'SFTP_ERROR',
+  ],
+  ['a missing remote_dir keeps its code', new DeliveryError('REMOTE_DIR_MISSING', 'remote_dir /prep does not exist'), transfer, 'REMOTE_DIR_MISSING'],
+);
+
+describe('authFailureHint', () => {
+  test('a Dropbear server also names the shell it refuses whatever the key', () => {
+    expect(authFailureHint('dropbear_2022.83')).toMatch(/Dropbear \(dropbear_2022\.83\).*shell is not listed in its \/etc\/shells/);
+  });
+  test('other servers get the key hint only', () => {
+    expect(authFailureHint('OpenSSH_9.2p1')).toMatch(/confirm our public key is installed$/);
+    expect(authFailureHint(undefined)).not.toMatch(/shell/);
+  });
+});
 
 test.each(cases)('%s → %s', (_name, error, context, expected) => {
   expect(classifyError(error, context)).toBe(expected);

@@ -22,6 +22,10 @@ interface FakeBehaviour {
   hang?: Op[];
   /** Report this size for temporary files (a truncating server). */
   statSizeOverride?: number;
+  /** Directories that do not exist (every other path without a file is a directory). */
+  missingDirs?: string[];
+  /** The SFTP extensions the server advertises; default fsync and posix-rename. */
+  extensions?: Record<string, string>;
 }
 
 /** An SFTP server in memory: files by path, a log of operations, live connection count. */
@@ -77,6 +81,9 @@ class FakeServer {
       stat: (path) =>
         this.step('stat', path, (): RemoteStat => {
           const data = this.files.get(path);
+          if (!data && !TEMP_FILE_PATTERN.test(posix.basename(path)) && !this.behaviour.missingDirs?.includes(path)) {
+            return { size: 4096, isDirectory: true };
+          }
           if (!data) throw Object.assign(new Error('No such file'), { code: 2 });
           const temp = TEMP_FILE_PATTERN.test(posix.basename(path));
           return { size: temp && this.behaviour.statSizeOverride !== undefined ? this.behaviour.statSizeOverride : data.length, isDirectory: false };
@@ -92,7 +99,7 @@ class FakeServer {
       unlink: (path) => this.step('unlink', path, () => void this.files.delete(path)),
       flushToDisk: (path) => this.step('flushToDisk', path, () => true),
       freeBytes: async () => undefined,
-      extensions: () => ({}),
+      extensions: () => this.behaviour.extensions ?? { 'fsync@openssh.com': '1', 'posix-rename@openssh.com': '1' },
       mkdir: (dir) => this.step('mkdir', dir, () => undefined),
       rmdir: (dir) => this.step('rmdir', dir, () => undefined),
       lstat: (path) => this.step('lstat', path, () => Promise.reject(Object.assign(new Error('No such file'), { code: 2 }))),
@@ -177,6 +184,33 @@ test('uploads to temporary names, renames package, then .sha256, then LATEST las
   expect(server.live).toBe(0);
 });
 
+test('every uploaded file is set to 0644 before its rename; no fallback is named on a full OpenSSH-like server', async () => {
+  const server = new FakeServer();
+  const result = await deliver(server, settings());
+  expect(result.fallbacks).toEqual([]);
+  for (const rename of server.log.filter((l) => l.startsWith('posixRename'))) {
+    const temp = rename.split(' ')[1];
+    expect(server.log.indexOf(`chmod ${temp}`)).toBeGreaterThan(-1);
+    expect(server.log.indexOf(`chmod ${temp}`)).toBeLessThan(server.log.indexOf(rename));
+  }
+  expect(server.log.filter((l) => l.startsWith('chmod'))).toHaveLength(3);
+});
+
+test('a server without fsync and posix-rename is delivered to, and both fallbacks are named', async () => {
+  const server = new FakeServer({ extensions: {} });
+  const result = await deliver(server, settings());
+  expect(result.outcome).toBe('delivered');
+  expect(result.fallbacks).toEqual(['no-fsync', 'no-posix-rename']);
+});
+
+test('a missing remote_dir is REMOTE_DIR_MISSING at once: not retried, nothing created or written', async () => {
+  const server = new FakeServer({ missingDirs: ['/prep'] });
+  const result = await deliver(server, settings({ retries: 3 }));
+  expect([result.error?.code, result.attempts, server.connects]).toEqual(['REMOTE_DIR_MISSING', 1, 1]);
+  expect(result.error?.message).toMatch(/remote_dir \/prep does not exist as this account sees it; prep-push never creates remote_dir.*chrooted account/);
+  expect(server.log.filter((l) => /^(mkdir|mkdirp|fastPut|writeFile)/.test(l))).toEqual([]);
+});
+
 test('a size mismatch is VERIFY_FAILED, nothing lands under a final name, the temp file is removed', async () => {
   const server = new FakeServer({ statSizeOverride: 999 });
   const result = await deliver(server, settings());
@@ -238,7 +272,7 @@ describe('deliverToAll', () => {
   const targets = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => aDifusor(id, { remoteDir: `/prep/${id}` }));
 
   test('bounds concurrency, keeps target order, isolates failures, waits for every onResult', async () => {
-    const server = new FakeServer({ fail: { mkdirp: (dir) => (dir === '/prep/c' ? refused() : undefined) } });
+    const server = new FakeServer({ fail: { stat: (path) => (path === '/prep/c' ? refused() : undefined) } });
     const journaled: string[] = [];
     const results = await deliverToAll({ pkg, targets, settings: settings({ concurrency: 2 }) }, deps(server), {
       onResult: async (r) => {

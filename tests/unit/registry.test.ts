@@ -400,6 +400,26 @@ describe('the validated registry', () => {
     await ws.cleanup();
   });
 
+  test('host_key may be a list (rotation, several key types), entries optionally typed', async () => {
+    const { result } = await validateLines(ws, [
+      ...TOP,
+      ...EL_SOL.slice(0, 2),
+      `    host_key: ["${HOST_KEY_A}", "ssh-rsa ${HOST_KEY_B}"]`,
+    ]);
+    expect(result.problems).toEqual([]);
+    expect(result.registry?.difusores[0]).toMatchObject({
+      hostKey: HOST_KEY_A,
+      hostKeys: [{ fingerprint: HOST_KEY_A }, { fingerprint: HOST_KEY_B, type: 'ssh-rsa' }],
+    });
+  });
+
+  test('a bad entry of a host_key list is reported with its position in the list', async () => {
+    const { result } = await validateLines(ws, [...TOP, ...EL_SOL.slice(0, 2), `    host_key: ["${HOST_KEY_A}", "ssh-foo ${HOST_KEY_B}"]`]);
+    expect(result.problems.map(formatProblem)).toEqual([
+      `${FILE}:11:15: difusores[0].host_key: entry 2: ${EXPECTED_HOST_KEY}, got "ssh-foo ${HOST_KEY_B}"; ${HOST_KEY_HINT}`,
+    ]);
+  });
+
   test('defaults are merged into each difusor, the difusor overriding; built-in defaults fill the rest', async () => {
     const { result } = await validateLines(ws, [
       ...TOP.slice(0, 4),
