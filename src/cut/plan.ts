@@ -1,5 +1,6 @@
 // Which difusores a cut or push targets, and why the others are skipped: pure, from the registry
 // and the ledger, so the rules can be read (and tested) in one place.
+import { formatLocalTime } from '../core/cut.js';
 import { PrepPushError } from '../core/errors.js';
 import type { LedgerEvent, LedgerState } from '../ledger/types.js';
 import type { Difusor } from '../registry/types.js';
@@ -24,6 +25,8 @@ export interface TargetSelection {
   only?: string[];
   /** `push --failed`: only difusores that do not have this cut yet. */
   missingCut?: string;
+  /** The registry's timezone, for times in messages (default: UTC as recorded). */
+  timeZone?: string;
 }
 
 /** Throws a usage error naming every id of `--only` (or block/unblock) the registry does not have. */
@@ -70,7 +73,7 @@ export function planTargets(
       skipped.push({
         id: d.id,
         reason: 'blocked',
-        detail: `blocked since ${blocked.at} (${blocked.reason}); \`prep-push unblock ${d.id}\` to resume`,
+        detail: `blocked since ${selection.timeZone ? formatLocalTime(blocked.at, selection.timeZone) : blocked.at} (${blocked.reason}); \`prep-push unblock ${d.id}\` to resume`,
       });
       continue;
     }

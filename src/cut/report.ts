@@ -28,6 +28,10 @@ export interface RunReport {
   started_at: string;
   seconds: number;
   exit_code: number;
+  /** A push that targeted nobody: the one line saying why (nothing was sent or recorded). */
+  nothing_to_push?: string;
+  /** Difusores `--only` named that were not pushed (blocked or disabled), each with why: exit 1. */
+  not_pushed?: string[];
 }
 
 /**

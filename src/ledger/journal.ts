@@ -59,6 +59,8 @@ function isLedgerEvent(value: unknown): value is LedgerEvent {
       return isString(e.id) && isString(e.reason) && (e.by === 'auto' || e.by === 'manual');
     case 'unblock':
       return isString(e.id);
+    case 'retract':
+      return isString(e.cut) && isString(e.reason);
     default:
       return false;
   }

@@ -30,7 +30,9 @@ export type LedgerEvent =
       attempts: number;
     }
   | { type: 'block'; at: string; id: string; reason: string; by: 'auto' | 'manual' }
-  | { type: 'unblock'; at: string; id: string };
+  | { type: 'unblock'; at: string; id: string }
+  /** `retract CUT --reason TEXT`: a cut published by mistake; it counts for nobody from then on. */
+  | { type: 'retract'; at: string; cut: string; reason: string };
 
 export interface LastError {
   cut: string;
@@ -44,14 +46,21 @@ export interface DifusorLedgerState {
   /** Distinct cut ids missed since the last delivery of the latest cut (or unblock). */
   missedCuts: string[];
   consecutiveMisses: number;
+  /** The newest delivered cut that was not withdrawn. */
   lastDeliveredCut: string | null;
+  /** Every cut delivered to it (ascending), withdrawn ones included: the fallback after a retract. */
+  deliveredCuts: string[];
   lastError: LastError | null;
   blocked: { reason: string; at: string; by: 'auto' | 'manual' } | null;
 }
 
 export interface LedgerState {
-  /** The newest cut id the ledger has seen (from cut events and outcomes). */
+  /** The newest cut id the ledger has seen (from cut events and outcomes) that was not withdrawn. */
   latestCut: string | null;
+  /** Every cut id seen, ascending. */
+  cuts: string[];
+  /** Cuts withdrawn by `retract`, with why and when. */
+  withdrawn: Record<string, { reason: string; at: string }>;
   /** Keyed by difusor id; a difusor with no events yet is absent (treat as fresh). */
   difusores: Record<string, DifusorLedgerState>;
 }

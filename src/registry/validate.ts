@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
+import { closestName } from '../core/did-you-mean.js';
 import { PrepPushError } from '../core/errors.js';
 import { inspectPrivateKey } from './keys.js';
 import { parseRegistryYaml, readRegistryText, type RegistrySource } from './load.js';
@@ -422,6 +423,7 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
     difusores,
   };
   if (data.state_dir !== undefined) registry.stateDir = resolve(registryDir, data.state_dir);
+  registry.maxFutureMinutes = data.max_future_minutes;
   return registry;
 }
 
@@ -467,27 +469,4 @@ function unknownKeyMessage(mapPath: FieldPath, key: string): string {
   const suggestion = closestName(key, known);
   const hint = suggestion ? `did you mean "${suggestion}"? ` : '';
   return `unknown field "${key}"; ${hint}expected one of: ${known.join(', ')}`;
-}
-
-/** The known name within two edits of `key` (ignoring case, `-` and `_`), for typos like `hostkey`. */
-function closestName(key: string, known: string[]): string | undefined {
-  const normalize = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
-  let best: { name: string; distance: number } | undefined;
-  for (const name of known) {
-    const distance = editDistance(normalize(key), normalize(name));
-    if (distance <= 2 && (!best || distance < best.distance)) best = { name, distance };
-  }
-  return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }
