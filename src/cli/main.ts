@@ -14,12 +14,12 @@
 //     .action(lazy(() => import('./actions/kit.js')));
 //
 // and export `run: Action` (see ./io.ts) from ./actions/kit.ts.
-import { Command, CommanderError, Option } from 'commander';
+import type { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { GlobalOptions } from '../commands/context.js';
 import { systemClock } from '../core/clock.js';
-import { closestName } from '../core/did-you-mean.js';
-import { isPrepPushError, PrepPushError } from '../core/errors.js';
+import type { PrepPushError } from '../core/errors.js';
 import { asciiPunctuation } from './io.js';
 import type { Action, ActionEnv, CliIO } from './io.js';
 
@@ -40,6 +40,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   const write = (stream: 'stdout' | 'stderr', text: string) =>
     stream === 'stdout' ? io.stdout(forStdout(text)) : io.stderr(forStderr(text));
   const joined = (lines: string[] | string) => `${([] as string[]).concat(lines).join('\n')}\n`;
+  // `--version` alone (monitoring asks it every few minutes) needs no flag parser at all.
+  const args = argv.slice(2);
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    write('stdout', `${VERSION}\n`);
+    return 0;
+  }
+  // require(), not import(): commander is CommonJS, and skipping the ESM wrapper saves start-up time.
+  const { Command, CommanderError, Option } = createRequire(import.meta.url)('commander') as typeof import('commander');
   let exitCode = 0;
   let jsonRequested = false;
   let active: Command | undefined;
@@ -192,7 +200,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return usageError(error, active ?? program, program, env);
-    const failure = isPrepPushError(error) ? error : unexpected(error);
+    // Loaded only when something failed: a run that succeeds never needs them.
+    const { isPrepPushError, PrepPushError } = await import('../core/errors.js');
+    const failure = isPrepPushError(error) ? error : unexpected(error, PrepPushError);
     if (jsonRequested) {
       env.out(JSON.stringify({ error: describe(failure), exit_code: failure.exitCode }, null, 2));
     }
@@ -203,7 +213,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
 }
 
 /** A commander error (bad flags): one line naming what is wrong, a hint, exit 2. */
-function usageError(error: CommanderError, command: Command, program: Command, env: ActionEnv): number {
+async function usageError(error: CommanderError, command: Command, program: Command, env: ActionEnv): Promise<number> {
   if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
   // `prep-push` alone: commander printed the help (on stderr); that is the whole answer.
   if (error.code === 'commander.help') return 2;
@@ -216,6 +226,7 @@ function usageError(error: CommanderError, command: Command, program: Command, e
     : undefined;
   let message = error.message.replace(/^error: /, '');
   if (unknownFlag !== undefined) {
+    const { closestName } = await import('../core/did-you-mean.js');
     const suggestion = unknownFlag.startsWith('--') ? closestName(unknownFlag, known) : undefined;
     message = `unknown option ${unknownFlag}${suggestion ? `; did you mean ${suggestion}?` : ''}`;
   } else {
@@ -226,9 +237,9 @@ function usageError(error: CommanderError, command: Command, program: Command, e
   return 2;
 }
 
-function unexpected(error: unknown): PrepPushError {
+function unexpected(error: unknown, ErrorClass: typeof PrepPushError): PrepPushError {
   const e = error as NodeJS.ErrnoException;
-  return new PrepPushError('io', `unexpected error: ${e?.message ?? String(error)}`, {
+  return new ErrorClass('io', `unexpected error: ${e?.message ?? String(error)}`, {
     hint: e?.code ? `system error ${e.code}${e.path ? ` on ${e.path}` : ''}` : 'this is a bug in prep-push; please report it with the command you ran',
     cause: error,
   });
