@@ -230,7 +230,7 @@ async function usageError(error: CommanderError, command: Command, program: Comm
     const suggestion = unknownFlag.startsWith('--') ? closestName(unknownFlag, known) : undefined;
     message = `unknown option ${unknownFlag}${suggestion ? `; did you mean ${suggestion}?` : ''}`;
   } else {
-    message = message.replace(/'(-[^']*)'/g, '$1').replace(/\n?\(Did you mean (.*)\?\)/, '; did you mean $1?');
+    message = message.replace(/\n?\(Did you mean (.*)\?\)/, '; did you mean $1?');
   }
   const name = command === program ? 'prep-push' : `prep-push ${command.name()}`;
   env.err([`prep-push: ${message}`, `hint: run \`${name} --help\` for usage and examples`]);

@@ -73,7 +73,7 @@ export function planTargets(
       skipped.push({
         id: d.id,
         reason: 'blocked',
-        detail: `blocked since ${selection.timeZone ? formatLocalTime(blocked.at, selection.timeZone) : blocked.at} (${blocked.reason}); \`prep-push unblock ${d.id}\` to resume`,
+        detail: `blocked since ${selection.timeZone ? formatLocalTime(blocked.at, selection.timeZone) : blocked.at} (${blocked.reason}); run \`prep-push unblock ${d.id}\` to resume`,
       });
       continue;
     }

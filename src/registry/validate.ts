@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { closestName } from '../core/did-you-mean.js';
 import { PrepPushError } from '../core/errors.js';
 import { inspectPrivateKey } from './keys.js';
-import { parseRegistryYaml, readRegistryText, type RegistrySource } from './load.js';
+import { firstSyntaxError, parseRegistryYaml, readRegistryText, type RegistrySource } from './load.js';
 import { fieldAtOffset, firstLineOfKey, formatFieldPath, locateField, type FieldPath, type Position } from './locate.js';
 import {
   checkHostKey,
@@ -60,6 +60,13 @@ export async function validateRegistry(filePath: string, deps: RegistryDeps): Pr
   const { source, errors } = parseRegistryYaml(text.text);
   const problems = new ProblemList(file, source);
 
+  // A syntax error is reported once, at the line to fix, and alone: what the parser built around it
+  // (and its further complaints) would only point elsewhere.
+  const syntax = firstSyntaxError(text.text, errors);
+  if (syntax !== null) {
+    problems.addLabelled(source.lineCounter.linePos(syntax.offset), 'YAML syntax error', syntax.message);
+    return { registry: null, problems: problems.sorted() };
+  }
   for (const error of errors) {
     const path = fieldAtOffset(source, error.offset);
     const at = source.lineCounter.linePos(error.offset);
@@ -72,8 +79,6 @@ export async function validateRegistry(filePath: string, deps: RegistryDeps): Pr
       problems.add(at, path, `YAML syntax error: ${error.message}`);
     }
   }
-  // After a real syntax error the tree may be half-built; duplicate keys still leave a usable one.
-  if (errors.some((e) => e.code !== 'DUPLICATE_KEY')) return { registry: null, problems: problems.sorted() };
 
   let raw: unknown;
   try {
@@ -170,7 +175,7 @@ export async function loadRegistry(filePath: string, deps: RegistryDeps): Promis
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
   throw new PrepPushError('registry', `${file}: ${count} in the registry`, {
     details: problems.map(formatProblem),
-    hint: 'fix them and check again with `prep-push validate`; nothing was pushed',
+    hint: `fix ${problems.length === 1 ? 'it' : 'them'} and check again with \`prep-push validate\`; nothing was pushed`,
   });
 }
 
@@ -191,6 +196,11 @@ class ProblemList {
 
   add(at: Position, path: FieldPath, message: string): void {
     this.own.push({ at, path: formatFieldPath(path), message });
+  }
+
+  /** A problem that belongs to no field (a YAML syntax error): `label` stands where the path would. */
+  addLabelled(at: Position, label: string, message: string): void {
+    this.own.push({ at, path: label, message });
   }
 
   addFromDefaults(field: string, user: string, message: string): void {

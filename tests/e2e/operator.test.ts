@@ -175,7 +175,10 @@ describe('a push that targets nobody', () => {
     expect((await prepPush(['block', 'la-voz', '--reason', 'mantenimiento'])).code).toBe(0);
     const only = await prepPush(['push', '--only', 'la-voz']);
     expect(only.code).toBe(1);
-    expect(only.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^nothing to push: la-voz is blocked since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-0[56]:00 \(mantenimiento\); `prep-push unblock la-voz` to resume$/)]);
+    expect(only.stdout).toBe('');
+    expect(only.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^prep-push: nothing to push: la-voz is blocked since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-0[56]:00 \(mantenimiento\); run `prep-push unblock la-voz` to resume$/),
+    ]);
     const failed = await prepPush(['push', '--failed']);
     expect(failed.code).toBe(0);
     expect(failed.stdout.trim()).toMatch(/^nothing to push: every active difusor selected already has cut \d{8}_\d{4}$/);

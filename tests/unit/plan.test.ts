@@ -63,8 +63,10 @@ describe('planTargets', () => {
   test('the blocked skip tells the operator how to resume', () => {
     const plan = planTargets(difusores, blockedA, {});
     expect(plan.skipped[0].detail).toBe(
-      'blocked since 2024-06-02T03:00:00Z (auto: missed 3 consecutive cuts); `prep-push unblock a` to resume',
+      'blocked since 2024-06-02T03:00:00Z (auto: missed 3 consecutive cuts); run `prep-push unblock a` to resume',
     );
+    // With the registry's timezone, the time is local with its offset, as every cut time is.
+    expect(planTargets(difusores, blockedA, { timeZone: 'America/Mexico_City' }).skipped[0].detail).toMatch(/^blocked since 2024-06-01T21:00:00-06:00 /);
   });
 
   test('--failed targets exactly the active difusores that do not hold the cut', () => {

@@ -49,9 +49,7 @@ const brokenCases: BrokenCase[] = [
   {
     name: 'malformed YAML (unclosed flow list)',
     lines: ['institute: IEM', 'package: [a, b', 'difusores: []'],
-    expected: [
-      `${FILE}:3:1: difusores: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]`,
-    ],
+    expected: [`${FILE}:2:10: YAML syntax error: a list opened with "[" is not closed with "]" (on the same line, or on indented lines after it)`],
   },
   {
     name: 'duplicate YAML key',
@@ -61,10 +59,20 @@ const brokenCases: BrokenCase[] = [
   {
     name: 'badly indented YAML',
     lines: ['institute: IEM', 'package:', '  name: PREP_{cut}', '   format: zip', 'difusores: []'],
+    // The culprit is line 4 (one space too many), which YAML reads as the continuation of line 3.
     expected: [
-      `${FILE}:3:9: package.name: YAML syntax error: Nested mappings are not allowed in compact mappings`,
-      `${FILE}:3:9: package.name: YAML syntax error: Implicit keys need to be on a single line`,
+      `${FILE}:4:4: YAML syntax error: this line is indented deeper than the field above it, so YAML reads it as part of that value; line it up with the other fields`,
     ],
+  },
+  {
+    name: 'a colon inside an unquoted value: one problem, at the colon, nothing derived from it',
+    lines: [...TOP, ...EL_SOL, '    name: La Voz: de Michoacán'],
+    expected: [`${FILE}:12:17: YAML syntax error: this value contains ": " (a colon and a space); put the whole value in quotes, e.g. name: "La Voz: Morelia"`],
+  },
+  {
+    name: 'a tab used to indent',
+    lines: [...TOP, ...EL_SOL.map((l, i) => (i === 2 ? l.replace(/^ +/, '\t') : l))],
+    expected: [`${FILE}:${TOP.length + 3}:1: YAML syntax error: a tab is used to indent this line; YAML indents with spaces only`],
   },
   {
     name: 'wrong type (retries as words)',

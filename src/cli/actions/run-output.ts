@@ -24,6 +24,11 @@ export function runDeps(env: ActionEnv, json: boolean): RunDeps {
 
 /** A cut's or push's report: the JSON document or the summary, and its exit code. */
 export function finishRun(env: ActionEnv, report: RunReport, json: boolean): number {
+  // A push refused because --only named blocked or disabled difusores is an error line for cron.
+  if (!json && report.nothing_to_push !== undefined && report.exit_code !== 0) {
+    env.err(`prep-push: ${report.nothing_to_push}`);
+    return report.exit_code;
+  }
   env.out(json ? JSON.stringify(report, null, 2) : renderRunSummary(report, makeStyle(env.colour)));
   return report.exit_code;
 }

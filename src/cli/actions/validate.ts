@@ -13,7 +13,11 @@ export const run: Action = async ({ opts }, env) => {
   if (opts.json) {
     env.out(JSON.stringify({ file: displayPath, valid: problems.length === 0, problems, exit_code: exitCode }, null, 2));
   } else if (problems.length) {
-    env.err([...problems.map(formatProblem), `${displayPath}: ${plural(problems.length, 'problem')}`]);
+    env.err([
+      ...problems.map(formatProblem),
+      `${displayPath}: ${plural(problems.length, 'problem')}`,
+      `hint: fix ${problems.length === 1 ? 'it' : 'them'} and run \`prep-push validate\` again`,
+    ]);
   } else if (registry) {
     const enabled = registry.difusores.filter((d) => d.enabled).length;
     env.out(
