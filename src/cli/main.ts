@@ -227,7 +227,8 @@ async function usageError(error: CommanderError, command: Command, program: Comm
   let message = error.message.replace(/^error: /, '');
   if (unknownFlag !== undefined) {
     const { closestName } = await import('../core/did-you-mean.js');
-    const suggestion = unknownFlag.startsWith('--') ? closestName(unknownFlag, known) : undefined;
+    // A typo keeps the flag's first letter (`--sourc`); `--force` is no misspelt `--source`.
+    const suggestion = unknownFlag.startsWith('--') ? closestName(unknownFlag, known.filter((f) => f[2] === unknownFlag[2])) : undefined;
     message = `unknown option ${unknownFlag}${suggestion ? `; did you mean ${suggestion}?` : ''}`;
   } else {
     message = message.replace(/\n?\(Did you mean (.*)\?\)/, '; did you mean $1?');

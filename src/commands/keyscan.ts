@@ -1,7 +1,7 @@
 // `keyscan ID` or `keyscan HOST[:PORT]`: the host key fingerprint to pin, for onboarding a difusor.
 import { PrepPushError } from '../core/errors.js';
-import { isDeliveryError } from '../delivery/classify.js';
-import { scanHostKey } from '../delivery/keyscan.js';
+import { HINT_OF_CODE, isDeliveryError } from '../delivery/classify.js';
+import { scanHostKeyWithType } from '../delivery/keyscan.js';
 import { loadRegistryFor } from './context.js';
 import type { CommandEnv, GlobalOptions } from './context.js';
 
@@ -41,14 +41,16 @@ export async function keyscan(target: string, timeoutS: number, global: GlobalOp
     label = `${host}:${port}`;
   }
   let fingerprint: string;
+  let keyType: string;
   try {
-    fingerprint = await scanHostKey(host, port, timeoutS * 1000);
+    ({ fingerprint, keyType } = await scanHostKeyWithType(host, port, timeoutS * 1000));
   } catch (error) {
     if (!isDeliveryError(error)) throw error;
     // The server could not be asked: reported like a failed delivery to it (exit 1).
-    return { lines: [], errorLines: [`prep-push: keyscan: ${error.code}: ${error.message}`], exitCode: 1 };
+    return { lines: [], errorLines: [`prep-push: keyscan: ${error.code}: ${error.message}`, `hint: ${HINT_OF_CODE[error.code]}`], exitCode: 1 };
   }
-  const lines = [`${label} offers host key ${fingerprint}`, `host_key: "${fingerprint}"`];
+  // The type is what the difusor's admin reads out over the phone next to the fingerprint.
+  const lines = [`${label} offers ${keyType} host key ${fingerprint}`, `host_key: "${fingerprint}"`];
   if (pinned === undefined) {
     lines.push('confirm this fingerprint with the difusor by another channel (phone, signed mail) before pinning it');
     return { lines, exitCode: 0 };

@@ -1,12 +1,20 @@
 // Suggestions for typos: the known name closest to what was typed (registry fields, CLI flags).
 
-/** The known name within two edits of `typed` (ignoring case, `-` and `_`), for typos like `hostkey`. */
+/**
+ * The known name closest to `typed` (ignoring case, `-` and `_`): within two edits (`hostkey`,
+ * `conect_timeout`), or one name spelled out or cut short of the other (`remote_directory`).
+ */
 export function closestName(typed: string, known: readonly string[]): string | undefined {
   const normalize = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
+  const t = normalize(typed);
   let best: { name: string; distance: number } | undefined;
   for (const name of known) {
-    const distance = editDistance(normalize(typed), normalize(name));
-    if (distance <= 2 && (!best || distance < best.distance)) best = { name, distance };
+    const n = normalize(name);
+    const distance = editDistance(t, n);
+    const longer = t.length > n.length ? t : n;
+    const shorter = longer === t ? n : t;
+    const extends_ = shorter.length >= 4 && longer.startsWith(shorter);
+    if ((distance <= 2 || extends_) && (!best || distance < best.distance)) best = { name, distance };
   }
   return best?.name;
 }

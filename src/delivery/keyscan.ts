@@ -2,7 +2,13 @@
 // offered in the key exchange, and hangs up before authenticating.
 import { Client } from 'ssh2';
 import { DeliveryError, classifyError, describeError, formatHostPort } from './classify.js';
-import { fingerprintOfKey } from './transport.js';
+import { fingerprintOfKey, keyTypeOf } from './transport.js';
+
+/** A host key as `keyscan` shows it: its type (read out over the phone) and its fingerprint. */
+export interface ScannedHostKey {
+  keyType: string;
+  fingerprint: string;
+}
 
 /**
  * The host key fingerprint `SHA256:<base64>` exactly as `ssh-keygen -lf` prints it, for the key
@@ -10,19 +16,24 @@ import { fingerprintOfKey } from './transport.js';
  * Throws a DeliveryError (code CONNECT_REFUSED, CONNECT_TIMEOUT, HOST_UNREACHABLE, ...) otherwise.
  */
 export function scanHostKey(host: string, port: number, timeoutMs: number): Promise<string> {
+  return scanHostKeyWithType(host, port, timeoutMs).then((k) => k.fingerprint);
+}
+
+/** As scanHostKey, with the key's type (`ssh-ed25519`, `ssh-rsa`...). */
+export function scanHostKeyWithType(host: string, port: number, timeoutMs: number): Promise<ScannedHostKey> {
   const where = formatHostPort(host, port);
-  return new Promise<string>((resolve, reject) => {
+  return new Promise<ScannedHostKey>((resolve, reject) => {
     const client = new Client();
     let settled = false;
     let tcpConnected = false;
-    let offered: string | undefined;
-    const settle = (error: DeliveryError | null, fingerprint?: string): void => {
+    let offered: ScannedHostKey | undefined;
+    const settle = (error: DeliveryError | null, key?: ScannedHostKey): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       client.destroy();
       if (error) reject(error);
-      else resolve(fingerprint as string);
+      else resolve(key as ScannedHostKey);
     };
     const timer = setTimeout(() => {
       const what = tcpConnected ? 'connected but the server sent no host key' : 'no TCP connection';
@@ -48,7 +59,7 @@ export function scanHostKey(host: string, port: number, timeoutMs: number): Prom
       readyTimeout: timeoutMs + 1000,
       // Refusing the key ends the key exchange: nothing past the handshake is ever sent.
       hostVerifier: (key: Buffer) => {
-        offered = fingerprintOfKey(key);
+        offered = { keyType: keyTypeOf(key), fingerprint: fingerprintOfKey(key) };
         return false;
       },
     });

@@ -376,7 +376,7 @@ async function checkPrivateKey(
 
 function keyFileReadMessage(keyPath: string, error: NodeJS.ErrnoException): string {
   if (error.code === 'ENOENT') {
-    return `key file ${keyPath} does not exist (relative paths start at the registry file's folder); fix the path, or create the key with \`ssh-keygen -t ed25519 -f ${keyPath}\``;
+    return `key file ${keyPath} does not exist (relative paths start at the registry file's folder); point private_key at the key whose public half the difusores authorised (a newly generated key would be refused by every one of them until each installs it)`;
   }
   if (error.code === 'EISDIR') return `${keyPath} is a folder; expected a private key file`;
   if (error.code === 'EACCES' || error.code === 'EPERM') {

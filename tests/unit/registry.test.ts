@@ -100,6 +100,11 @@ const brokenCases: BrokenCase[] = [
     expected: [`${FILE}:12:5: difusores[0].prot: unknown field "prot"; did you mean "port"? expected one of: ${DIFUSOR_FIELDS}`],
   },
   {
+    name: 'a field name spelled out in full still gets its suggestion',
+    lines: [...TOP, ...EL_SOL, '    remote_directory: /srv/prep'],
+    expected: [`${FILE}:12:5: difusores[0].remote_directory: unknown field "remote_directory"; did you mean "remote_dir"? expected one of: ${DIFUSOR_FIELDS}`],
+  },
+  {
     name: 'unknown key and id in defaults',
     lines: [...TOP.slice(0, 4), '  id: everyone', '  hostkey: x', ...TOP.slice(4), ...EL_SOL],
     expected: [
@@ -188,7 +193,7 @@ const brokenCases: BrokenCase[] = [
     name: 'missing key file',
     lines: [...TOP, ...EL_SOL, '    private_key: keys/nope'],
     expected: (ws) => [
-      `${FILE}:12:18: difusores[0].private_key: key file ${ws.dir}/keys/nope does not exist (relative paths start at the registry file's folder); fix the path, or create the key with \`ssh-keygen -t ed25519 -f ${ws.dir}/keys/nope\``,
+      `${FILE}:12:18: difusores[0].private_key: key file ${ws.dir}/keys/nope does not exist (relative paths start at the registry file's folder); point private_key at the key whose public half the difusores authorised (a newly generated key would be refused by every one of them until each installs it)`,
     ],
   },
   {
@@ -244,7 +249,7 @@ const brokenCases: BrokenCase[] = [
       `    host_key: "${HOST_KEY_B}"`,
     ],
     expected: (ws) => [
-      `${FILE}:6:16: defaults.private_key (used by difusores[0] "el-sol", difusores[2] "quadratin"): key file ${ws.dir}/keys/missing does not exist (relative paths start at the registry file's folder); fix the path, or create the key with \`ssh-keygen -t ed25519 -f ${ws.dir}/keys/missing\``,
+      `${FILE}:6:16: defaults.private_key (used by difusores[0] "el-sol", difusores[2] "quadratin"): key file ${ws.dir}/keys/missing does not exist (relative paths start at the registry file's folder); point private_key at the key whose public half the difusores authorised (a newly generated key would be refused by every one of them until each installs it)`,
     ],
   },
   {
