@@ -201,3 +201,35 @@ describe('state dir', () => {
     expect(readdirSync(empty)).toEqual(['difusores.yaml']);
   });
 });
+
+describe('help and usage', () => {
+  const commands = ['validate', 'build', 'cut', 'push', 'status', 'block', 'unblock', 'retract', 'keyscan', 'demo'];
+
+  test('every --help ends with examples, in plain ASCII when not on a terminal; no quoted defaults', async () => {
+    for (const command of commands) {
+      const run = await runPrepPush([command, '--help']);
+      expect([command, run.code]).toEqual([command, 0]);
+      expect([command, run.stdout]).toEqual([command, expect.stringMatching(new RegExp(`\\nExamples:\\n  prep-push .*${command}`))]);
+      expect([command, /^[\x20-\x7e\n]*$/.test(run.stdout)]).toEqual([command, true]);
+      expect(run.stdout).not.toMatch(/\(default: "/);
+    }
+  });
+
+  test('required flags are shown as required', async () => {
+    expect((await runPrepPush(['cut', '--help'])).stdout).toMatch(/^Usage: prep-push cut --source <dir> \[options\]$/m);
+    expect((await runPrepPush(['cut', '--help'])).stdout).toMatch(/--source <dir> +the publication folder \(required\)/);
+    expect((await runPrepPush(['block', '--help'])).stdout).toMatch(/--reason <text> +why, recorded in the ledger \(required\)/);
+  });
+
+  test('no arguments: the help on stderr, exit 2, and no "(outputHelp)" line', async () => {
+    const run = await runPrepPush([]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^Usage: prep-push/);
+    expect(run.stderr).not.toContain('outputHelp');
+  });
+
+  test('a typo in a flag is named, with the flag meant', async () => {
+    const run = await runPrepPush(['cut', '--sourc', 'site']);
+    expect([run.code, run.stderr]).toEqual([2, 'prep-push: unknown option --sourc; did you mean --source?\nhint: run `prep-push cut --help` for usage and examples\n']);
+  });
+});
