@@ -51,6 +51,7 @@ const ASCII_OF: Record<string, string> = {
   '\u00d7': 'x',
   '\u2265': '>=',
   '\u2264': '<=',
+  '\u2500': '-',
 };
 const TYPOGRAPHIC = new RegExp(`[${Object.keys(ASCII_OF).join('')}]`, 'g');
 

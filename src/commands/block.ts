@@ -36,7 +36,7 @@ async function changeBlock(
   clock: Clock,
 ): Promise<BlockChange> {
   assertKnownIds([id], registry.difusores, action);
-  const lock = await acquireLock(stateDir, { command: action });
+  const lock = await acquireLock(stateDir, { command: action, timeZone: registry.timezone });
   try {
     const { events } = await readJournal(stateDir);
     const before = deriveLedgerState(events).difusores[id];
