@@ -179,6 +179,11 @@ describe('a push that targets nobody', () => {
     expect(only.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/^prep-push: nothing to push: la-voz is blocked since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-0[56]:00 \(mantenimiento\); run `prep-push unblock la-voz` to resume$/),
     ]);
+    // Named together with an active one: that one is pushed, the blocked one is named, exit 1.
+    const mixed = await prepPush(['push', '--only', 'el-sol,la-voz']);
+    expect(mixed.code).toBe(1);
+    expect(mixed.stdout).toMatch(/^delivered 1\/1/m);
+    expect(mixed.stdout).toMatch(/^not pushed: la-voz: blocked since .* \(mantenimiento\)/m);
     const failed = await prepPush(['push', '--failed']);
     expect(failed.code).toBe(0);
     expect(failed.stdout.trim()).toMatch(/^nothing to push: every active difusor selected already has cut \d{8}_\d{4}$/);
