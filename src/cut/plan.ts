@@ -40,11 +40,22 @@ export function assertKnownIds(ids: string[], difusores: Difusor[], flag: string
   }
 }
 
-/** The difusores that have received `cut` (a `delivered` outcome for it), from the journal. */
+/**
+ * The difusores that have received `cut` (a `delivered` outcome for it), from the journal. One that
+ * also had a newer cut withdrawn since (`retract`) holds it only once it was delivered again: until
+ * then its LATEST still names the withdrawn cut.
+ */
 export function difusoresHoldingCut(events: LedgerEvent[], cut: string): Set<string> {
   const holding = new Set<string>();
+  const received = new Map<string, Set<string>>();
   for (const e of events) {
-    if (e.type === 'outcome' && e.cut === cut && e.outcome === 'delivered') holding.add(e.id);
+    if (e.type === 'outcome' && e.outcome === 'delivered') {
+      if (!received.has(e.id)) received.set(e.id, new Set());
+      received.get(e.id)!.add(e.cut);
+      if (e.cut === cut) holding.add(e.id);
+    } else if (e.type === 'retract' && e.cut > cut) {
+      for (const [id, cuts] of received) if (cuts.has(e.cut)) holding.delete(id);
+    }
   }
   return holding;
 }

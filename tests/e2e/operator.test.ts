@@ -160,8 +160,10 @@ describe('retract', () => {
     expect(human.stdout).toContain(`state dir: ${stateDir()}`);
     expect(human.stdout).toMatch(new RegExp(`withdrawn cut: ${mistaken} at \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d-0[56]:00 \\(wrong year in --cut\\)`));
 
-    const push = await prepPush(['push']);
+    // Even `--failed`: every difusor has that cut, but LATEST still names the withdrawn one.
+    const push = await prepPush(['push', '--failed']);
     expect(push.code).toBe(0);
+    expect(push.stdout).toMatch(/^pushing to 2 difusores: el-sol, la-voz$/m);
     for (const id of ['el-sol', 'la-voz']) expect(latestAt(id)).toBe(packageOf(doc.latest_cut));
 
     const again = await prepPush(['push', '--cut', mistaken]);

@@ -113,3 +113,17 @@ describe('exitCodeOfRun', () => {
     expect(exitCodeOfRun(report)).toBe(code);
   });
 });
+
+describe('difusoresHoldingCut after a retract', () => {
+  const delivered = (id: string, cut: string): LedgerEvent => ({ type: 'outcome', at: 'x', cut, id, outcome: 'delivered', code: null, message: null, via: 'cut', seconds: 1, attempts: 1 });
+  test('a difusor whose LATEST still names a withdrawn newer cut does not hold the cut until it gets it again', () => {
+    const events: LedgerEvent[] = [
+      delivered('a', '20240602_2000'),
+      delivered('b', '20240602_2000'),
+      delivered('a', '20250602_2000'),
+      { type: 'retract', at: 'x', cut: '20250602_2000', reason: 'typo' },
+    ];
+    expect([...difusoresHoldingCut(events, '20240602_2000')]).toEqual(['b']);
+    expect([...difusoresHoldingCut([...events, delivered('a', '20240602_2000')], '20240602_2000')].sort()).toEqual(['a', 'b']);
+  });
+});
