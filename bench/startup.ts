@@ -20,13 +20,14 @@ function timed(args: string[]): () => Promise<number> {
   };
 }
 
+/** `prep-push FLAG` against `node -e 0`, `reps` interleaved pairs after a warm-up pair. */
+export async function measureStartupOf(flag: '--version' | '--help', reps: number): Promise<StartupFigure['help']> {
+  const pairs = await interleave(reps, timed([CLI, flag]), timed(['-e', '0']));
+  return { ratio: spread(pairs.ratios), prepPushS: spread(pairs.a), baselineS: spread(pairs.b) };
+}
+
 export async function measureStartup(reps: number): Promise<StartupFigure> {
-  const baseline = timed(['-e', '0']);
-  const figure = async (flag: string) => {
-    const pairs = await interleave(reps, timed([CLI, flag]), baseline);
-    return { ratio: spread(pairs.ratios), prepPushS: spread(pairs.a), baselineS: spread(pairs.b) };
-  };
-  return { version: await figure('--version'), help: await figure('--help') };
+  return { version: await measureStartupOf('--version', reps), help: await measureStartupOf('--help', reps) };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
