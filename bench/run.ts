@@ -31,6 +31,7 @@ import {
 import { createShapedLink } from './netns.js';
 import { generateSyntheticSite } from './synthetic-site.js';
 import { benchPrepShaped } from './prep-shaped.js';
+import { measureStartupOf } from './startup.js';
 
 const quick = process.argv.includes('--quick');
 // `--only 2,4`: run only these figures (for investigating one; the full table needs all five).
@@ -138,6 +139,15 @@ async function pushVersusOpenSsh(
 }
 
 // ---- the five figures -------------------------------------------------------------------------
+
+/** Figure 0 (bench/startup.ts): `prep-push --version` / `--help` vs `node -e 0`, interleaved. */
+async function benchStartup(flag: '--version' | '--help'): Promise<Row> {
+  const row = emptyRow(`0. Start-up ${flag}`, `prep-push ${flag} / node -e 0`, '<= 1.5');
+  const result = await measureStartupOf(flag, SIZES.reps * 4);
+  Object.assign(row, { prepPushS: result.prepPushS, baselineS: result.baselineS, ratio: result.ratio, goalMet: result.ratio.median <= 1.5 });
+  row.notes.push(`${SIZES.reps * 4} interleaved pairs after a warm-up pair`);
+  return row;
+}
 
 async function benchBuild(work: string): Promise<Row> {
   const row = emptyRow('1. Build (tar.gz + .sha256)', 'prep-push / tar -czf + sha256sum', '<= 0.8');
@@ -359,6 +369,8 @@ async function main(): Promise<number> {
     }
   };
 
+  await attempt('0. Start-up --version', () => benchStartup('--version'));
+  await attempt('0. Start-up --help', () => benchStartup('--help'));
   await attempt('1. Build', () => benchBuild(work));
   const sixteen = await startBenchSshd(Math.max(SIZES.fanOut, SIZES.hungHealthy), 'd').catch((error: Error) => error);
   if (sixteen instanceof Error) {

@@ -1,340 +1,265 @@
-// The command line: parses flags, calls a command function, renders its result, and turns it into
+// The command line: parses flags, lazily loads the one command that runs, and turns its result into
 // the exit code. The only place that writes to the terminal or ends the process.
-import { Command, CommanderError, Option } from 'commander';
+//
+// Start-up matters (cron runs this every few minutes): nothing but commander is loaded before a
+// command is chosen, so `--version` and `--help` cost about as much as `node -e 0`. Each command's
+// glue lives in ./actions/<name>.ts and is imported only when that command runs. To add one:
+//
+//   program
+//     .command('kit')
+//     .description('...')
+//     .argument('<id>', 'difusor id')
+//     .option('--out <dir>', '...')
+//     .addHelpText('after', examples('prep-push kit el-sol --out kit-el-sol'))
+//     .action(lazy(() => import('./actions/kit.js')));
+//
+// and export `run: Action` (see ./io.ts) from ./actions/kit.ts.
+import type { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { createRequire } from 'node:module';
+import type { GlobalOptions } from '../commands/context.js';
 import { systemClock } from '../core/clock.js';
-import type { Clock } from '../core/clock.js';
-import { parseCutTime } from '../core/cut.js';
-import { isPrepPushError, PrepPushError } from '../core/errors.js';
-import { block, unblock } from '../commands/block.js';
-import { loadRegistryFor, parseIdList, registryPaths, resolveStateDir } from '../commands/context.js';
-import type { CommandEnv, GlobalOptions } from '../commands/context.js';
-import { keyscan } from '../commands/keyscan.js';
-import { status } from '../commands/status.js';
-import { planCut, runCut, runPush } from '../cut/run.js';
-import type { RunProgress } from '../cut/run.js';
-import type { RunReport } from '../cut/report.js';
-import { packageStoreDir } from '../cut/state-dir.js';
-import { ssh2Transport } from '../delivery/transport.js';
-import { acquireLock } from '../ledger/lock.js';
-import { buildPackage } from '../package/build-package.js';
-import { formatProblem, validateRegistry } from '../registry/validate.js';
-import {
-  makeStyle,
-  renderBlockChange,
-  renderDryRun,
-  renderPackage,
-  renderFollowUp,
-  renderPendingFollowUps,
-  renderPlan,
-  renderResultLine,
-  renderRunSummary,
-  renderStatus,
-} from './render.js';
-import type { Style } from './render.js';
+import type { PrepPushError } from '../core/errors.js';
+import { asciiPunctuation } from './io.js';
+import type { Action, ActionEnv, CliIO } from './io.js';
 
-export interface CliIO {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  /** Whether stdout is a terminal (colour, symbols). */
-  isTTY: boolean;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  clock: Clock;
-  /** Aborted on SIGINT/SIGTERM. */
-  signal?: AbortSignal;
-}
-
-interface Outcome {
-  exitCode: number;
-}
+export type { CliIO } from './io.js';
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
 
+/** `Examples:` after a command's help; one line per example. */
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+}
+
 /** Runs one invocation and returns its exit code; never calls process.exit itself. */
 export async function main(argv: string[], io: CliIO): Promise<number> {
-  const style = makeStyle(io.isTTY && !io.env.NO_COLOR);
-  const out = (lines: string[] | string) => io.stdout(`${([] as string[]).concat(lines).join('\n')}\n`);
-  const err = (lines: string[] | string) => io.stderr(`${([] as string[]).concat(lines).join('\n')}\n`);
-  let outcome: Outcome = { exitCode: 0 };
+  const colour = io.isTTY && !io.env.NO_COLOR;
+  const forStdout = io.isTTY ? (t: string) => t : asciiPunctuation;
+  const forStderr = (io.stderrIsTTY ?? io.isTTY) ? (t: string) => t : asciiPunctuation;
+  const write = (stream: 'stdout' | 'stderr', text: string) =>
+    stream === 'stdout' ? io.stdout(forStdout(text)) : io.stderr(forStderr(text));
+  const joined = (lines: string[] | string) => `${([] as string[]).concat(lines).join('\n')}\n`;
+  // `--version` alone (monitoring asks it every few minutes) needs no flag parser at all.
+  const args = argv.slice(2);
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    write('stdout', `${VERSION}\n`);
+    return 0;
+  }
+  // require(), not import(): commander is CommonJS, and skipping the ESM wrapper saves start-up time.
+  const { Command, CommanderError, Option } = createRequire(import.meta.url)('commander') as typeof import('commander');
+  let exitCode = 0;
   let jsonRequested = false;
-  const ctx: CommandEnv = { cwd: io.cwd, env: io.env, clock: io.clock };
+  let active: Command | undefined;
 
   const program = new Command()
     .name('prep-push')
     .description('Push each PREP cut’s diffusion package to every difusor over SFTP: atomically, in parallel, recorded.')
     .version(VERSION, '-V, --version')
-    .option('--config <file>', 'the registry of difusores', 'difusores.yaml')
-    .option('--state-dir <dir>', 'ledger, lock and package store (default: state_dir in the registry, else ./.prep-push)')
+    .option('--config <file>', 'the registry of difusores (default: ./difusores.yaml)')
+    .option('--state-dir <dir>', 'ledger, lock and package store (default: state_dir in the registry, else .prep-push/ next to the registry file)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s), outputError: () => {} })
+    .configureOutput({ writeOut: (s) => write('stdout', s), writeErr: (s) => write('stderr', s), outputError: () => {} })
+    .hook('preSubcommand', (_program, sub) => {
+      active = sub;
+    })
     .addHelpText(
       'after',
-      '\nExit codes: 0 all targets have the package, 1 a target failed, 2 usage/registry/source error,\n' +
+      examples(
+        'prep-push validate',
+        'prep-push cut --source /srv/prep/publicacion',
+        'prep-push --config /etc/prep/difusores.yaml status',
+        'prep-push push --failed',
+      ) +
+        '\nExit codes: 0 all targets have the package, 1 a target failed, 2 usage/registry/source error,\n' +
         '3 another run holds the lock, 4 the package could not be built or stored.\n' +
-        'Start with `prep-push demo` to see a whole election night against local servers.',
+        'Start with `prep-push demo` to see a whole election night against local servers.\n',
     );
-  const globals = (): GlobalOptions => {
-    const o = program.opts<{ config: string; stateDir?: string }>();
-    return { config: o.config, stateDir: o.stateDir };
+
+  const env: ActionEnv = {
+    io,
+    ctx: { cwd: io.cwd, env: io.env, clock: io.clock },
+    get globals(): GlobalOptions {
+      const o = program.opts<{ config?: string; stateDir?: string }>();
+      return { config: o.config, stateDir: o.stateDir };
+    },
+    colour,
+    out: (lines) => write('stdout', joined(lines)),
+    err: (lines) => write('stderr', joined(lines)),
   };
-  /** Progress lines: stdout normally, stderr when stdout carries the JSON document. */
-  const progress = (json: boolean) => (json ? err : out);
+
+  /** The action of a command whose module is loaded only when it runs. */
+  const lazy = (load: () => Promise<{ run: Action }>) => async (...params: unknown[]) => {
+    const command = params[params.length - 1] as Command;
+    const opts = command.opts();
+    jsonRequested = Boolean(opts.json);
+    const { run } = await load();
+    exitCode = await run({ args: command.processedArgs as string[], opts }, env);
+  };
 
   program
     .command('validate')
     .description('check the registry; every problem as FILE:LINE:COL: field: message')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { json?: boolean }) => {
-      jsonRequested = Boolean(opts.json);
-      const { file, displayPath } = registryPaths(globals(), ctx.cwd);
-      const { registry, problems } = await validateRegistry(file, { env: ctx.env, displayPath });
-      const exitCode = problems.length ? 2 : 0;
-      if (opts.json) {
-        out(JSON.stringify({ file: displayPath, valid: problems.length === 0, problems, exit_code: exitCode }, null, 2));
-      } else if (problems.length) {
-        err([...problems.map(formatProblem), `${displayPath}: ${problems.length} problem${problems.length > 1 ? 's' : ''}; nothing was pushed`]);
-      } else if (registry) {
-        const enabled = registry.difusores.filter((d) => d.enabled).length;
-        out(`${displayPath}: valid — ${registry.institute}, ${registry.difusores.length} difusores (${enabled} enabled), package ${registry.package.name}.${registry.package.format}`);
-      }
-      outcome = { exitCode };
-    });
+    .addHelpText('after', examples('prep-push validate', 'prep-push --config /etc/prep/difusores.yaml validate --json'))
+    .action(lazy(() => import('./actions/validate.js')));
 
   program
     .command('build')
     .description('build the cut’s package (archive + .sha256 + MANIFEST.json) into the store')
-    .requiredOption('--source <dir>', 'the publication folder')
-    .option('--cut <time>', 'cut time, ISO 8601 with offset (default: now)')
-    .action(async (opts: { source: string; cut?: string }) => {
-      const registry = await loadRegistryFor(globals(), ctx);
-      const cut = parseCutTime(opts.cut, registry.timezone, ctx.clock.now);
-      const stateDir = resolveStateDir(globals(), registry, ctx.cwd);
-      const lock = await acquireLock(stateDir, { command: 'build' });
-      try {
-        const pkg = await buildPackage({
-          sourceDir: resolvePath(ctx.cwd, opts.source),
-          cut,
-          institute: registry.institute,
-          nameTemplate: registry.package.name,
-          format: registry.package.format,
-          storeDir: packageStoreDir(stateDir),
-        });
-        out(renderPackage(pkg));
-      } finally {
-        await lock.release();
-      }
-    });
-
-  const onProgress = (json: boolean) => (event: RunProgress) => {
-    const print = progress(json);
-    if (event.type === 'package') print(renderPackage(event.pkg));
-    else if (event.type === 'plan') print(renderPlan(event.targets, event.skipped));
-    else if (event.type === 'result') print(renderResultLine(event.result, style));
-    else if (event.type === 'blocked') print(style.bad(`BLOCKED    ${event.id}: ${event.reason}`));
-    else err(style.warn(`warning: ${event.message}`));
-  };
+    .usage('--source <dir> [options]')
+    .requiredOption('--source <dir>', 'the publication folder (required)')
+    .option('--cut <time>', 'cut time, ISO 8601 with offset, or a cut id like 20240602_2020 (default: now)')
+    .addHelpText('after', examples('prep-push build --source /srv/prep/publicacion', 'prep-push build --source site --cut 2024-06-02T20:20:00-06:00'))
+    .action(lazy(() => import('./actions/build.js')));
 
   program
     .command('cut')
     .description('build the package, push it to every active difusor, record, block')
-    .requiredOption('--source <dir>', 'the publication folder')
-    .option('--cut <time>', 'cut time, ISO 8601 with offset (default: now)')
+    .usage('--source <dir> [options]')
+    .requiredOption('--source <dir>', 'the publication folder (required)')
+    .option('--cut <time>', 'cut time, ISO 8601 with offset, or a cut id like 20240602_2020 (default: now)')
     .option('--only <ids>', 'only these difusores (comma-separated)')
     .option('--dry-run', 'show the plan; build, send and record nothing')
+    .option('--allow-future', 'accept a --cut time more than max_future_minutes ahead of this machine’s clock')
+    .option('--allow-older', 'accept a --cut time older than the newest cut (LATEST keeps naming the newest)')
     .option('--json', 'print one JSON document (progress goes to stderr)')
-    .action(async (opts: { source: string; cut?: string; only?: string; dryRun?: boolean; json?: boolean }) => {
-      jsonRequested = Boolean(opts.json);
-      const registry = await loadRegistryFor(globals(), ctx);
-      const request = {
-        registry,
-        stateDir: resolveStateDir(globals(), registry, ctx.cwd),
-        sourceDir: resolvePath(ctx.cwd, opts.source),
-        cut: parseCutTime(opts.cut, registry.timezone, ctx.clock.now),
-        only: requireIds(parseIdList(opts.only)),
-      };
-      if (opts.dryRun) {
-        const plan = await planCut(request);
-        out(opts.json ? JSON.stringify({ ...plan, exit_code: 0 }, null, 2) : renderDryRun(plan));
-        return;
-      }
-      finishRun(await runCut(request, runDeps(Boolean(opts.json))), Boolean(opts.json));
-    });
+    .addHelpText(
+      'after',
+      examples(
+        'prep-push cut --source /srv/prep/publicacion',
+        'prep-push cut --source site --cut 2024-06-02T20:20:00-06:00',
+        'prep-push cut --source site --only el-sol,la-voz --dry-run',
+        'prep-push cut --source site --json > cut.json',
+      ),
+    )
+    .action(lazy(() => import('./actions/cut.js')));
 
   program
     .command('push')
-    .description('re-push an already-built cut (default: the latest) — the manual re-push')
-    .option('--cut <cut-id>', 'the cut id, e.g. 20240602_2020 (default: the newest package in the store)')
+    .description('re-push an already-built cut (default: the newest not withdrawn) — the manual re-push')
+    .option('--cut <cut>', 'the cut id (e.g. 20240602_2020) or its ISO 8601 time (default: the newest stored cut not withdrawn)')
     .option('--only <ids>', 'only these difusores (comma-separated)')
     .option('--failed', 'only the active difusores that do not have that cut yet')
     .option('--json', 'print one JSON document (progress goes to stderr)')
-    .action(async (opts: { cut?: string; only?: string; failed?: boolean; json?: boolean }) => {
-      jsonRequested = Boolean(opts.json);
-      const registry = await loadRegistryFor(globals(), ctx);
-      const request = {
-        registry,
-        stateDir: resolveStateDir(globals(), registry, ctx.cwd),
-        cutId: opts.cut,
-        only: requireIds(parseIdList(opts.only)),
-        failed: opts.failed,
-      };
-      finishRun(await runPush(request, runDeps(Boolean(opts.json))), Boolean(opts.json));
-    });
+    .addHelpText('after', examples('prep-push push --failed', 'prep-push push --cut 20240602_2020 --only el-sol'))
+    .action(lazy(() => import('./actions/push.js')));
 
   program
     .command('status')
     .description('every difusor: state, consecutive misses, last delivered cut, last error')
-    .option('--json', 'print one JSON document')
-    .action(async (opts: { json?: boolean }) => {
-      jsonRequested = Boolean(opts.json);
-      const registry = await loadRegistryFor(globals(), ctx);
-      const report = await status(registry, resolveStateDir(globals(), registry, ctx.cwd));
-      for (const w of report.warnings) err(style.warn(`warning: ${w}`));
-      if (opts.json) {
-        out(
-          JSON.stringify(
-            {
-              latest_cut: report.latest_cut,
-              difusores: report.difusores,
-              pending_notifications: report.pending_notifications,
-              notices_pending: report.notices_pending,
-            },
-            null,
-            2,
-          ),
-        );
-      } else out([...renderStatus(report, style), ...renderPendingFollowUps(report)]);
-    });
+    .option('--json', 'print one JSON document (the state dir read goes to stderr)')
+    .addHelpText('after', examples('prep-push status', 'prep-push --config /etc/prep/difusores.yaml status --json'))
+    .action(lazy(() => import('./actions/status.js')));
 
   program
     .command('block')
     .description('block a difusor by hand: it is skipped until unblocked')
+    .usage('<id> --reason <text>')
     .argument('<id>', 'difusor id')
-    .addOption(new Option('--reason <text>', 'why (recorded in the ledger)').makeOptionMandatory())
-    .action(async (id: string, opts: { reason: string }) => {
-      const registry = await loadRegistryFor(globals(), ctx);
-      const change = await block(registry, resolveStateDir(globals(), registry, ctx.cwd), id, opts.reason, ctx.clock, { env: ctx.env });
-      out(renderBlockChange(change));
-      for (const w of change.follow_up?.warnings ?? []) err(style.warn(`warning: ${w}`));
-    });
+    .addOption(new Option('--reason <text>', 'why, recorded in the ledger (required)').makeOptionMandatory())
+    .addHelpText('after', examples('prep-push block el-sol --reason "their server is down for maintenance"'))
+    .action(lazy(() => import('./actions/block.js')));
 
   program
     .command('unblock')
     .description('unblock a difusor and clear its miss count')
     .argument('<id>', 'difusor id')
-    .action(async (id: string) => {
-      const registry = await loadRegistryFor(globals(), ctx);
-      const change = await unblock(registry, resolveStateDir(globals(), registry, ctx.cwd), id, ctx.clock, { env: ctx.env });
-      out(renderBlockChange(change));
-      for (const w of change.follow_up?.warnings ?? []) err(style.warn(`warning: ${w}`));
-    });
+    .addHelpText('after', examples('prep-push unblock el-sol', 'prep-push push --only el-sol   # then re-push the latest cut to it'))
+    .action(lazy(() => import('./actions/unblock.js')));
+
+  program
+    .command('retract')
+    .description('withdraw a cut published by mistake: the next cut or push moves LATEST back to the newest cut not withdrawn')
+    .usage('<cut-id> --reason <text>')
+    .argument('<cut-id>', 'the cut id, e.g. 20271125_1730')
+    .addOption(new Option('--reason <text>', 'why, recorded in the ledger (required)').makeOptionMandatory())
+    .addHelpText(
+      'after',
+      examples('prep-push retract 20271125_1730 --reason "wrong year in --cut"', 'prep-push push   # moves LATEST back at every difusor now'),
+    )
+    .action(lazy(() => import('./actions/retract.js')));
 
   program
     .command('keyscan')
-    .description('print a server’s host key fingerprint in the registry’s host_key format')
+    .description('print a server’s host key fingerprint (and its type) in the registry’s host_key format')
     .argument('<target>', 'a difusor id from the registry, or HOST[:PORT]')
-    .option('--timeout <seconds>', 'connect timeout', '15')
-    .action(async (target: string, opts: { timeout: string }) => {
-      const result = await keyscan(target, Number(opts.timeout), globals(), ctx);
-      if (result.lines.length) out(result.lines);
-      if (result.errorLines) err(result.errorLines);
-      outcome = { exitCode: result.exitCode };
-    });
+    .addOption(new Option('--timeout <seconds>', 'connect timeout in seconds (default: 15)'))
+    .addHelpText('after', examples('prep-push keyscan el-sol', 'prep-push keyscan 203.0.113.10:2222'))
+    .action(lazy(() => import('./actions/keyscan.js')));
 
   program
     .command('probe')
     .description('check difusores against the requirements: free disk, upload rate, permissions, server capabilities')
     .argument('[ids...]', 'difusor ids, comma-separated (default: every enabled one, blocked included)')
     .option('--json', 'print one JSON document (progress goes to stderr)')
-    .action(async (ids: string[], opts: { json?: boolean }) => {
-      jsonRequested = Boolean(opts.json);
-      const { probe } = await import('../commands/probe.js');
-      const { renderProbeLine, renderProbeReport } = await import('./render-probe.js');
-      const registry = await loadRegistryFor(globals(), ctx);
-      const print = progress(Boolean(opts.json));
-      const done = await probe(registry, ids.length ? requireIds(parseIdList(ids.join(','))) : undefined, {
-        transport: ssh2Transport,
-        env: ctx.env,
-        clock: ctx.clock,
-        signal: io.signal,
-        onResult: (result) => print(renderProbeLine(result, style)),
-      });
-      for (const w of done.warnings) err(style.warn(`warning: ${w}`));
-      if (done.not_started.length) err(style.warn(`interrupted: not probed: ${done.not_started.join(', ')}`));
-      out(opts.json ? JSON.stringify({ results: done.results, not_started: done.not_started, exit_code: done.exit_code }, null, 2) : renderProbeReport(done.results, style));
-      outcome = { exitCode: done.exit_code };
-    });
+    .addHelpText('after', examples('prep-push probe', 'prep-push probe el-sol,la-voz --json'))
+    .action(lazy(() => import('./actions/probe.js')));
 
   program
     .command('report')
     .description('the incident report for the memoria técnica: availability and incidents per difusor and per cut')
-    .requiredOption('--out <file>', 'the file to write (atomically)')
+    .usage('--out <file> [options]')
+    .requiredOption('--out <file>', 'the file to write, atomically (required)')
     .option('--format <format>', 'html, csv, json or md (default: from the extension of --out)')
     .option('--from <cut-id>', 'first cut to include, e.g. 20240602_2000')
     .option('--to <cut-id>', 'last cut to include')
-    .action(async (opts: { out: string; format?: string; from?: string; to?: string }) => {
-      const { report } = await import('../commands/report.js');
-      const registry = await loadRegistryFor(globals(), ctx);
-      const stateDir = resolveStateDir(globals(), registry, ctx.cwd);
-      const done = await report({ registry, stateDir, out: resolvePath(ctx.cwd, opts.out), format: opts.format, from: opts.from, to: opts.to }, ctx.clock);
-      for (const w of done.warnings) err(style.warn(`warning: ${w}`));
-      const t = done.report.totals;
-      out(`wrote ${done.file} (${done.format}, ${done.bytes} bytes): ${t.cuts} cuts, ${t.difusores} difusores, delivered ${t.delivered}/${t.targeted}, ${t.missed} missed, ${t.blocks} blocks`);
-    });
+    .addHelpText('after', examples('prep-push report --out memoria.html', 'prep-push report --out cortes.csv --from 20240602_2000 --to 20240603_2000'))
+    .action(lazy(() => import('./actions/report.js')));
 
   program
     .command('demo')
     .description('a whole election night in a minute: local SFTP servers, four cuts, one difusor down and blocked')
     .option('--keep', 'keep the demo’s temp folder and print its path')
-    .action(async (opts: { keep?: boolean }) => {
-      const { runDemo } = await import('../demo/demo.js');
-      const result = await runDemo({ keep: Boolean(opts.keep), clock: ctx.clock, env: ctx.env, print: out, style });
-      outcome = { exitCode: result.exitCode };
-    });
-
-  /** A cut's or push's report: the JSON document or the summary table, and its exit code. */
-  function finishRun(report: RunReport, json: boolean): void {
-    out(json ? JSON.stringify(report, null, 2) : [...renderRunSummary(report, style), ...renderFollowUp(report.follow_up)]);
-    outcome = { exitCode: report.exit_code };
-  }
-
-  function runDeps(json: boolean) {
-    return { clock: ctx.clock, env: ctx.env, transport: ssh2Transport, signal: io.signal, onProgress: onProgress(json) };
-  }
+    .addHelpText('after', examples('prep-push demo', 'prep-push demo --keep'))
+    .action(lazy(() => import('./actions/demo.js')));
 
   try {
     await program.parseAsync(argv);
-    return outcome.exitCode;
+    return exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) return 0; // --help, --version
-      err([`prep-push: ${error.message.replace(/^error: /, '')}`, 'hint: run `prep-push --help` (or `prep-push COMMAND --help`) for usage']);
-      return 2;
-    }
-    const failure = isPrepPushError(error) ? error : unexpected(error);
+    if (error instanceof CommanderError) return usageError(error, active ?? program, program, env);
+    // Loaded only when something failed: a run that succeeds never needs them.
+    const { isPrepPushError, PrepPushError } = await import('../core/errors.js');
+    const failure = isPrepPushError(error) ? error : unexpected(error, PrepPushError);
     if (jsonRequested) {
-      out(JSON.stringify({ error: describe(failure), exit_code: failure.exitCode }, null, 2));
+      env.out(JSON.stringify({ error: describe(failure), exit_code: failure.exitCode }, null, 2));
     }
-    err(renderError(failure, style));
+    const { renderError } = await import('./render.js');
+    env.err(renderError(failure, colour && (io.stderrIsTTY ?? io.isTTY)));
     return failure.exitCode;
   }
 }
 
-function requireIds(ids: string[] | undefined): string[] | undefined {
-  if (ids !== undefined && ids.length === 0) {
-    throw new PrepPushError('usage', '--only: no difusor id given', { hint: 'e.g. --only el-sol,la-voz' });
+/** A commander error (bad flags): one line naming what is wrong, a hint, exit 2. */
+async function usageError(error: CommanderError, command: Command, program: Command, env: ActionEnv): Promise<number> {
+  if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+  // `prep-push` alone: commander printed the help (on stderr); that is the whole answer.
+  if (error.code === 'commander.help') return 2;
+  const known = [...command.options, ...program.options].map((o) => o.long).filter((f): f is string => Boolean(f));
+  known.push('--help', '--version');
+  // A typo of a required flag (`cut --sourc site`) is an unknown flag, not a missing one.
+  const aboutFlags = error.code === 'commander.unknownOption' || error.code === 'commander.missingMandatoryOptionValue';
+  const unknownFlag = aboutFlags
+    ? command.args.map((t) => t.replace(/=.*$/, '')).find((t) => t.startsWith('-') && !known.includes(t))
+    : undefined;
+  let message = error.message.replace(/^error: /, '');
+  if (unknownFlag !== undefined) {
+    const { closestName } = await import('../core/did-you-mean.js');
+    // A typo keeps the flag's first letter (`--sourc`); `--force` is no misspelt `--source`.
+    const suggestion = unknownFlag.startsWith('--') ? closestName(unknownFlag, known.filter((f) => f[2] === unknownFlag[2])) : undefined;
+    message = `unknown option ${unknownFlag}${suggestion ? `; did you mean ${suggestion}?` : ''}`;
+  } else {
+    message = message.replace(/\n?\(Did you mean (.*)\?\)/, '; did you mean $1?');
   }
-  return ids;
+  const name = command === program ? 'prep-push' : `prep-push ${command.name()}`;
+  env.err([`prep-push: ${message}`, `hint: run \`${name} --help\` for usage and examples`]);
+  return 2;
 }
 
-function resolvePath(cwd: string, p: string): string {
-  return path.resolve(cwd, p);
-}
-
-function unexpected(error: unknown): PrepPushError {
+function unexpected(error: unknown, ErrorClass: typeof PrepPushError): PrepPushError {
   const e = error as NodeJS.ErrnoException;
-  return new PrepPushError('io', `unexpected error: ${e?.message ?? String(error)}`, {
+  return new ErrorClass('io', `unexpected error: ${e?.message ?? String(error)}`, {
     hint: e?.code ? `system error ${e.code}${e.path ? ` on ${e.path}` : ''}` : 'this is a bug in prep-push; please report it with the command you ran',
     cause: error,
   });
@@ -344,30 +269,44 @@ function describe(error: PrepPushError) {
   return { kind: error.kind, message: error.message, details: error.details, hint: error.hint ?? null };
 }
 
-function renderError(error: PrepPushError, style: Style): string[] {
-  return [
-    ...error.details,
-    `${style.bad('prep-push:')} ${error.message}`,
-    ...(error.hint ? [`hint: ${error.hint}`] : []),
-  ];
+/**
+ * A writer that survives its reader going away: after EPIPE (`prep-push cut … | head -1`) or any
+ * other write error, further output is dropped and the work goes on to its normal end and exit code.
+ */
+function quietWriter(stream: NodeJS.WriteStream): (text: string) => void {
+  let open = true;
+  stream.on('error', () => {
+    open = false;
+  });
+  return (text) => {
+    if (!open || stream.destroyed) return;
+    try {
+      stream.write(text);
+    } catch {
+      open = false;
+    }
+  };
 }
 
 /** The process around main(): signals, exit code, and a guard against a handle that never closes. */
 export async function runAsProcess(): Promise<void> {
+  const stdout = quietWriter(process.stdout);
+  const stderr = quietWriter(process.stderr);
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
     if (signals > 1) process.exit(130); // a second Ctrl-C means now
-    process.stderr.write(`\nprep-push: ${signal}: finishing uploads in flight (within their deadline), starting no new ones; again to quit now\n`);
+    stderr(`\nprep-push: ${signal}: finishing uploads in flight (within their deadline), starting no new ones; again to quit now\n`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const code = await main(process.argv, {
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
+    stdout,
+    stderr,
     isTTY: Boolean(process.stdout.isTTY),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
     env: process.env,
     cwd: process.cwd(),
     clock: systemClock,

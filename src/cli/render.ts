@@ -1,10 +1,13 @@
 // Turns command results into the lines people read. Pure: returns strings; main.ts writes them.
 import { Chalk } from 'chalk';
+import { formatLocalTime } from '../core/cut.js';
 import { formatBytes, formatRate, formatSeconds } from '../core/duration.js';
+import type { PrepPushError } from '../core/errors.js';
 import type { PlannedSkip } from '../cut/plan.js';
 import type { ReportResult, RunReport } from '../cut/report.js';
 import type { DryRunPlan } from '../cut/run.js';
 import type { BlockChange } from '../commands/block.js';
+import type { Retraction } from '../commands/retract.js';
 import type { StatusReport } from '../commands/status.js';
 import type { FollowUpReport } from '../notify/follow-up.js';
 import type { BuiltPackage } from '../package/types.js';
@@ -35,9 +38,16 @@ export function table(header: string[], rows: string[][]): string[] {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
-function plural(n: number, word: string): string {
+/** `1 difusor`, `2 difusores`, `3 problems`. */
+export function plural(n: number, word: string): string {
   if (n === 1) return `${n} ${word}`;
   return `${n} ${word === 'difusor' ? 'difusores' : `${word}s`}`;
+}
+
+/** A PrepPushError as the operator reads it: its located details, the message, the hint. */
+export function renderError(error: PrepPushError, colour: boolean): string[] {
+  const s = makeStyle(colour);
+  return [...error.details, `${s.bad('prep-push:')} ${error.message}`, ...(error.hint ? [`hint: ${error.hint}`] : [])];
 }
 
 export function renderPackage(pkg: BuiltPackage): string[] {
@@ -71,6 +81,8 @@ export function renderPlan(targets: string[], skipped: PlannedSkip[]): string[] 
 }
 
 export function renderRunSummary(report: RunReport, s: Style): string[] {
+  // A push that targeted nobody: one line, no empty table.
+  if (report.nothing_to_push !== undefined) return [report.nothing_to_push];
   const rows = report.results.map((r) => [
     r.id,
     r.outcome === 'skipped' ? `skipped (${r.skip_reason})` : r.outcome,
@@ -100,11 +112,16 @@ export function renderRunSummary(report: RunReport, s: Style): string[] {
     lines.push(s.warn(`${r.id}: delivered with fallbacks: ${(r.fallbacks ?? []).map((f) => `${f} (${DELIVERY_FALLBACKS[f]})`).join('; ')}`));
   }
   if (report.newly_blocked.length) {
-    lines.push(s.bad(`newly blocked: ${report.newly_blocked.join(', ')} (missed too many consecutive cuts; \`prep-push unblock ID\` once fixed)`));
+    const commands = report.newly_blocked.map((id) => `\`prep-push unblock ${id}\``).join(', ');
+    lines.push(s.bad(`newly blocked: ${report.newly_blocked.join(', ')} (missed too many consecutive cuts; ${commands} once fixed)`));
   }
+  for (const line of report.not_pushed ?? []) lines.push(s.bad(`not pushed: ${line}`));
   if (report.interrupted) lines.push(s.warn('interrupted: no new upload was started after the signal'));
-  if (failed.length && !report.interrupted) {
-    lines.push(`re-push the failed ones by hand with: prep-push push --cut ${report.cut.id} --failed`);
+  // A changed host key is not fixed by pushing again: its message says what to confirm first.
+  const worthRepushing = failed.filter((r) => r.error?.code !== 'HOST_KEY_MISMATCH');
+  if (worthRepushing.length && !report.interrupted) {
+    const which = worthRepushing.length === failed.length ? '--failed' : `--only ${worthRepushing.map((r) => r.id).join(',')}`;
+    lines.push(`re-push the failed ${worthRepushing.length === 1 ? 'one' : 'ones'} by hand with: prep-push push --cut ${report.cut.id} ${which}`);
   }
   return lines;
 }
@@ -125,17 +142,33 @@ function unresolvedError(d: StatusReport['difusores'][number]): boolean {
   return d.last_error !== null && (d.last_delivered_cut === null || d.last_error.cut >= d.last_delivered_cut);
 }
 
-export function renderStatus(report: StatusReport, s: Style): string[] {
+export function renderStatus(report: StatusReport, s: Style, timeZone: string, stateDir: string): string[] {
   const rows = report.difusores.map((d) => [
     d.id,
     d.state === 'blocked' ? s.bad('blocked') : d.state === 'disabled' ? s.dim('disabled') : 'active',
     String(d.consecutive_misses),
     d.last_delivered_cut ?? '-',
-    d.blocked_reason ?? (unresolvedError(d) ? `${d.last_error!.code} at cut ${d.last_error!.cut}` : ''),
+    d.blocked_reason !== null
+      ? `${d.blocked_reason}${d.blocked_since ? ` (since ${formatLocalTime(d.blocked_since, timeZone)})` : ''}`
+      : unresolvedError(d)
+        ? `${d.last_error!.code} at cut ${d.last_error!.cut}`
+        : '',
   ]);
   return [
+    `state dir: ${stateDir}`,
     `latest cut: ${report.latest_cut ?? '(none yet)'}`,
+    ...report.withdrawn_cuts.map((w) => `withdrawn cut: ${w.cut} at ${formatLocalTime(w.at, timeZone)} (${w.reason})`),
     ...table(['difusor', 'state', 'misses', 'last delivered', 'blocked reason / last error'], rows),
+  ];
+}
+
+export function renderRetraction(r: Retraction): string[] {
+  const back = r.latestNow === null ? 'no cut is left to name' : `moves LATEST back to ${r.latestNow} at every difusor`;
+  if (r.alreadyWithdrawn) return [`cut ${r.cut} was already withdrawn (${r.reason}); nothing recorded`];
+  return [
+    `withdrew cut ${r.cut}: ${r.reason}`,
+    `it no longer counts for anybody; the next cut or push ${back}` +
+      (r.latestNow === null ? '' : `; to do it now: prep-push push`),
   ];
 }
 

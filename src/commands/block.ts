@@ -56,7 +56,7 @@ async function changeBlock(
   options: BlockFollowUpOptions,
 ): Promise<BlockChange> {
   assertKnownIds([id], registry.difusores, action);
-  const lock = await acquireLock(stateDir, { command: action });
+  const lock = await acquireLock(stateDir, { command: action, timeZone: registry.timezone });
   try {
     const { events } = await readJournal(stateDir);
     const before = deriveLedgerState(events).difusores[id];

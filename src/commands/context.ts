@@ -7,7 +7,7 @@ import type { Registry } from '../registry/types.js';
 export interface GlobalOptions {
   /** `--config FILE`, as typed (for messages); default `difusores.yaml`. */
   config?: string;
-  /** `--state-dir DIR`; default: the registry's `state_dir`, else `./.prep-push/`. */
+  /** `--state-dir DIR`; default: the registry's `state_dir`, else `.prep-push/` next to the registry file. */
   stateDir?: string;
 }
 
@@ -27,9 +27,13 @@ export async function loadRegistryFor(global: GlobalOptions, ctx: CommandEnv): P
   return loadRegistry(file, { env: ctx.env, displayPath });
 }
 
+/**
+ * The state dir: `--state-dir`, else the registry's `state_dir`, else `.prep-push/` in the registry
+ * file's folder — never the current folder, so cron runs started anywhere share one ledger.
+ */
 export function resolveStateDir(global: GlobalOptions, registry: Registry, cwd: string): string {
   if (global.stateDir !== undefined) return path.resolve(cwd, global.stateDir);
-  return registry.stateDir ?? path.resolve(cwd, '.prep-push');
+  return registry.stateDir ?? path.join(path.dirname(registry.file), '.prep-push');
 }
 
 /** `--only a,b` → ['a', 'b'] (order kept, duplicates dropped). */

@@ -1,6 +1,6 @@
 // `keyscan ID` or `keyscan HOST[:PORT]`: the host key fingerprint to pin, for onboarding a difusor.
 import { PrepPushError } from '../core/errors.js';
-import { isDeliveryError } from '../delivery/classify.js';
+import { HINT_OF_CODE, isDeliveryError } from '../delivery/classify.js';
 import { describePins, matchesPin, pinnedHostKeysOf } from '../delivery/host-keys.js';
 import { scanHostKeys, type ScannedHostKey } from '../delivery/keyscan.js';
 import type { PinnedHostKey } from '../registry/types.js';
@@ -48,7 +48,7 @@ export async function keyscan(target: string, timeoutS: number, global: GlobalOp
   } catch (error) {
     if (!isDeliveryError(error)) throw error;
     // The server could not be asked: reported like a failed delivery to it (exit 1).
-    return { lines: [], errorLines: [`prep-push: keyscan: ${error.code}: ${error.message}`], exitCode: 1 };
+    return { lines: [], errorLines: [`prep-push: keyscan: ${error.code}: ${error.message}`, `hint: ${HINT_OF_CODE[error.code]}`], exitCode: 1 };
   }
   return { lines: keyscanLines(label, keys, pinned), exitCode: pinned === undefined || keys.some((k) => matchesPin(pinned, k.type, k.fingerprint)) ? 0 : 1 };
 }

@@ -22,13 +22,25 @@ export interface DifusorStatus {
   name: string;
   state: 'active' | 'blocked' | 'disabled';
   consecutive_misses: number;
+  /** The newest delivered cut that was not withdrawn. */
   last_delivered_cut: string | null;
   blocked_reason: string | null;
+  /** When the block was recorded (ISO 8601 UTC, as journaled). */
+  blocked_since: string | null;
   last_error: { cut: string; code: string; message: string; at: string } | null;
 }
 
+export interface WithdrawnCut {
+  cut: string;
+  reason: string;
+  /** When `retract` was recorded (ISO 8601 UTC, as journaled). */
+  at: string;
+}
+
 export interface StatusReport {
+  /** The newest cut not withdrawn. */
   latest_cut: string | null;
+  withdrawn_cuts: WithdrawnCut[];
   difusores: DifusorStatus[];
   warnings: string[];
   pending_notifications: PendingNotification[];
@@ -41,6 +53,7 @@ export async function status(registry: Registry, stateDir: string): Promise<Stat
   const ledger = deriveLedgerState(events);
   return {
     latest_cut: ledger.latestCut,
+    withdrawn_cuts: Object.entries(ledger.withdrawn).map(([cut, w]) => ({ cut, reason: w.reason, at: w.at })),
     warnings,
     pending_notifications: unsentEntries(outboxEntries(events)).map((e) => ({
       event: e.notification.event,
@@ -63,6 +76,7 @@ export async function status(registry: Registry, stateDir: string): Promise<Stat
         consecutive_misses: s?.consecutiveMisses ?? 0,
         last_delivered_cut: s?.lastDeliveredCut ?? null,
         blocked_reason: s?.blocked?.reason ?? null,
+        blocked_since: s?.blocked?.at ?? null,
         last_error: s?.lastError ?? null,
       };
     }),

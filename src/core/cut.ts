@@ -85,24 +85,36 @@ export function cutAt(epochMs: number, timeZone: string): Cut {
   };
 }
 
-/** Whether the date and clock fields exist: Date.parse rolls 2024-02-31 over to March 2 silently. */
-function isCalendarTime(text: string): boolean {
-  const [y, mo, d, h, mi, sec] = text.split(/[-T:.Z+]/).slice(0, 6).map(Number);
-  const day = new Date(Date.UTC(y, mo - 1, d));
-  const dateExists = day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
-  return dateExists && h <= 23 && mi <= 59 && (Number.isNaN(sec) || sec <= 59);
+/** Why a date and clock time do not exist (`February has no day 30`), or null when they do. */
+function impossibleDateReason(y: number, mo: number, d: number, h: number, mi: number, sec = 0): string | null {
+  if (mo < 1 || mo > 12) return `there is no month ${mo}`;
+  const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (d < 1 || d > daysInMonth) return `${MONTH_NAMES[mo - 1]} ${y} has no day ${d}`;
+  if (h > 23 || mi > 59 || sec > 59) return `${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')} is not a time of day`;
+  return null;
 }
 
-/** Parses `--cut TIME` (ISO 8601 with offset); `undefined` means now, read from the clock given. */
+const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/**
+ * Parses `--cut`: an ISO 8601 time with an offset, or a cut id (`20240602_2020`, read in the
+ * registry's timezone); `undefined` means now, read from the clock given. A date that does not
+ * exist (Feb 30) is named as such, apart from text that is no time at all.
+ */
 export function parseCutTime(text: string | undefined, timeZone: string, now: () => number): Cut {
   if (text === undefined) return cutAt(now(), timeZone);
-  const epochMs = ISO_WITH_ZONE.test(text) && isCalendarTime(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(epochMs)) {
-    throw new PrepPushError('usage', `--cut: "${text}" is not an ISO 8601 time with an offset`, {
-      hint: 'write it like 2024-06-02T20:20:00-06:00 (or omit --cut to use now)',
+  if (isCutId(text)) return cutFromId(text, timeZone);
+  if (!ISO_WITH_ZONE.test(text)) {
+    throw new PrepPushError('usage', `--cut: "${text}" is neither an ISO 8601 time with an offset nor a cut id`, {
+      hint: 'write it like 2024-06-02T20:20:00-06:00 or 20240602_2020 (or omit --cut to use now)',
     });
   }
-  return cutAt(epochMs, timeZone);
+  const [y, mo, d, h, mi, sec] = text.split(/[-T:.Z+]/).slice(0, 6).map(Number);
+  const impossible = impossibleDateReason(y, mo, d, h, mi, Number.isNaN(sec) ? 0 : sec);
+  if (impossible !== null) {
+    throw new PrepPushError('usage', `--cut: "${text}" is not a real date: ${impossible}`, { hint: 'check the date and the hour' });
+  }
+  return cutAt(Date.parse(text), timeZone);
 }
 
 /** Rebuilds a Cut from its id (for `push --cut ID`), interpreting the id in the registry's timezone. */
@@ -114,21 +126,30 @@ export function cutFromId(id: string, timeZone: string): Cut {
     });
   }
   const [, y, mo, d, h, mi] = m;
+  const impossible = impossibleDateReason(+y, +mo, +d, +h, +mi);
+  if (impossible !== null) {
+    throw new PrepPushError('usage', `--cut: "${id}" is not a real date: ${impossible}`, { hint: 'check the date and the hour' });
+  }
   const naiveUtc = Date.UTC(+y, +mo - 1, +d, +h, +mi);
   // The zone's offset at that wall time; two passes settle DST edges.
   let guess = naiveUtc;
   for (let i = 0; i < 2; i += 1) guess = naiveUtc - zonedParts(guess, timeZone).offsetMinutes * 60000;
   const cut = cutAt(guess, timeZone);
   if (cut.id !== id) {
-    throw new PrepPushError('usage', `--cut: "${id}" is not a valid time in ${timeZone}`, {
+    throw new PrepPushError('usage', `--cut: "${id}" does not exist in ${timeZone} (the clocks skip that hour)`, {
       hint: 'check the date and the hour',
     });
   }
   return cut;
 }
 
-/** An instant as ISO 8601 in `timeZone`, to the second, with that zone's offset: `2024-06-02T20:20:05-06:00`. */
-export function zonedIsoTime(epochMs: number, timeZone: string): string {
-  const p = zonedParts(epochMs, timeZone);
+/**
+ * An instant as the operator reads every time: ISO 8601 to the second in the registry's timezone,
+ * with its offset (`2026-11-25T14:31:01-06:00`), never UTC with `Z`.
+ */
+export function formatLocalTime(instant: string | number, timeZone: string): string {
+  const epochMs = typeof instant === 'number' ? instant : Date.parse(instant);
+  if (Number.isNaN(epochMs)) return String(instant);
+  const p = zonedParts(Math.floor(epochMs / 1000) * 1000, timeZone);
   return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}${formatOffset(p.offsetMinutes)}`;
 }

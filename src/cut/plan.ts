@@ -1,5 +1,6 @@
 // Which difusores a cut or push targets, and why the others are skipped: pure, from the registry
 // and the ledger, so the rules can be read (and tested) in one place.
+import { formatLocalTime } from '../core/cut.js';
 import { PrepPushError } from '../core/errors.js';
 import type { LedgerEvent, LedgerState } from '../ledger/types.js';
 import type { Difusor } from '../registry/types.js';
@@ -24,6 +25,8 @@ export interface TargetSelection {
   only?: string[];
   /** `push --failed`: only difusores that do not have this cut yet. */
   missingCut?: string;
+  /** The registry's timezone, for times in messages (default: UTC as recorded). */
+  timeZone?: string;
 }
 
 /** Throws a usage error naming every id of `--only` (or block/unblock) the registry does not have. */
@@ -37,11 +40,22 @@ export function assertKnownIds(ids: string[], difusores: Difusor[], flag: string
   }
 }
 
-/** The difusores that have received `cut` (a `delivered` outcome for it), from the journal. */
+/**
+ * The difusores that have received `cut` (a `delivered` outcome for it), from the journal. One that
+ * also had a newer cut withdrawn since (`retract`) holds it only once it was delivered again: until
+ * then its LATEST still names the withdrawn cut.
+ */
 export function difusoresHoldingCut(events: LedgerEvent[], cut: string): Set<string> {
   const holding = new Set<string>();
+  const received = new Map<string, Set<string>>();
   for (const e of events) {
-    if (e.type === 'outcome' && e.cut === cut && e.outcome === 'delivered') holding.add(e.id);
+    if (e.type === 'outcome' && e.outcome === 'delivered') {
+      if (!received.has(e.id)) received.set(e.id, new Set());
+      received.get(e.id)!.add(e.cut);
+      if (e.cut === cut) holding.add(e.id);
+    } else if (e.type === 'retract' && e.cut > cut) {
+      for (const [id, cuts] of received) if (cuts.has(e.cut)) holding.delete(id);
+    }
   }
   return holding;
 }
@@ -70,7 +84,7 @@ export function planTargets(
       skipped.push({
         id: d.id,
         reason: 'blocked',
-        detail: `blocked since ${blocked.at} (${blocked.reason}); \`prep-push unblock ${d.id}\` to resume`,
+        detail: `blocked since ${selection.timeZone ? formatLocalTime(blocked.at, selection.timeZone) : blocked.at} (${blocked.reason}); run \`prep-push unblock ${d.id}\` to resume`,
       });
       continue;
     }

@@ -33,6 +33,10 @@ export interface RunReport {
   exit_code: number;
   /** Notifications, notices and the public list after the outcomes were recorded (never change exit_code). */
   follow_up?: FollowUpReport;
+  /** A push that targeted nobody: the one line saying why (nothing was sent or recorded). */
+  nothing_to_push?: string;
+  /** Difusores `--only` named that were not pushed (blocked or disabled), each with why: exit 1. */
+  not_pushed?: string[];
 }
 
 /**

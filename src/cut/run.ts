@@ -3,8 +3,9 @@
 // behind the ledger/package/delivery modules; the decisions are the pure functions they call.
 import { roundSeconds } from '../core/duration.js';
 import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
 import type { Cut } from '../core/cut.js';
-import { cutFromId } from '../core/cut.js';
+import { cutFromId, formatLocalTime } from '../core/cut.js';
 import { PrepPushError } from '../core/errors.js';
 import { deliverToAll } from '../delivery/deliver.js';
 import type { SftpTransport } from '../delivery/transport.js';
@@ -12,7 +13,7 @@ import type { DeliveryResult } from '../delivery/types.js';
 import { openJournal, readJournal } from '../ledger/journal.js';
 import type { Journal } from '../ledger/journal.js';
 import { acquireLock } from '../ledger/lock.js';
-import { applyEvent, autoBlockReason, deriveLedgerState } from '../ledger/rules.js';
+import { applyEvent, autoBlockReason, cutLatestMustName, deriveLedgerState, isWithdrawn } from '../ledger/rules.js';
 import type { LedgerEvent, LedgerState } from '../ledger/types.js';
 import { buildPackage, packageFileName } from '../package/build-package.js';
 import { scanSource } from '../package/source-scan.js';
@@ -23,7 +24,8 @@ import { assertKnownIds, difusoresHoldingCut, planTargets } from './plan.js';
 import type { DeliveryPlanTargets, PlannedSkip } from './plan.js';
 import { exitCodeOfRun } from './report.js';
 import type { ReportResult, RunReport } from './report.js';
-import { packageStoreDir, writeRunReport } from './state-dir.js';
+import { packageStoreDir, stateDirExists, writeRunReport } from './state-dir.js';
+import { checkCutTime } from './time-guard.js';
 import type { NoticePublisher } from '../notice/release.js';
 import { followUpRun } from '../notify/follow-up.js';
 import type { NotifyChannel } from '../notify/channel.js';
@@ -54,6 +56,10 @@ export interface CutRequest {
   sourceDir: string;
   cut: Cut;
   only?: string[];
+  /** Accept a cut more than `max_future_minutes` ahead of the clock. */
+  allowFuture?: boolean;
+  /** Accept a cut older than the newest one in the ledger (LATEST keeps naming the newest). */
+  allowOlder?: boolean;
 }
 
 export interface PushRequest {
@@ -80,11 +86,13 @@ export interface DryRunPlan {
  * `cut --dry-run`: what a cut would do, computed from the registry and the ledger; touches nothing.
  * The source folder is scanned, so a missing folder or a symlink fails here as it would in the cut.
  */
-export async function planCut(request: CutRequest): Promise<DryRunPlan> {
+export async function planCut(request: CutRequest, clock: Clock = systemClock): Promise<DryRunPlan> {
   if (request.only) assertKnownIds(request.only, request.registry.difusores, '--only');
-  const { fileCount } = scanSource(request.sourceDir);
   const { events } = await readJournal(request.stateDir);
-  const plan = planTargets(request.registry.difusores, deriveLedgerState(events), { only: request.only });
+  const ledger = deriveLedgerState(events);
+  checkCutTime(cutTimeCheck(request, clock), ledger);
+  const { fileCount } = scanSource(request.sourceDir);
+  const plan = planTargets(request.registry.difusores, ledger, { only: request.only, timeZone: request.registry.timezone });
   return {
     dry_run: true,
     cut: { id: request.cut.id, time: request.cut.time },
@@ -98,8 +106,10 @@ export async function planCut(request: CutRequest): Promise<DryRunPlan> {
 export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunReport> {
   // A typo in --only is a usage error before anything is locked, built or sent.
   if (request.only) assertKnownIds(request.only, request.registry.difusores, '--only');
-  const lock = await acquireLock(request.stateDir, { command: 'cut' });
+  const lock = await acquireLock(request.stateDir, { command: 'cut', timeZone: request.registry.timezone });
   try {
+    // A typo in --cut (the wrong year) is refused before anything is built or sent.
+    checkCutTime(cutTimeCheck(request, deps.clock), deriveLedgerState((await readJournal(request.stateDir)).events));
     const pkg = await buildPackage({
       sourceDir: request.sourceDir,
       cut: request.cut,
@@ -115,12 +125,28 @@ export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunRep
   }
 }
 
+function cutTimeCheck(request: CutRequest, clock: Clock) {
+  return {
+    cut: request.cut,
+    nowMs: clock.now(),
+    timeZone: request.registry.timezone,
+    maxFutureMinutes: request.registry.maxFutureMinutes,
+    allowFuture: Boolean(request.allowFuture),
+    allowOlder: Boolean(request.allowOlder),
+  };
+}
+
 export async function runPush(request: PushRequest, deps: RunDeps): Promise<RunReport> {
   if (request.only) assertKnownIds(request.only, request.registry.difusores, '--only');
-  const lock = await acquireLock(request.stateDir, { command: 'push' });
+  // Nothing was ever built here: say so without creating an empty state dir.
+  if (!(await stateDirExists(request.stateDir))) {
+    throw new PrepPushError('usage', `no package has been built yet: the state dir ${request.stateDir} does not exist`, {
+      hint: 'run `prep-push cut --source DIR` first (or pass --state-dir / --config for the ledger you mean)',
+    });
+  }
+  const lock = await acquireLock(request.stateDir, { command: 'push', timeZone: request.registry.timezone });
   try {
     const pkg = await findPackageToPush(request);
-    deps.onProgress?.({ type: 'package', pkg });
     return await deliverAndRecord(
       'push',
       request.registry,
@@ -136,8 +162,10 @@ export async function runPush(request: PushRequest, deps: RunDeps): Promise<RunR
 
 async function findPackageToPush(request: PushRequest): Promise<BuiltPackage> {
   const storeDir = packageStoreDir(request.stateDir);
+  const ledger = deriveLedgerState((await readJournal(request.stateDir)).events);
   if (request.cutId === undefined) {
-    const stored = await listStoredPackages(storeDir);
+    // The newest stored cut that was not withdrawn: after `retract`, pushing it moves LATEST back.
+    const stored = (await listStoredPackages(storeDir)).filter((p) => !isWithdrawn(ledger, p.cutId));
     const latest = stored[stored.length - 1];
     if (!latest) {
       throw new PrepPushError('usage', `no package has been built yet in ${storeDir}`, {
@@ -147,6 +175,14 @@ async function findPackageToPush(request: PushRequest): Promise<BuiltPackage> {
     return latest;
   }
   cutFromId(request.cutId, request.registry.timezone); // validates the id's shape
+  if (isWithdrawn(ledger, request.cutId)) {
+    const w = ledger.withdrawn[request.cutId];
+    throw new PrepPushError(
+      'usage',
+      `--cut ${request.cutId}: that cut was withdrawn at ${formatLocalTime(w.at, request.registry.timezone)} (${w.reason})`,
+      { hint: 'push without --cut to deliver the newest cut not withdrawn' },
+    );
+  }
   const pkg = await findStoredPackage(storeDir, request.cutId);
   if (!pkg) {
     const known = (await listStoredPackages(storeDir)).map((p) => p.cutId);
@@ -182,7 +218,13 @@ async function deliverAndRecord(
     // block it before planning, so it is not targeted.
     await recorder.blockWhoeverReachedTheLimit(registry.difusores.map((d) => d.id));
     const holding = selection.missingCut ? difusoresHoldingCut(events, selection.missingCut) : new Set<string>();
-    const plan: DeliveryPlanTargets = planTargets(registry.difusores, recorder.state, selection, holding);
+    const plan: DeliveryPlanTargets = planTargets(registry.difusores, recorder.state, { ...selection, timeZone: registry.timezone }, holding);
+    // `--only` naming a blocked or disabled difusor: it is not pushed, and the run says so (exit 1).
+    const refused = selection.only ? plan.skipped.filter((k) => k.reason === 'blocked' || k.reason === 'disabled') : [];
+    if (command === 'push' && plan.targets.length === 0) {
+      return nothingToPush(pkg, refused, plan.skipped, startedAt);
+    }
+    if (command === 'push') deps.onProgress?.({ type: 'package', pkg });
     deps.onProgress?.({ type: 'plan', targets: plan.targets.map((d) => d.id), skipped: plan.skipped });
     if (command === 'cut') {
       await recorder.record({
@@ -211,7 +253,7 @@ async function deliverAndRecord(
     }
 
     await deliverToAll(
-      { pkg, targets: plan.targets, settings: registry.push },
+      { pkg, targets: plan.targets, settings: registry.push, latestMustName: cutLatestMustName(recorder.state) },
       { transport: deps.transport, env: deps.env, clock: deps.clock },
       {
         signal: deps.signal,
@@ -257,9 +299,10 @@ async function deliverAndRecord(
       dry_run: false,
       started_at: new Date(startedAt).toISOString(),
       seconds: roundSeconds(deps.clock.monotonic() - startedMono),
-      exit_code: exitCodeOfRun(partial),
+      exit_code: refused.length > 0 ? 1 : exitCodeOfRun(partial),
       follow_up: followUp,
     };
+    if (refused.length > 0) report.not_pushed = refused.map((k) => `${k.id}: ${k.detail}`);
     try {
       await writeRunReport(stateDir, report);
     } catch (error) {
@@ -270,6 +313,39 @@ async function deliverAndRecord(
   } finally {
     await journal.close();
   }
+}
+
+/**
+ * A push that targets nobody records nothing and says why in one line: exit 1 when `--only` named
+ * blocked or disabled difusores, 0 when every selected one already has the cut (`--failed`).
+ */
+function nothingToPush(
+  pkg: BuiltPackage,
+  refused: PlannedSkip[],
+  skipped: PlannedSkip[],
+  startedAt: number,
+): RunReport {
+  const why =
+    refused.length > 0
+      ? `nothing to push: ${refused.map((k) => `${k.id} is ${k.reason === 'blocked' ? k.detail : 'disabled (enabled: false in the registry)'}`).join('; ')}`
+      : skipped.some((k) => k.reason === 'already-delivered')
+        ? `nothing to push: every active difusor selected already has cut ${pkg.cutId}`
+        : 'nothing to push: no active difusor selected';
+  return {
+    command: 'push',
+    cut: { id: pkg.cutId, time: pkg.cutTime },
+    package: { file: pkg.fileName, sha256: pkg.sha256, bytes: pkg.bytes },
+    results: [],
+    newly_blocked: [],
+    not_started: [],
+    interrupted: false,
+    dry_run: false,
+    started_at: new Date(startedAt).toISOString(),
+    seconds: 0,
+    exit_code: refused.length > 0 ? 1 : 0,
+    nothing_to_push: why,
+    ...(refused.length > 0 ? { not_pushed: refused.map((k) => `${k.id}: ${k.detail}`) } : {}),
+  };
 }
 
 function toReportResult(delivery: DeliveryResult): ReportResult {

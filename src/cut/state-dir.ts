@@ -1,11 +1,20 @@
 // Where things live in the state dir: the package store, the journal, the lock, the run reports.
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PrepPushError } from '../core/errors.js';
 import type { RunReport } from './report.js';
 
 export function packageStoreDir(stateDir: string): string {
   return path.join(stateDir, 'packages');
+}
+
+/** Whether the state dir exists (read-only commands must not create an empty one). */
+export async function stateDirExists(stateDir: string): Promise<boolean> {
+  try {
+    return (await stat(stateDir)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 export function reportsDir(stateDir: string): string {

@@ -172,10 +172,20 @@ export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+const CONNECT_ERRNO_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ETIMEDOUT: 'connect timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
 /** A short, one-line description of an error for a message's detail. */
 export function describeError(error: unknown): string {
   if (isDeliveryError(error)) return error.message;
   const { message, code } = shapeOf(error);
+  // `connect ECONNREFUSED 203.0.113.10:2222`: every message already names the address.
+  const connectErrno = /^connect (E[A-Z]+) \S+$/.exec(message);
+  if (connectErrno) return `${CONNECT_ERRNO_WORDS[connectErrno[1]] ?? 'connect failed'} (${connectErrno[1]})`;
   if (typeof code === 'string' && !message.includes(code)) return `${message} (${code})`;
   if (typeof code === 'number') return `${message} (SFTP status ${code})`;
   return message;

@@ -12,6 +12,8 @@ export interface DeliveryPlan {
   pkg: BuiltPackage;
   targets: Difusor[];
   settings: PushSettings;
+  /** The cut LATEST must name (ledger's `cutLatestMustName`); lets LATEST move back after a retract. */
+  latestMustName?: string | null;
 }
 
 export interface DeliveryHooks {
@@ -57,7 +59,7 @@ export async function deliverToAll(
     limit(async (): Promise<DeliveryResult | undefined> => {
       if (hooks.signal?.aborted) return undefined;
       hooks.onStart?.(difusor.id);
-      const result = await deliverToDifusor({ difusor, pkg, sha256Text, settings }, deps).catch(
+      const result = await deliverToDifusor({ difusor, pkg, sha256Text, settings, latestMustName: plan.latestMustName }, deps).catch(
         // deliverToDifusor turns every failure into a result; this only guards the fan-out
         // against a bug there, so one difusor can never take the others down.
         (error: unknown): DeliveryResult => ({

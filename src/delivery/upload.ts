@@ -41,10 +41,11 @@ const CUT_ID_IN_NAME = /\d{8}_\d{4}/g;
  * missed, for its archive) must not move it backwards. Names without a recognisable cut id are
  * replaced, as are equal cuts (a re-push of the same cut is idempotent).
  */
-export function shouldReplaceLatest(currentLatest: string | null, newCutId: string): boolean {
+export function shouldReplaceLatest(currentLatest: string | null, newCutId: string, latestMustName?: string | null): boolean {
   // The last cut-id-shaped run is the {cut} (a template may hold other digits before it).
   const current = currentLatest?.match(CUT_ID_IN_NAME)?.pop();
-  return current === undefined || current <= newCutId;
+  // After `retract`, the cut LATEST must name is older than what it names: the one move back.
+  return current === undefined || current <= newCutId || newCutId === latestMustName;
 }
 
 // Short backoffs: a cut is every few minutes, and the whole delivery has one deadline anyway.
@@ -148,6 +149,8 @@ export interface DifusorDelivery {
   /** Content of `pkg.sha256File`, read once for every difusor. */
   sha256Text: string;
   settings: PushSettings;
+  /** The cut LATEST must name (see shouldReplaceLatest). */
+  latestMustName?: string | null;
 }
 
 export interface DeliveryDeps {
@@ -305,7 +308,7 @@ async function attemptDelivery(
     const latest = `${pkg.fileName}\n`;
     step = `updating ${LATEST_FILE_NAME}`;
     const current = await within(live.readSmallFile(posix.join(remoteDir, LATEST_FILE_NAME)));
-    if (shouldReplaceLatest(current, pkg.cutId)) {
+    if (shouldReplaceLatest(current, pkg.cutId, delivery.latestMustName)) {
       await within(
         uploadAtomically(
           live,

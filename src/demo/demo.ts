@@ -121,7 +121,7 @@ export async function runDemo(options: DemoOptions): Promise<{ exitCode: number 
       print(style.dim(`exit code ${report.exit_code}`));
     }
 
-    print(['', style.bold('── prep-push status'), ...renderStatus(await status(registry, stateDir), style)]);
+    print(['', style.bold('── prep-push status'), ...renderStatus(await status(registry, stateDir), style, registry.timezone, stateDir)]);
 
     print(['', style.bold('── tv-norte fixes its server; institute IT unblocks it and re-pushes the latest cut by hand')]);
     const tvNorte = registry.difusores.find((d) => d.id === 'tv-norte')!;
@@ -131,7 +131,7 @@ export async function runDemo(options: DemoOptions): Promise<{ exitCode: number 
     const repush = await runPush({ registry, stateDir, only: ['tv-norte'] }, deps);
     print(renderRunSummary(repush, style).slice(1));
     print(style.dim(`exit code ${repush.exit_code}`));
-    print(['', style.bold('── prep-push status'), ...renderStatus(await status(registry, stateDir), style)]);
+    print(['', style.bold('── prep-push status'), ...renderStatus(await status(registry, stateDir), style, registry.timezone, stateDir)]);
 
     const seen = await readdir(path.join(dir, 'servers', 'el-sol', REMOTE_DIR));
     print(['', style.bold(`── what el-sol sees in ${REMOTE_DIR}`), ...seen.sort().map((f) => `  ${f}`)]);

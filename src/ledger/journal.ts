@@ -68,6 +68,8 @@ function isLedgerEvent(value: unknown): value is LedgerEvent {
     case 'notice_placed':
     case 'notice_failed':
       return isString(e.id) && isStringOrNull(e.cut);
+    case 'retract':
+      return isString(e.cut) && isString(e.reason);
     default:
       return false;
   }

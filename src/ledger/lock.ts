@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
+import { formatLocalTime } from '../core/cut.js';
 import { PrepPushError } from '../core/errors.js';
 
 export const LOCK_FILE = 'lock';
@@ -108,20 +109,26 @@ function ioError(what: string, path: string, cause: unknown): PrepPushError {
   });
 }
 
-function heldError(stateDir: string, path: string, snapshot: LockSnapshot, otherHost: boolean): PrepPushError {
+function heldError(stateDir: string, path: string, snapshot: LockSnapshot, otherHost: boolean, timeZone?: string): PrepPushError {
   const h = snapshot.holder;
+  const local = (t: string | number) => (timeZone ? formatLocalTime(t, timeZone) : new Date(t).toISOString());
   if (h === null) {
     return new PrepPushError(
       'lock',
-      `the state dir ${stateDir} is locked by an unreadable lock file written at ${new Date(snapshot.mtimeMs).toISOString()}`,
+      `the state dir ${stateDir} is locked by an unreadable lock file written at ${local(snapshot.mtimeMs)}`,
       { hint: `another run may be starting; wait a few seconds, or if no prep-push is running remove ${path}` },
     );
   }
   const why = otherHost ? '; a lock from another host is never taken over automatically' : '';
   return new PrepPushError(
     'lock',
-    `the state dir ${stateDir} is locked by pid ${h.pid} on ${h.host} (prep-push ${h.command} since ${h.startedAt})${why}`,
-    { hint: `another run is in progress; wait for it, or if that process is gone remove ${path}` },
+    `the state dir ${stateDir} is locked by pid ${h.pid} on ${h.host} (prep-push ${h.command} since ${local(h.startedAt)})${why}`,
+    {
+      // On this host a holder whose process is gone is taken over by the next run: nothing to remove.
+      hint: otherHost
+        ? `another run on ${h.host} is in progress; wait for it, or once you are sure no prep-push runs on ${h.host}, remove ${path}`
+        : 'another run is in progress; wait for it (a lock whose process has ended is taken over automatically)',
+    },
   );
 }
 
@@ -141,7 +148,11 @@ function heldError(stateDir: string, path: string, snapshot: LockSnapshot, other
  * just linked, and links it straight back. A run that starts in exactly that window (microseconds,
  * right after a crash, while two others are taking over) is the one case this cannot exclude.
  */
-export async function acquireLock(stateDir: string, info: { command: string }, deps: LockDeps = {}): Promise<LockHandle> {
+export async function acquireLock(
+  stateDir: string,
+  info: { command: string; /** For times in messages (the registry's); default UTC. */ timeZone?: string },
+  deps: LockDeps = {},
+): Promise<LockHandle> {
   const host = deps.hostname ?? osHostname();
   const pid = deps.pid ?? process.pid;
   const now = deps.now ?? Date.now;
@@ -184,7 +195,7 @@ export async function acquireLock(stateDir: string, info: { command: string }, d
       const otherHost = h !== null && h.host !== host;
       const holderGone = h !== null && (h.pid === pid ? !heldByThisProcess.has(path) : !alive(h.pid));
       const stale = h === null ? now() - current.mtimeMs > UNREADABLE_LOCK_STALE_MS : !otherHost && holderGone;
-      if (!stale) throw heldError(stateDir, path, current, otherHost);
+      if (!stale) throw heldError(stateDir, path, current, otherHost, info.timeZone);
 
       const claimed = `${path}.stale.${unique}.${round}`;
       try {
@@ -208,10 +219,10 @@ export async function acquireLock(stateDir: string, info: { command: string }, d
       }
       await unlink(claimed).catch(() => undefined);
       const back = await readLock(path);
-      throw heldError(stateDir, path, back ?? got ?? current, false);
+      throw heldError(stateDir, path, back ?? got ?? current, false, info.timeZone);
     }
     const last = await readLock(path);
-    if (last) throw heldError(stateDir, path, last, false);
+    if (last) throw heldError(stateDir, path, last, false, info.timeZone);
     throw new PrepPushError('lock', `could not take the lock ${path}: it kept changing hands`, {
       hint: 'several prep-push runs are starting at once; run again',
     });

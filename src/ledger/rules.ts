@@ -2,11 +2,11 @@
 // the journal's events, so `status`, planning and blocking all read the same derivation.
 import type { DifusorLedgerState, LedgerEvent, LedgerState } from './types.js';
 
-export const EMPTY_LEDGER_STATE: LedgerState = Object.freeze({ latestCut: null, difusores: {} }) as LedgerState;
+export const EMPTY_LEDGER_STATE: LedgerState = Object.freeze({ latestCut: null, cuts: [], withdrawn: {}, difusores: {} }) as LedgerState;
 
 /** The state of a difusor the ledger has never heard of: active, nothing missed, nothing delivered. */
 export function freshDifusorState(id: string): DifusorLedgerState {
-  return { id, missedCuts: [], consecutiveMisses: 0, lastDeliveredCut: null, lastError: null, blocked: null };
+  return { id, missedCuts: [], consecutiveMisses: 0, lastDeliveredCut: null, deliveredCuts: [], lastError: null, blocked: null };
 }
 
 /** A difusor's state, or a fresh one when the ledger has no events for it yet. */
@@ -19,6 +19,38 @@ function laterCut(a: string | null, b: string): string {
   return a === null || b > a ? b : a;
 }
 
+/** `cuts` with `cut` added, kept ascending and unique. */
+function withCut(cuts: string[], cut: string): string[] {
+  if (cuts.includes(cut)) return cuts;
+  return [...cuts, cut].sort();
+}
+
+/** The newest of `cuts` not withdrawn. */
+function newestNotWithdrawn(cuts: readonly string[], withdrawn: LedgerState['withdrawn']): string | null {
+  for (let i = cuts.length - 1; i >= 0; i -= 1) if (!(cuts[i] in withdrawn)) return cuts[i];
+  return null;
+}
+
+/** The ledger having seen `cut`: in `cuts`, and the latest cut when it is the newest not withdrawn. */
+function seeing(state: LedgerState, cut: string): LedgerState {
+  const cuts = withCut(state.cuts, cut);
+  return { ...state, cuts, latestCut: newestNotWithdrawn(cuts, state.withdrawn) };
+}
+
+/**
+ * The cut whose package `LATEST` (and, in site mode, `current`) must name at every difusor: the
+ * newest cut not withdrawn. Normally that only moves forward; after `retract` it moves back, the
+ * one case a delivery may replace a LATEST that names a newer cut.
+ */
+export function cutLatestMustName(state: LedgerState): string | null {
+  return state.latestCut;
+}
+
+/** Whether `cut` was withdrawn by `retract`. */
+export function isWithdrawn(state: LedgerState, cut: string): boolean {
+  return cut in state.withdrawn;
+}
+
 function withDifusor(state: LedgerState, next: DifusorLedgerState): LedgerState {
   return { ...state, difusores: { ...state.difusores, [next.id]: next } };
 }
@@ -27,20 +59,26 @@ function withDifusor(state: LedgerState, next: DifusorLedgerState): LedgerState 
 export function applyEvent(state: LedgerState, event: LedgerEvent): LedgerState {
   switch (event.type) {
     case 'cut':
-      return { ...state, latestCut: laterCut(state.latestCut, event.cut) };
+      return seeing(state, event.cut);
 
     case 'outcome': {
-      const latestCut = laterCut(state.latestCut, event.cut);
+      const seen = seeing(state, event.cut);
+      const latestCut = seen.latestCut ?? event.cut;
       const before = difusorState(state, event.id);
-      const seen = { ...state, latestCut };
+      const withdrawn = isWithdrawn(state, event.cut);
       if (event.outcome === 'delivered') {
-        const delivered = { ...before, lastDeliveredCut: laterCut(before.lastDeliveredCut, event.cut) };
+        const deliveredCuts = withCut(before.deliveredCuts, event.cut);
+        // A withdrawn cut counts for nobody: having it is not being up to date.
+        if (withdrawn) return withDifusor(seen, { ...before, deliveredCuts });
+        const delivered = { ...before, deliveredCuts, lastDeliveredCut: laterCut(before.lastDeliveredCut, event.cut) };
         // Only having the newest cut means the difusor is up to date; catching up on an older cut
         // (a late re-push) leaves the newer misses standing.
         const isLatest = event.cut >= latestCut;
         return withDifusor(seen, isLatest ? { ...delivered, missedCuts: [], consecutiveMisses: 0 } : delivered);
       }
       if (event.outcome === 'failed') {
+        // Missing a withdrawn cut is no miss.
+        if (withdrawn) return seen;
         const lastError = {
           cut: event.cut,
           code: event.code ?? 'UNKNOWN',
@@ -76,6 +114,20 @@ export function applyEvent(state: LedgerState, event: LedgerEvent): LedgerState 
     case 'notice_placed':
     case 'notice_failed':
       return state;
+    case 'retract': {
+      // The cut stops being the newest and counts for nobody: its misses are forgiven, and a
+      // difusor's last delivered cut falls back to the newest other one it has.
+      const withdrawn = { ...state.withdrawn, [event.cut]: { reason: event.reason, at: event.at } };
+      const cuts = withCut(state.cuts, event.cut);
+      const difusores: LedgerState['difusores'] = {};
+      for (const [id, d] of Object.entries(state.difusores)) {
+        const missedCuts = d.missedCuts.filter((c) => c !== event.cut);
+        const kept = d.deliveredCuts.filter((c) => !(c in withdrawn));
+        const lastError = d.lastError?.cut === event.cut ? null : d.lastError;
+        difusores[id] = { ...d, missedCuts, consecutiveMisses: missedCuts.length, lastDeliveredCut: kept[kept.length - 1] ?? null, lastError };
+      }
+      return { cuts, withdrawn, latestCut: newestNotWithdrawn(cuts, withdrawn), difusores };
+    }
   }
 }
 

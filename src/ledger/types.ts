@@ -41,7 +41,9 @@ export type LedgerEvent =
   | { type: 'notify_failed'; at: string; key: string; channel: NotifyChannelName; error: string }
   // The notice on a blocked difusor's portal (src/notice): placed once per block, retried each run until then.
   | { type: 'notice_placed'; at: string; id: string; cut: string | null; release: string }
-  | { type: 'notice_failed'; at: string; id: string; cut: string | null; error: string };
+  | { type: 'notice_failed'; at: string; id: string; cut: string | null; error: string }
+  /** `retract CUT --reason TEXT`: a cut published by mistake; it counts for nobody from then on. */
+  | { type: 'retract'; at: string; cut: string; reason: string };
 
 export interface LastError {
   cut: string;
@@ -55,14 +57,21 @@ export interface DifusorLedgerState {
   /** Distinct cut ids missed since the last delivery of the latest cut (or unblock). */
   missedCuts: string[];
   consecutiveMisses: number;
+  /** The newest delivered cut that was not withdrawn. */
   lastDeliveredCut: string | null;
+  /** Every cut delivered to it (ascending), withdrawn ones included: the fallback after a retract. */
+  deliveredCuts: string[];
   lastError: LastError | null;
   blocked: { reason: string; at: string; by: 'auto' | 'manual' } | null;
 }
 
 export interface LedgerState {
-  /** The newest cut id the ledger has seen (from cut events and outcomes). */
+  /** The newest cut id the ledger has seen (from cut events and outcomes) that was not withdrawn. */
   latestCut: string | null;
+  /** Every cut id seen, ascending. */
+  cuts: string[];
+  /** Cuts withdrawn by `retract`, with why and when. */
+  withdrawn: Record<string, { reason: string; at: string }>;
   /** Keyed by difusor id; a difusor with no events yet is absent (treat as fresh). */
   difusores: Record<string, DifusorLedgerState>;
 }

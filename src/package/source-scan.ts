@@ -79,6 +79,8 @@ export function scanSource(sourceDir: string): SourceListing {
   }
 
   const entries: SourceEntry[] = [];
+  // Every entry that cannot be packaged, so one run names them all (two symlinks: both).
+  const refused: Array<{ absPath: string; message: string; hint: string }> = [];
   let fileCount = 0;
   const pending: string[] = [''];
   while (pending.length > 0) {
@@ -97,10 +99,12 @@ export function scanSource(sourceDir: string): SourceListing {
       // Some filesystems do not report the type in readdir; ask lstat then (never stat: no following).
       const kind = dirent.isFile() || dirent.isDirectory() || dirent.isSymbolicLink() ? dirent : lstatOf(absPath);
       if (kind.isSymbolicLink()) {
-        throw sourceError(
-          `source contains a symlink: ${absPath}`,
-          'symlinks are not followed; replace it with the file (or folder) it points to',
-        );
+        refused.push({
+          absPath,
+          message: `source contains a symlink: ${absPath}`,
+          hint: 'symlinks are not followed; replace it with the file (or folder) it points to',
+        });
+        continue;
       }
       if (kind.isDirectory()) {
         entries.push({ relPath, absPath, type: 'directory' });
@@ -109,12 +113,22 @@ export function scanSource(sourceDir: string): SourceListing {
         entries.push({ relPath, absPath, type: 'file' });
         fileCount += 1;
       } else {
-        throw sourceError(
-          `source contains ${describeKind(kind)}: ${absPath}`,
-          'only regular files and folders can be packaged; remove it from the source folder',
-        );
+        refused.push({
+          absPath,
+          message: `source contains ${describeKind(kind)}: ${absPath}`,
+          hint: 'only regular files and folders can be packaged; remove it from the source folder',
+        });
       }
     }
+  }
+  if (refused.length === 1) throw sourceError(refused[0].message, refused[0].hint);
+  if (refused.length > 1) {
+    refused.sort((a, b) => (a.absPath < b.absPath ? -1 : 1));
+    const hints = [...new Set(refused.map((r) => r.hint))];
+    throw new PrepPushError('source', `source contains ${refused.length} entries that cannot be packaged (listed above)`, {
+      details: refused.map((r) => r.message),
+      hint: hints.join('; '),
+    });
   }
   if (fileCount === 0) {
     throw sourceError(

@@ -8,6 +8,7 @@ import { parsePinnedHostKey } from './host-key.js';
 
 export const DEFAULT_TIMEZONE = 'America/Mexico_City';
 export const DEFAULT_BLOCK_AFTER_MISSES = 3;
+export const DEFAULT_MAX_FUTURE_MINUTES = 10;
 export const DEFAULT_PORT = 22;
 export const DEFAULT_PUSH = { concurrency: 16, connect_timeout_s: 15, transfer_timeout_s: 300, retries: 1 } as const;
 /** What the calls ask of a difusor's server (IEM 2024, OPLEV 2021): 20 GB free, 40 MB/s of SFTP upload. */
@@ -25,6 +26,7 @@ export const EXPECTED: Record<string, string> = {
   timezone: 'an IANA timezone name such as America/Mexico_City',
   block_after_misses: 'a whole number of consecutive missed cuts, 1 or more',
   state_dir: 'a folder path (relative to the registry file)',
+  max_future_minutes: 'a whole number of minutes, 0 or more',
   package: 'a mapping with name and format',
   'package.name': 'a file name template containing {cut}, e.g. "PREP2024_MICH_{cut}"',
   'package.format': 'tar.gz or zip',
@@ -255,6 +257,7 @@ export const registryFileSchema = z.strictObject({
   timezone: withRules(z.string(), [checkTimezone]).default(DEFAULT_TIMEZONE),
   block_after_misses: z.int().min(1).default(DEFAULT_BLOCK_AFTER_MISSES),
   state_dir: withRules(z.string(), [notBlank, noTilde]).optional(),
+  max_future_minutes: z.int().min(0).default(DEFAULT_MAX_FUTURE_MINUTES),
   package: z.strictObject({
     name: withRules(z.string(), [checkPackageName]),
     format: z.enum(['tar.gz', 'zip']).default('tar.gz'),

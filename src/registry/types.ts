@@ -96,6 +96,8 @@ export interface Registry {
   institute: string;
   timezone: string;
   blockAfterMisses: number;
+  /** How far ahead of the clock `cut --cut TIME` may be without --allow-future (default 10). */
+  maxFutureMinutes?: number;
   /** Absolute; from `state_dir` in the file, when present. */
   stateDir?: string;
   package: {

@@ -6,9 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
+import { closestName } from '../core/did-you-mean.js';
 import { PrepPushError } from '../core/errors.js';
 import { inspectPrivateKey } from './keys.js';
-import { parseRegistryYaml, readRegistryText, type RegistrySource } from './load.js';
+import { firstSyntaxError, parseRegistryYaml, readRegistryText, type RegistrySource } from './load.js';
 import { fieldAtOffset, firstLineOfKey, formatFieldPath, locateField, type FieldPath, type Position } from './locate.js';
 import {
   checkHostKey,
@@ -63,6 +64,13 @@ export async function validateRegistry(filePath: string, deps: RegistryDeps): Pr
   const { source, errors } = parseRegistryYaml(text.text);
   const problems = new ProblemList(file, source);
 
+  // A syntax error is reported once, at the line to fix, and alone: what the parser built around it
+  // (and its further complaints) would only point elsewhere.
+  const syntax = firstSyntaxError(text.text, errors);
+  if (syntax !== null) {
+    problems.addLabelled(source.lineCounter.linePos(syntax.offset), 'YAML syntax error', syntax.message);
+    return { registry: null, problems: problems.sorted() };
+  }
   for (const error of errors) {
     const path = fieldAtOffset(source, error.offset);
     const at = source.lineCounter.linePos(error.offset);
@@ -75,8 +83,6 @@ export async function validateRegistry(filePath: string, deps: RegistryDeps): Pr
       problems.add(at, path, `YAML syntax error: ${error.message}`);
     }
   }
-  // After a real syntax error the tree may be half-built; duplicate keys still leave a usable one.
-  if (errors.some((e) => e.code !== 'DUPLICATE_KEY')) return { registry: null, problems: problems.sorted() };
 
   let raw: unknown;
   try {
@@ -175,7 +181,7 @@ export async function loadRegistry(filePath: string, deps: RegistryDeps): Promis
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
   throw new PrepPushError('registry', `${file}: ${count} in the registry`, {
     details: problems.map(formatProblem),
-    hint: 'fix them and check again with `prep-push validate`; nothing was pushed',
+    hint: `fix ${problems.length === 1 ? 'it' : 'them'} and check again with \`prep-push validate\`; nothing was pushed`,
   });
 }
 
@@ -196,6 +202,11 @@ class ProblemList {
 
   add(at: Position, path: FieldPath, message: string): void {
     this.own.push({ at, path: formatFieldPath(path), message });
+  }
+
+  /** A problem that belongs to no field (a YAML syntax error): `label` stands where the path would. */
+  addLabelled(at: Position, label: string, message: string): void {
+    this.own.push({ at, path: label, message });
   }
 
   addFromDefaults(field: string, user: string, message: string): void {
@@ -373,7 +384,7 @@ async function checkPrivateKey(
 
 function keyFileReadMessage(keyPath: string, error: NodeJS.ErrnoException): string {
   if (error.code === 'ENOENT') {
-    return `key file ${keyPath} does not exist (relative paths start at the registry file's folder); fix the path, or create the key with \`ssh-keygen -t ed25519 -f ${keyPath}\``;
+    return `key file ${keyPath} does not exist (relative paths start at the registry file's folder); point private_key at the key whose public half the difusores authorised (a newly generated key would be refused by every one of them until each installs it)`;
   }
   if (error.code === 'EISDIR') return `${keyPath} is a folder; expected a private key file`;
   if (error.code === 'EACCES' || error.code === 'EPERM') {
@@ -516,6 +527,7 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
     },
   };
   if (data.state_dir !== undefined) registry.stateDir = resolve(registryDir, data.state_dir);
+  registry.maxFutureMinutes = data.max_future_minutes;
   return registry;
 }
 
@@ -562,30 +574,6 @@ function unknownKeyMessage(mapPath: FieldPath, key: string): string {
   const hint = suggestion ? `did you mean "${suggestion}"? ` : '';
   return `unknown field "${key}"; ${hint}expected one of: ${known.join(', ')}`;
 }
-
-/** The known name within two edits of `key` (ignoring case, `-` and `_`), for typos like `hostkey`. */
-function closestName(key: string, known: string[]): string | undefined {
-  const normalize = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
-  let best: { name: string; distance: number } | undefined;
-  for (const name of known) {
-    const distance = editDistance(normalize(key), normalize(name));
-    if (distance <= 2 && (!best || distance < best.distance)) best = { name, distance };
-  }
-  return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length];
-}
-
 /** `host_key` as written: one entry, or a list (rotation, several key types). */
 function hostKeyEntries(value: unknown): string[] | undefined {
   if (typeof value === 'string') return [value];

@@ -1,6 +1,6 @@
 // The incident report (memoria técnica): a pure model built from the journal's events — per
 // difusor, per cut, and the difusor × cut grid — that the renderers (HTML, CSV, JSON, Markdown) print.
-import { cutFromId, zonedIsoTime } from '../core/cut.js';
+import { cutFromId, formatLocalTime } from '../core/cut.js';
 import type { LedgerEvent } from '../ledger/types.js';
 
 /**
@@ -257,7 +257,7 @@ export function missStreaks(cells: readonly ReportCell[], timezone: string): Mis
 
 function localTime(iso: string, timezone: string): string {
   const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? iso : zonedIsoTime(ms, timezone);
+  return Number.isNaN(ms) ? iso : formatLocalTime(ms, timezone);
 }
 
 /** A cut's time from its id alone (a push's outcome of a cut with no cut event in the journal). */
@@ -392,7 +392,7 @@ export function buildIncidentReport(input: ReportInput): IncidentReport {
     institute: { short: input.institute.short, name: input.institute.name ?? input.institute.short },
     timezone,
     generated_at: new Date(input.generatedAtMs).toISOString(),
-    generated_at_local: zonedIsoTime(input.generatedAtMs, timezone),
+    generated_at_local: formatLocalTime(input.generatedAtMs, timezone),
     period: { from: cutIds[0] ?? from ?? null, to: cutIds[cutIds.length - 1] ?? to ?? null },
     totals: {
       cuts: cutIds.length,

@@ -73,6 +73,17 @@ async function prepare(setup: string | undefined, ws: string, stateDir: string):
       await cp(FIXTURE_SITE, join(ws, 'src-link'), { recursive: true });
       await symlink('/etc/passwd', join(ws, 'src-link', 'json', 'escape.json'));
       return;
+    case 'two-symlinks-in-source':
+      await cp(FIXTURE_SITE, join(ws, 'src-links'), { recursive: true });
+      await symlink('/etc/passwd', join(ws, 'src-links', 'json', 'a-escape.json'));
+      await symlink('/etc/hostname', join(ws, 'src-links', 'json', 'b-escape.json'));
+      return;
+    case 'ledger-with-a-cut': {
+      await mkdir(stateDir, { recursive: true });
+      const cut = { type: 'cut', at: '2024-06-03T02:20:00.000Z', cut: '20240602_2020', cutTime: '2024-06-02T20:20:00-06:00', package: 'PREP2024_MICH_20240602_2020.tar.gz', sha256: 'a'.repeat(64) };
+      await writeFile(join(stateDir, 'journal.jsonl'), `${JSON.stringify(cut)}\n`);
+      return;
+    }
     case 'state-dir-is-file':
       await writeFile(stateDir, 'a file where the state folder should be\n');
       return;

@@ -43,7 +43,8 @@ describe('help and validate', () => {
   test('the example difusores.yaml validates from the repository folder', async () => {
     const run = await runPrepPush(['validate']);
     expect(run.stderr).toBe('');
-    expect(run.stdout).toMatch(/^difusores\.yaml: valid — IEM, 3 difusores \(2 enabled\)/);
+    // Not a terminal: plain ASCII (cron mail shows typographic dashes as M-bM-^@M-^T).
+    expect(run.stdout).toMatch(/^difusores\.yaml: valid - IEM, 3 difusores \(2 enabled\)/);
     expect(run.code).toBe(0);
   });
 
@@ -94,7 +95,7 @@ describe('build, cut, push, status, block, unblock, keyscan', () => {
   test('a bad --cut is exit 2 and names the flag', async () => {
     const run = await prepPush(['build', '--source', 'publicacion', '--cut', '20:20']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/--cut: "20:20" is not an ISO 8601 time with an offset/);
+    expect(run.stderr).toMatch(/--cut: "20:20" is neither an ISO 8601 time with an offset nor a cut id/);
   });
 
   test('cut --json with one difusor down: the contract’s document, exit 1', async () => {
@@ -123,8 +124,8 @@ describe('build, cut, push, status, block, unblock, keyscan', () => {
     expect(run.code).toBe(0);
     const doc = JSON.parse(run.stdout);
     expect(doc.difusores).toEqual([
-      { id: 'el-sol', name: 'Difusor el-sol', state: 'active', consecutive_misses: 0, last_delivered_cut: '20240602_2020', blocked_reason: null, last_error: null },
-      { id: 'la-voz', name: 'Difusor la-voz', state: 'active', consecutive_misses: 0, last_delivered_cut: '20240602_2020', blocked_reason: null, last_error: null },
+      { id: 'el-sol', name: 'Difusor el-sol', state: 'active', consecutive_misses: 0, last_delivered_cut: '20240602_2020', blocked_reason: null, blocked_since: null, last_error: null },
+      { id: 'la-voz', name: 'Difusor la-voz', state: 'active', consecutive_misses: 0, last_delivered_cut: '20240602_2020', blocked_reason: null, blocked_since: null, last_error: null },
       expect.objectContaining({ id: 'radio-uni', state: 'active', consecutive_misses: 1, last_delivered_cut: null, blocked_reason: null }),
     ]);
     expect(doc.difusores[2].last_error).toMatchObject({ cut: '20240602_2020', code: 'CONNECT_REFUSED' });
@@ -157,7 +158,7 @@ describe('build, cut, push, status, block, unblock, keyscan', () => {
     expect(cut.stdout).toMatch(/delivered 2\/2, skipped 1 \(radio-uni: blocked\)/);
     const unblocked = await prepPush(['unblock', 'radio-uni']);
     expect(unblocked.code).toBe(0);
-    expect(unblocked.stdout).toMatch(/^unblocked radio-uni; miss count 1 → 0/);
+    expect(unblocked.stdout).toMatch(/^unblocked radio-uni; miss count 1 -> 0/);
   });
 
   test('unknown ids are usage errors (exit 2)', async () => {
@@ -205,6 +206,8 @@ describe('build, cut, push, status, block, unblock, keyscan', () => {
     const run = await prepPush(['keyscan', `127.0.0.1:${sshd.accounts['el-sol'].port}`]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`host_key: "${sshd.hostKeyFingerprint}"`);
+    // The key type, which the difusor's admin reads out with the fingerprint.
+    expect(run.stdout).toContain(`host_key: "${sshd.hostKeyFingerprint}"  # ssh-ed25519`);
     const byId = await prepPush(['keyscan', 'el-sol']);
     expect(byId.stdout).toContain('matches the pinned host_key');
   });
@@ -212,7 +215,8 @@ describe('build, cut, push, status, block, unblock, keyscan', () => {
   test('keyscan of a server that cannot be asked: the delivery code on stderr, exit 1', async () => {
     const refused = await prepPush(['keyscan', `127.0.0.1:${await closedPort()}`]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^prep-push: keyscan: CONNECT_REFUSED: 127\.0\.0\.1:\d+: /m);
+    // The address once, in words, and what to do.
+    expect(refused.stderr).toMatch(/^prep-push: keyscan: CONNECT_REFUSED: 127\.0\.0\.1:\d+: connection refused \(ECONNREFUSED\)\nhint: nothing listens on that port/m);
     const silent = await prepPush(['keyscan', `127.0.0.1:${blackhole.port}`, '--timeout', '1']);
     expect(silent.code).toBe(1);
     expect(silent.stderr).toMatch(/CONNECT_TIMEOUT: 127\.0\.0\.1:\d+: connected but the server sent no host key within 1 s/);

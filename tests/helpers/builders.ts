@@ -37,10 +37,11 @@ export function aLedger(states: Array<Partial<DifusorLedgerState> & { id: string
       missedCuts: [],
       consecutiveMisses: 0,
       lastDeliveredCut: null,
+      deliveredCuts: s.lastDeliveredCut ? [s.lastDeliveredCut] : [],
       lastError: null,
       blocked: null,
       ...s,
     };
   }
-  return { latestCut, difusores };
+  return { latestCut, cuts: latestCut === null ? [] : [latestCut], withdrawn: {}, difusores };
 }

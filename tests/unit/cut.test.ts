@@ -1,4 +1,4 @@
-import { cutAt, cutFromId, parseCutTime } from '../../src/core/cut.js';
+import { cutAt, cutFromId, formatLocalTime, parseCutTime } from '../../src/core/cut.js';
 import { PrepPushError } from '../../src/core/errors.js';
 
 const TZ = 'America/Mexico_City';
@@ -27,13 +27,32 @@ describe('cut ids', () => {
     expect(cutAt(Date.parse('2024-06-03T02:20:00Z'), 'America/Tijuana').id).toBe('20240602_1920');
   });
 
-  test.each(['2024-06-02 20:20', '2024-06-02T20:20:00', 'yesterday', '2024-13-02T20:20:00Z'])(
-    '%s is refused as a usage error',
-    (input) => {
-      expect(() => parseCutTime(input, TZ, never)).toThrow(PrepPushError);
-      expect(() => parseCutTime(input, TZ, never)).toThrow(/--cut: .* is not an ISO 8601 time with an offset/);
-    },
-  );
+  test.each(['2024-06-02 20:20', '2024-06-02T20:20:00', 'yesterday', '20240602-2020'])('%s is refused as no time at all', (input) => {
+    expect(() => parseCutTime(input, TZ, never)).toThrow(PrepPushError);
+    expect(() => parseCutTime(input, TZ, never)).toThrow(/--cut: .* is neither an ISO 8601 time with an offset nor a cut id/);
+  });
+
+  test.each([
+    ['2026-02-30T20:20:00-06:00', /is not a real date: February 2026 has no day 30/],
+    ['2024-13-02T20:20:00Z', /is not a real date: there is no month 13/],
+    ['2024-06-02T24:20:00-06:00', /is not a real date: 24:20 is not a time of day/],
+    ['20260230_2020', /is not a real date: February 2026 has no day 30/],
+  ])('%s is named as a date that does not exist', (input, message) => {
+    expect(() => parseCutTime(input, TZ, never)).toThrow(message);
+  });
+
+  test('--cut takes a cut id too, read in the registry timezone', () => {
+    expect(parseCutTime('20240602_2020', TZ, never).time).toBe('2024-06-02T20:20:00-06:00');
+  });
+
+  test('a time in the hour a DST change skips is named as such', () => {
+    // Mexico City sprang forward at 02:00 on 2021-04-04.
+    expect(() => cutFromId('20210404_0230', TZ)).toThrow(/does not exist in America\/Mexico_City/);
+  });
+
+  test('local times in messages carry the offset, not Z', () => {
+    expect(formatLocalTime('2026-11-25T20:31:01.404Z', TZ)).toBe('2026-11-25T14:31:01-06:00');
+  });
 
   test('a cut id round-trips to its cut', () => {
     const cut = cutFromId('20240602_2020', TZ);
@@ -42,6 +61,6 @@ describe('cut ids', () => {
   });
 
   test.each(['2024060_2020', '20241302_2020', 'latest'])('%s is not a cut id', (id) => {
-    expect(() => cutFromId(id, TZ)).toThrow(/is not (a cut id|a valid time)/);
+    expect(() => cutFromId(id, TZ)).toThrow(/is not (a cut id|a real date)/);
   });
 });

@@ -121,7 +121,8 @@ describe('failureMessage', () => {
 describe('describeError', () => {
   test('adds the SFTP status or errno the message lacks', () => {
     expect(describeError(anError('Failure', { code: 4 }))).toBe('Failure (SFTP status 4)');
-    expect(describeError(anError('connect ECONNREFUSED 127.0.0.1:1', { code: 'ECONNREFUSED' }))).toBe('connect ECONNREFUSED 127.0.0.1:1');
+    // The address is already in every message's prefix: not repeated.
+    expect(describeError(anError('connect ECONNREFUSED 127.0.0.1:1', { code: 'ECONNREFUSED' }))).toBe('connection refused (ECONNREFUSED)');
     expect(describeError(anError('socket hang up', { code: 'ECONNRESET' }))).toBe('socket hang up (ECONNRESET)');
     expect(describeError(new DeliveryError('VERIFY_FAILED', 'size differs'))).toBe('size differs');
   });

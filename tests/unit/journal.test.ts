@@ -77,7 +77,7 @@ describe('journal', () => {
     const dir = await tempDir();
     expect(await readJournal(dir)).toEqual({ events: [], warnings: [] });
     expect(await readJournal(join(dir, 'not-yet'))).toEqual({ events: [], warnings: [] });
-    expect((await readLedgerState(dir)).state).toEqual({ latestCut: null, difusores: {} });
+    expect((await readLedgerState(dir)).state).toEqual({ latestCut: null, cuts: [], withdrawn: {}, difusores: {} });
   });
 
   test('concurrent appends all land, each line whole, in call order', async () => {

@@ -1,4 +1,4 @@
-import { applyEvent, autoBlockReason, deriveLedgerState, difusorState } from '../../src/ledger/rules.js';
+import { applyEvent, autoBlockReason, cutLatestMustName, deriveLedgerState, difusorState } from '../../src/ledger/rules.js';
 import type { LedgerEvent } from '../../src/ledger/types.js';
 
 // A small event builder: each step is one journal line, timestamps increase with the step.
@@ -258,6 +258,7 @@ describe('ledger rules', () => {
       missedCuts: [],
       consecutiveMisses: 0,
       lastDeliveredCut: null,
+      deliveredCuts: [],
       lastError: null,
       blocked: null,
     });
@@ -290,5 +291,44 @@ describe('ledger rules', () => {
             blocked: shape.blocked ? { reason: 'x', at: at(), by: 'manual' as const } : null,
           };
     expect(autoBlockReason(state, threshold)).toBe(expected);
+  });
+});
+
+describe('retract: a cut published by mistake counts for nobody', () => {
+  const retract = (c: string): LedgerEvent => ({ type: 'retract', at: at(), cut: c, reason: 'wrong year in --cut' });
+  const TYPO = '20271125_1730';
+
+  test('it stops being the newest: LATEST must name the newest cut not withdrawn', () => {
+    const before = deriveLedgerState([cut(C1), delivered('sol', C1), cut(TYPO), delivered('sol', TYPO)]);
+    expect(cutLatestMustName(before)).toBe(TYPO);
+    const after = applyEvent(before, retract(TYPO));
+    expect([after.latestCut, cutLatestMustName(after)]).toEqual([C1, C1]);
+    expect(after.withdrawn[TYPO]).toMatchObject({ reason: 'wrong year in --cut' });
+  });
+
+  test('last delivered falls back to the previous delivered cut, and a later delivery of it changes nothing', () => {
+    const state = deriveLedgerState([cut(C1), delivered('sol', C1), cut(TYPO), delivered('sol', TYPO), retract(TYPO), delivered('sol', TYPO, 'push')]);
+    expect(difusorState(state, 'sol').lastDeliveredCut).toBe(C1);
+  });
+
+  test('its misses are forgiven, before and after the retract; its error no longer shows', () => {
+    const state = deriveLedgerState([
+      cut(C1), failed('sol', C1),
+      cut(TYPO), failed('sol', TYPO),
+      retract(TYPO),
+      failed('sol', TYPO, 'push'),
+    ]);
+    expect(difusorState(state, 'sol')).toMatchObject({ missedCuts: [C1], consecutiveMisses: 1 });
+    expect(difusorState(state, 'sol').lastError).toBeNull();
+  });
+
+  test('after a retract, delivering the newest cut not withdrawn clears the misses', () => {
+    const state = deriveLedgerState([cut(C1), delivered('sol', C1), cut(TYPO), failed('sol', TYPO), retract(TYPO), delivered('sol', C1, 'push')]);
+    expect(difusorState(state, 'sol')).toMatchObject({ consecutiveMisses: 0, lastDeliveredCut: C1 });
+  });
+
+  test('a cut newer than the withdrawn one is the newest again', () => {
+    const state = deriveLedgerState([cut(C1), cut(TYPO), retract(TYPO), cut('20281125_1730')]);
+    expect(cutLatestMustName(state)).toBe('20281125_1730');
   });
 });

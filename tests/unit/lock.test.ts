@@ -52,7 +52,8 @@ describe('state dir lock', () => {
     expect(error.message).toBe(
       `the state dir ${dir} is locked by pid ${process.pid} on ${hostname()} (prep-push cut since ${first.holder.startedAt})`,
     );
-    expect(error.hint).toBe(`another run is in progress; wait for it, or if that process is gone remove ${lockPath(dir)}`);
+    // A dead holder on this host is taken over: the hint must not send anyone to delete the lock.
+    expect(error.hint).toBe('another run is in progress; wait for it (a lock whose process has ended is taken over automatically)');
     // The failed attempt left nothing behind.
     expect(await entries(dir)).toEqual(['lock']);
     await first.release();
@@ -203,7 +204,7 @@ describe('state dir lock, raced by two processes', () => {
   let script: string;
   beforeAll(async () => {
     const work = await tempDir();
-    await transpileForChild(work, ['src/core/errors.ts', 'src/ledger/lock.ts']);
+    await transpileForChild(work, ['src/core/errors.ts', 'src/core/cut.ts', 'src/ledger/lock.ts']);
     script = join(work, 'racer.mjs');
     await writeFile(script, CHILD);
   });

@@ -63,8 +63,10 @@ describe('planTargets', () => {
   test('the blocked skip tells the operator how to resume', () => {
     const plan = planTargets(difusores, blockedA, {});
     expect(plan.skipped[0].detail).toBe(
-      'blocked since 2024-06-02T03:00:00Z (auto: missed 3 consecutive cuts); `prep-push unblock a` to resume',
+      'blocked since 2024-06-02T03:00:00Z (auto: missed 3 consecutive cuts); run `prep-push unblock a` to resume',
     );
+    // With the registry's timezone, the time is local with its offset, as every cut time is.
+    expect(planTargets(difusores, blockedA, { timeZone: 'America/Mexico_City' }).skipped[0].detail).toMatch(/^blocked since 2024-06-01T21:00:00-06:00 /);
   });
 
   test('--failed targets exactly the active difusores that do not hold the cut', () => {
@@ -109,5 +111,19 @@ describe('exitCodeOfRun', () => {
     { results: [r('delivered'), r('skipped')], interrupted: false, not_started: [], newly_blocked: ['a'], code: 1 },
   ])('%# → $code', ({ code, ...report }) => {
     expect(exitCodeOfRun(report)).toBe(code);
+  });
+});
+
+describe('difusoresHoldingCut after a retract', () => {
+  const delivered = (id: string, cut: string): LedgerEvent => ({ type: 'outcome', at: 'x', cut, id, outcome: 'delivered', code: null, message: null, via: 'cut', seconds: 1, attempts: 1 });
+  test('a difusor whose LATEST still names a withdrawn newer cut does not hold the cut until it gets it again', () => {
+    const events: LedgerEvent[] = [
+      delivered('a', '20240602_2000'),
+      delivered('b', '20240602_2000'),
+      delivered('a', '20250602_2000'),
+      { type: 'retract', at: 'x', cut: '20250602_2000', reason: 'typo' },
+    ];
+    expect([...difusoresHoldingCut(events, '20240602_2000')]).toEqual(['b']);
+    expect([...difusoresHoldingCut([...events, delivered('a', '20240602_2000')], '20240602_2000')].sort()).toEqual(['a', 'b']);
   });
 });

@@ -49,9 +49,7 @@ const brokenCases: BrokenCase[] = [
   {
     name: 'malformed YAML (unclosed flow list)',
     lines: ['institute: IEM', 'package: [a, b', 'difusores: []'],
-    expected: [
-      `${FILE}:3:1: difusores: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]`,
-    ],
+    expected: [`${FILE}:2:10: YAML syntax error: a list opened with "[" is not closed with "]" (on the same line, or on indented lines after it)`],
   },
   {
     name: 'duplicate YAML key',
@@ -61,10 +59,20 @@ const brokenCases: BrokenCase[] = [
   {
     name: 'badly indented YAML',
     lines: ['institute: IEM', 'package:', '  name: PREP_{cut}', '   format: zip', 'difusores: []'],
+    // The culprit is line 4 (one space too many), which YAML reads as the continuation of line 3.
     expected: [
-      `${FILE}:3:9: package.name: YAML syntax error: Nested mappings are not allowed in compact mappings`,
-      `${FILE}:3:9: package.name: YAML syntax error: Implicit keys need to be on a single line`,
+      `${FILE}:4:4: YAML syntax error: this line is indented deeper than the field above it, so YAML reads it as part of that value; line it up with the other fields`,
     ],
+  },
+  {
+    name: 'a colon inside an unquoted value: one problem, at the colon, nothing derived from it',
+    lines: [...TOP, ...EL_SOL, '    name: La Voz: de Michoacán'],
+    expected: [`${FILE}:12:17: YAML syntax error: this value contains ": " (a colon and a space); put the whole value in quotes, e.g. name: "La Voz: Morelia"`],
+  },
+  {
+    name: 'a tab used to indent',
+    lines: [...TOP, ...EL_SOL.map((l, i) => (i === 2 ? l.replace(/^ +/, '\t') : l))],
+    expected: [`${FILE}:${TOP.length + 3}:1: YAML syntax error: a tab is used to indent this line; YAML indents with spaces only`],
   },
   {
     name: 'wrong type (retries as words)',
@@ -76,7 +84,7 @@ const brokenCases: BrokenCase[] = [
     lines: ['institue: IEM', ...TOP.slice(1), ...EL_SOL],
     expected: [
       `${FILE}:1:1: institute: required: the institute's short name, e.g. IEM`,
-      `${FILE}:1:1: institue: unknown field "institue"; did you mean "institute"? expected one of: institute, timezone, block_after_misses, state_dir, package, push, defaults, difusores, requirements, institute_name, notify, public_list, notice`,
+      `${FILE}:1:1: institue: unknown field "institue"; did you mean "institute"? expected one of: institute, timezone, block_after_misses, state_dir, max_future_minutes, package, push, defaults, difusores, requirements, institute_name, notify, public_list, notice`,
     ],
   },
   {
@@ -90,6 +98,11 @@ const brokenCases: BrokenCase[] = [
     name: 'unknown key in a difusor',
     lines: [...TOP, ...EL_SOL, '    prot: 2222'],
     expected: [`${FILE}:12:5: difusores[0].prot: unknown field "prot"; did you mean "port"? expected one of: ${DIFUSOR_FIELDS}`],
+  },
+  {
+    name: 'a field name spelled out in full still gets its suggestion',
+    lines: [...TOP, ...EL_SOL, '    remote_directory: /srv/prep'],
+    expected: [`${FILE}:12:5: difusores[0].remote_directory: unknown field "remote_directory"; did you mean "remote_dir"? expected one of: ${DIFUSOR_FIELDS}`],
   },
   {
     name: 'unknown key and id in defaults',
@@ -180,7 +193,7 @@ const brokenCases: BrokenCase[] = [
     name: 'missing key file',
     lines: [...TOP, ...EL_SOL, '    private_key: keys/nope'],
     expected: (ws) => [
-      `${FILE}:12:18: difusores[0].private_key: key file ${ws.dir}/keys/nope does not exist (relative paths start at the registry file's folder); fix the path, or create the key with \`ssh-keygen -t ed25519 -f ${ws.dir}/keys/nope\``,
+      `${FILE}:12:18: difusores[0].private_key: key file ${ws.dir}/keys/nope does not exist (relative paths start at the registry file's folder); point private_key at the key whose public half the difusores authorised (a newly generated key would be refused by every one of them until each installs it)`,
     ],
   },
   {
@@ -236,7 +249,7 @@ const brokenCases: BrokenCase[] = [
       `    host_key: "${HOST_KEY_B}"`,
     ],
     expected: (ws) => [
-      `${FILE}:6:16: defaults.private_key (used by difusores[0] "el-sol", difusores[2] "quadratin"): key file ${ws.dir}/keys/missing does not exist (relative paths start at the registry file's folder); fix the path, or create the key with \`ssh-keygen -t ed25519 -f ${ws.dir}/keys/missing\``,
+      `${FILE}:6:16: defaults.private_key (used by difusores[0] "el-sol", difusores[2] "quadratin"): key file ${ws.dir}/keys/missing does not exist (relative paths start at the registry file's folder); point private_key at the key whose public half the difusores authorised (a newly generated key would be refused by every one of them until each installs it)`,
     ],
   },
   {

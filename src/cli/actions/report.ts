@@ -1,0 +1,28 @@
+// `report --out FILE [--format html|csv|json|md] [--from CUT] [--to CUT]`: the memoria técnica.
+import { resolve } from 'node:path';
+import { loadRegistryFor, resolveStateDir } from '../../commands/context.js';
+import { report } from '../../commands/report.js';
+import type { Action } from '../io.js';
+import { makeStyle } from '../render.js';
+
+export const run: Action = async ({ opts }, env) => {
+  const registry = await loadRegistryFor(env.globals, env.ctx);
+  const stateDir = resolveStateDir(env.globals, registry, env.ctx.cwd);
+  const done = await report(
+    {
+      registry,
+      stateDir,
+      out: resolve(env.ctx.cwd, opts.out as string),
+      format: opts.format as string | undefined,
+      from: opts.from as string | undefined,
+      to: opts.to as string | undefined,
+    },
+    env.ctx.clock,
+  );
+  for (const w of done.warnings) env.err(makeStyle(env.colour).warn(`warning: ${w}`));
+  const t = done.report.totals;
+  env.out(
+    `wrote ${done.file} (${done.format}, ${done.bytes} bytes): ${t.cuts} cuts, ${t.difusores} difusores, delivered ${t.delivered}/${t.targeted}, ${t.missed} missed, ${t.blocks} blocks`,
+  );
+  return 0;
+};

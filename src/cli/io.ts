@@ -1,0 +1,61 @@
+// What the CLI's pieces share: the terminal (CliIO), and what main.ts hands each lazily loaded
+// command action (ActionEnv). Types and tiny helpers only, so loading it costs nothing.
+import type { Clock } from '../core/clock.js';
+import type { CommandEnv, GlobalOptions } from '../commands/context.js';
+
+export interface CliIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Whether stdout is a terminal (colour, symbols). */
+  isTTY: boolean;
+  /** Whether stderr is a terminal; defaults to `isTTY`. */
+  stderrIsTTY?: boolean;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  clock: Clock;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal?: AbortSignal;
+}
+
+/** What a command's action gets from main.ts: the parsed global flags and where to write. */
+export interface ActionEnv {
+  io: CliIO;
+  ctx: CommandEnv;
+  globals: GlobalOptions;
+  /** Colour on stdout (a TTY without NO_COLOR). */
+  colour: boolean;
+  out(lines: string[] | string): void;
+  err(lines: string[] | string): void;
+}
+
+/** A command's positional arguments (in order) and its flags, as commander parsed them. */
+export interface ActionInput {
+  args: string[];
+  opts: Record<string, unknown>;
+}
+
+/** One command's glue: calls the command, renders its result, returns the exit code. */
+export type Action = (input: ActionInput, env: ActionEnv) => Promise<number>;
+
+// Typographic characters cron mail shows as `M-bM-^@M-&`: plain ASCII when not on a terminal.
+const ASCII_OF: Record<string, string> = {
+  '\u2026': '...',
+  '\u2192': '->',
+  '\u2190': '<-',
+  '\u2014': '-',
+  '\u2013': '-',
+  '\u2018': "'",
+  '\u2019': "'",
+  '\u201c': '"',
+  '\u201d': '"',
+  '\u00d7': 'x',
+  '\u2265': '>=',
+  '\u2264': '<=',
+  '\u2500': '-',
+};
+const TYPOGRAPHIC = new RegExp(`[${Object.keys(ASCII_OF).join('')}]`, 'g');
+
+/** The text with typographic punctuation spelled in ASCII (letters with accents are kept). */
+export function asciiPunctuation(text: string): string {
+  return text.replace(TYPOGRAPHIC, (c) => ASCII_OF[c]);
+}

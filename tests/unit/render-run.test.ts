@@ -1,0 +1,80 @@
+import { makeStyle, renderRunSummary, renderStatus } from '../../src/cli/render.js';
+import type { StatusReport } from '../../src/commands/status.js';
+import type { ReportResult, RunReport } from '../../src/cut/report.js';
+
+const plain = makeStyle(false);
+const failedWith = (id: string, code: string): ReportResult => ({
+  id,
+  outcome: 'failed',
+  error: { code: code as never, message: `${id}: ${code}` },
+  seconds: 1,
+  attempts: 1,
+  bytes: 0,
+});
+const aReport = (results: ReportResult[], more: Partial<RunReport> = {}): RunReport => ({
+  command: 'cut',
+  cut: { id: '20240602_2020', time: '2024-06-02T20:20:00-06:00' },
+  package: { file: 'P_20240602_2020.tar.gz', sha256: 'a'.repeat(64), bytes: 10 },
+  results,
+  newly_blocked: [],
+  not_started: [],
+  interrupted: false,
+  dry_run: false,
+  started_at: '2024-06-03T02:20:00.000Z',
+  seconds: 1,
+  exit_code: 1,
+  ...more,
+});
+
+describe('the run summary says what fits the case', () => {
+  test('one failure: "the failed one"; a changed host key gets no re-push suggestion', () => {
+    const one = renderRunSummary(aReport([failedWith('la-voz', 'CONNECT_TIMEOUT')]), plain);
+    expect(one).toContain('re-push the failed one by hand with: prep-push push --cut 20240602_2020 --failed');
+    const hostKey = renderRunSummary(aReport([failedWith('el-sol', 'HOST_KEY_MISMATCH')]), plain);
+    expect(hostKey.join('\n')).not.toMatch(/re-push/);
+    const both = renderRunSummary(aReport([failedWith('el-sol', 'HOST_KEY_MISMATCH'), failedWith('la-voz', 'NO_SPACE')]), plain);
+    expect(both).toContain('re-push the failed one by hand with: prep-push push --cut 20240602_2020 --only la-voz');
+  });
+
+  test('a newly blocked difusor is named in the unblock hint', () => {
+    const lines = renderRunSummary(aReport([failedWith('tv-norte', 'CONNECT_REFUSED')], { newly_blocked: ['tv-norte'] }), plain);
+    expect(lines.join('\n')).toContain('`prep-push unblock tv-norte` once fixed');
+    expect(lines.join('\n')).not.toContain('unblock ID');
+  });
+
+  test('a push that targeted nobody is one line, no table', () => {
+    const line = 'nothing to push: every active difusor selected already has cut 20240602_2020';
+    expect(renderRunSummary(aReport([], { command: 'push', nothing_to_push: line, exit_code: 0 }), plain)).toEqual([line]);
+  });
+});
+
+describe('status', () => {
+  test('names the state dir, withdrawn cuts and block times in local time with offset', () => {
+    const report: StatusReport = {
+      latest_cut: '20240602_2020',
+      withdrawn_cuts: [{ cut: '20250602_2020', reason: 'typo', at: '2024-06-03T02:25:00.000Z' }],
+      warnings: [],
+      pending_notifications: [],
+      notices_pending: [],
+      difusores: [
+        {
+          id: 'el-sol',
+          name: 'El Sol',
+          state: 'blocked',
+          consecutive_misses: 3,
+          last_delivered_cut: null,
+          blocked_reason: 'auto: missed 3 consecutive cuts',
+          blocked_since: '2024-06-03T02:40:01.404Z',
+          last_error: null,
+        },
+      ],
+    };
+    const lines = renderStatus(report, plain, 'America/Mexico_City', '/srv/prep/.prep-push');
+    expect(lines.slice(0, 3)).toEqual([
+      'state dir: /srv/prep/.prep-push',
+      'latest cut: 20240602_2020',
+      'withdrawn cut: 20250602_2020 at 2024-06-02T20:25:00-06:00 (typo)',
+    ]);
+    expect(lines[5]).toMatch(/auto: missed 3 consecutive cuts \(since 2024-06-02T20:40:01-06:00\)$/);
+  });
+});
