@@ -7,6 +7,8 @@ import { systemClock } from '../core/clock.js';
 import type { Clock } from '../core/clock.js';
 import { parseCutTime } from '../core/cut.js';
 import { isPrepPushError, PrepPushError } from '../core/errors.js';
+import { audit } from '../commands/audit.js';
+import { parseSample } from '../audit/settings.js';
 import { block, unblock } from '../commands/block.js';
 import { loadRegistryFor, parseIdList, registryPaths, resolveStateDir } from '../commands/context.js';
 import type { CommandEnv, GlobalOptions } from '../commands/context.js';
@@ -31,6 +33,7 @@ import {
   renderStatus,
 } from './render.js';
 import type { Style } from './render.js';
+import { renderAuditLine, renderAuditSummary } from './render-audit.js';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -191,6 +194,28 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       for (const w of report.warnings) err(style.warn(`warning: ${w}`));
       if (opts.json) out(JSON.stringify({ latest_cut: report.latest_cut, difusores: report.difusores }, null, 2));
       else out(renderStatus(report, style));
+    });
+
+  program
+    .command('audit')
+    .description('fetch each difusor’s public site and check it serves the latest cut, unaltered, with the right headers')
+    .argument('[ids...]', 'difusor ids, comma-separated (default: every enabled, non-blocked difusor with a url)')
+    .option('--sample <n>', 'files checked besides json/main.json and the changed ones: a number, or all (default: audit.sample)')
+    .option('--json', 'print one JSON document (progress goes to stderr)')
+    .action(async (ids: string[], opts: { sample?: string; json?: boolean }) => {
+      jsonRequested = Boolean(opts.json);
+      const sample = opts.sample === undefined ? undefined : parseSample(opts.sample);
+      const registry = await loadRegistryFor(globals(), ctx);
+      const report = await audit(
+        registry,
+        resolveStateDir(globals(), registry, ctx.cwd),
+        { ids: ids.length ? parseIdList(ids.join(',')) : undefined, sample },
+        { clock: ctx.clock, onResult: (r) => progress(Boolean(opts.json))(renderAuditLine(r, style)) },
+      );
+      for (const w of report.warnings) err(style.warn(`warning: ${w}`));
+      if (opts.json) out(JSON.stringify({ results: report.results, exit_code: report.exit_code }, null, 2));
+      else out(renderAuditSummary(report, style));
+      outcome = { exitCode: report.exit_code };
     });
 
   program

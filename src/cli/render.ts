@@ -126,11 +126,20 @@ export function renderStatus(report: StatusReport, s: Style): string[] {
     String(d.consecutive_misses),
     d.last_delivered_cut ?? '-',
     d.blocked_reason ?? (unresolvedError(d) ? `${d.last_error!.code} at cut ${d.last_error!.cut}` : ''),
+    lastAuditCell(d.last_audit, s),
   ]);
   return [
     `latest cut: ${report.latest_cut ?? '(none yet)'}`,
-    ...table(['difusor', 'state', 'misses', 'last delivered', 'blocked reason / last error'], rows),
+    ...table(['difusor', 'state', 'misses', 'last delivered', 'blocked reason / last error', 'last audit'], rows),
   ];
+}
+
+/** `ok 20240602_2020`, or `stale: serves 20240602_2000 (expected 20240602_2020)`; empty when never audited. */
+function lastAuditCell(a: StatusReport['difusores'][number]['last_audit'] | undefined, s: Style): string {
+  if (!a) return '';
+  if (a.outcome === 'ok') return s.ok(`ok ${a.served_cut ?? ''}`.trimEnd());
+  const served = a.served_cut === a.expected_cut ? '' : `: serves ${a.served_cut ?? 'no cut'} (expected ${a.expected_cut ?? '-'})`;
+  return s.bad(`${a.outcome}${served}`);
 }
 
 export function renderBlockChange(change: BlockChange): string[] {

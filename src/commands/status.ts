@@ -11,6 +11,8 @@ export interface DifusorStatus {
   last_delivered_cut: string | null;
   blocked_reason: string | null;
   last_error: { cut: string; code: string; message: string; at: string } | null;
+  /** The newest audit of its public site (`audit`, `cut --audit`); null: never audited. */
+  last_audit: { outcome: string; served_cut: string | null; expected_cut: string | null; time: string } | null;
 }
 
 export interface StatusReport {
@@ -36,6 +38,9 @@ export async function status(registry: Registry, stateDir: string): Promise<Stat
         last_delivered_cut: s?.lastDeliveredCut ?? null,
         blocked_reason: s?.blocked?.reason ?? null,
         last_error: s?.lastError ?? null,
+        last_audit: s?.lastAudit
+          ? { outcome: s.lastAudit.outcome, served_cut: s.lastAudit.servedCut, expected_cut: s.lastAudit.expectedCut, time: s.lastAudit.at }
+          : null,
       };
     }),
   };

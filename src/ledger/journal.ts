@@ -59,6 +59,15 @@ function isLedgerEvent(value: unknown): value is LedgerEvent {
       return isString(e.id) && isString(e.reason) && (e.by === 'auto' || e.by === 'manual');
     case 'unblock':
       return isString(e.id);
+    case 'audit':
+      return (
+        isString(e.id) &&
+        isString(e.outcome) &&
+        isStringOrNull(e.servedCut) &&
+        isStringOrNull(e.expectedCut) &&
+        Array.isArray(e.problems) &&
+        typeof e.countsAsMiss === 'boolean'
+      );
     default:
       return false;
   }

@@ -44,6 +44,14 @@ export const EXPECTED: Record<string, string> = {
   'difusor.private_key': 'the path of a private key file (relative to the registry file)',
   'difusor.private_key_passphrase_env': 'the name of an environment variable, e.g. PREP_KEY_PASSPHRASE',
   'difusor.password_env': 'the name of an environment variable, e.g. PREP_SFTP_PASSWORD',
+  'difusor.url': 'the public address of its PREP publication, an absolute http(s) URL such as https://elsol.example/prep/',
+  audit: 'a mapping with ca_file, counts_as_miss, sample, timeout_s, concurrency and max_requests',
+  'audit.ca_file': 'the path of a PEM file of extra CA certificates (relative to the registry file)',
+  'audit.counts_as_miss': 'true or false',
+  'audit.sample': 'a whole number of files (0 or more) or "all"',
+  'audit.timeout_s': 'a number of seconds greater than 0',
+  'audit.concurrency': 'a whole number from 1 to 64',
+  'audit.max_requests': 'a whole number from 1 to 1024',
 };
 
 /** The EXPECTED key of a field path: difusores[3].port and defaults.port are both `difusor.port`. */
@@ -134,6 +142,29 @@ export function checkHostKey(value: string, hostPort: string): string | null {
 
 const nonEmpty = withRules(z.string(), [notBlank]);
 
+/** A difusor's public address: absolute http(s), no credentials, query or fragment. */
+export const checkUrl: Rule<string> = (v) => {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return `"${v}" is not an absolute URL; expected e.g. https://elsol.example/prep/`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `"${v}" is not http or https; expected e.g. https://elsol.example/prep/`;
+  if (url.username || url.password) return `"${v}" carries credentials; the public address must not`;
+  if (url.search || url.hash) return `"${v}" has a query or fragment; expected the folder's address, e.g. https://elsol.example/prep/`;
+  return null;
+};
+
+/** `https://a.example/prep` → `https://a.example/prep/`: the publication is a folder. */
+export function normalizeUrl(v: string): string {
+  const url = new URL(v);
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url.toString();
+}
+
+export const DEFAULT_AUDIT = { counts_as_miss: false, sample: 50, timeout_s: 60, concurrency: 8, max_requests: 64 } as const;
+
 /** One difusor as written: every field optional here, because defaults may supply it. */
 const difusorFields = {
   id: withRules(z.string(), [checkId]),
@@ -147,6 +178,7 @@ const difusorFields = {
   private_key: withRules(z.string(), [notBlank, noTilde]).optional(),
   private_key_passphrase_env: withRules(z.string(), [checkEnvName]).optional(),
   password_env: withRules(z.string(), [checkEnvName]).optional(),
+  url: withRules(z.string(), [checkUrl]).optional(),
 };
 
 export const DIFUSOR_FIELD_NAMES = Object.keys(difusorFields);
@@ -173,6 +205,16 @@ export const registryFileSchema = z.strictObject({
     .default({ ...DEFAULT_PUSH }),
   defaults: defaultsSchema.optional(),
   difusores: z.array(difusorEntrySchema).min(1),
+  audit: z
+    .strictObject({
+      ca_file: withRules(z.string(), [notBlank, noTilde]).optional(),
+      counts_as_miss: z.boolean().default(DEFAULT_AUDIT.counts_as_miss),
+      sample: z.union([z.int().min(0), z.literal('all')]).default(DEFAULT_AUDIT.sample),
+      timeout_s: z.number().positive().default(DEFAULT_AUDIT.timeout_s),
+      concurrency: z.int().min(1).max(64).default(DEFAULT_AUDIT.concurrency),
+      max_requests: z.int().min(1).max(1024).default(DEFAULT_AUDIT.max_requests),
+    })
+    .optional(),
 });
 
 export type RegistryFile = z.output<typeof registryFileSchema>;
@@ -185,6 +227,7 @@ export function knownKeysAt(path: ReadonlyArray<string | number>): string[] {
   if (key === '') return Object.keys(registryFileSchema.shape);
   if (key === 'package') return ['name', 'format'];
   if (key === 'push') return Object.keys(DEFAULT_PUSH);
+  if (key === 'audit') return ['ca_file', ...Object.keys(DEFAULT_AUDIT)];
   if (key === 'defaults') return DIFUSOR_FIELD_NAMES.filter((f) => f !== 'id');
   return DIFUSOR_FIELD_NAMES;
 }

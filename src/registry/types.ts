@@ -21,6 +21,24 @@ export interface Difusor {
   /** Absolute POSIX path on the difusor's server. */
   remoteDir: string;
   enabled: boolean;
+  /** Public address of its PREP publication, absolute http(s), always ending with `/`. */
+  url?: string;
+}
+
+/** `audit:` in the registry: how `audit` and `cut --audit` check the difusores' public sites. */
+export interface AuditSettings {
+  /** Absolute path of a PEM file of CA certificates trusted besides the system's. */
+  caFile?: string;
+  /** With `cut --audit`: a stale, unreachable or tampered site counts as a miss for that cut. */
+  countsAsMiss: boolean;
+  /** Files checked besides json/main.json and the files the cut changed; 'all' checks every file. */
+  sample: number | 'all';
+  /** Hard deadline for one difusor's whole audit. */
+  timeoutS: number;
+  /** Requests in flight to one difusor. */
+  concurrency: number;
+  /** Requests in flight over all difusores. */
+  maxRequests: number;
 }
 
 export interface PushSettings {
@@ -47,4 +65,6 @@ export interface Registry {
   };
   push: PushSettings;
   difusores: Difusor[];
+  /** Absent in the file: the defaults (see auditSettingsOf in src/audit/settings.ts). */
+  audit?: AuditSettings;
 }

@@ -16,6 +16,7 @@ import {
   EXPECTED,
   expectationKey,
   knownKeysAt,
+  normalizeUrl,
   registryFileSchema,
   type DifusorFieldName,
   type RegistryFile,
@@ -405,6 +406,7 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
     if (m.private_key !== undefined) difusor.privateKey = resolve(registryDir, m.private_key);
     if (m.private_key_passphrase_env !== undefined) difusor.privateKeyPassphraseEnv = m.private_key_passphrase_env;
     if (m.password_env !== undefined) difusor.passwordEnv = m.password_env;
+    if (m.url !== undefined) difusor.url = normalizeUrl(m.url);
     return difusor;
   });
   const registry: Registry = {
@@ -422,6 +424,16 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
     difusores,
   };
   if (data.state_dir !== undefined) registry.stateDir = resolve(registryDir, data.state_dir);
+  if (data.audit !== undefined) {
+    registry.audit = {
+      countsAsMiss: data.audit.counts_as_miss,
+      sample: data.audit.sample,
+      timeoutS: data.audit.timeout_s,
+      concurrency: data.audit.concurrency,
+      maxRequests: data.audit.max_requests,
+    };
+    if (data.audit.ca_file !== undefined) registry.audit.caFile = resolve(registryDir, data.audit.ca_file);
+  }
   return registry;
 }
 
