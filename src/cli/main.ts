@@ -9,6 +9,8 @@ import { parseCutTime } from '../core/cut.js';
 import { isPrepPushError, PrepPushError } from '../core/errors.js';
 import { audit } from '../commands/audit.js';
 import { parseSample } from '../audit/settings.js';
+import { makeDeliveryAuditor } from '../audit/after-delivery.js';
+import type { Registry } from '../registry/types.js';
 import { block, unblock } from '../commands/block.js';
 import { loadRegistryFor, parseIdList, registryPaths, resolveStateDir } from '../commands/context.js';
 import type { CommandEnv, GlobalOptions } from '../commands/context.js';
@@ -134,6 +136,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     else if (event.type === 'plan') print(renderPlan(event.targets, event.skipped));
     else if (event.type === 'result') print(renderResultLine(event.result, style));
     else if (event.type === 'blocked') print(style.bad(`BLOCKED    ${event.id}: ${event.reason}`));
+    else if (event.type === 'audit') print(renderAuditLine({ id: event.id, ...event.audit }, style));
     else err(style.warn(`warning: ${event.message}`));
   };
 
@@ -145,7 +148,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .option('--only <ids>', 'only these difusores (comma-separated)')
     .option('--dry-run', 'show the plan; build, send and record nothing')
     .option('--json', 'print one JSON document (progress goes to stderr)')
-    .action(async (opts: { source: string; cut?: string; only?: string; dryRun?: boolean; json?: boolean }) => {
+    .option('--audit', 'audit each difusor’s public site right after its delivery')
+    .action(async (opts: { source: string; cut?: string; only?: string; dryRun?: boolean; json?: boolean; audit?: boolean }) => {
       jsonRequested = Boolean(opts.json);
       const registry = await loadRegistryFor(globals(), ctx);
       const request = {
@@ -160,7 +164,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         out(opts.json ? JSON.stringify({ ...plan, exit_code: 0 }, null, 2) : renderDryRun(plan));
         return;
       }
-      finishRun(await runCut(request, runDeps(Boolean(opts.json))), Boolean(opts.json));
+      finishRun(await runCut(request, await withAudit(runDeps(Boolean(opts.json)), opts.audit, request)), Boolean(opts.json));
     });
 
   program
@@ -170,7 +174,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .option('--only <ids>', 'only these difusores (comma-separated)')
     .option('--failed', 'only the active difusores that do not have that cut yet')
     .option('--json', 'print one JSON document (progress goes to stderr)')
-    .action(async (opts: { cut?: string; only?: string; failed?: boolean; json?: boolean }) => {
+    .option('--audit', 'audit each difusor’s public site right after its delivery')
+    .action(async (opts: { cut?: string; only?: string; failed?: boolean; json?: boolean; audit?: boolean }) => {
       jsonRequested = Boolean(opts.json);
       const registry = await loadRegistryFor(globals(), ctx);
       const request = {
@@ -180,7 +185,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         only: requireIds(parseIdList(opts.only)),
         failed: opts.failed,
       };
-      finishRun(await runPush(request, runDeps(Boolean(opts.json))), Boolean(opts.json));
+      finishRun(await runPush(request, await withAudit(runDeps(Boolean(opts.json)), opts.audit, request)), Boolean(opts.json));
     });
 
   program
@@ -265,6 +270,12 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   function finishRun(report: RunReport, json: boolean): void {
     out(json ? JSON.stringify(report, null, 2) : renderRunSummary(report, style));
     outcome = { exitCode: report.exit_code };
+  }
+
+  /** `--audit`: the auditor the run calls after each delivery (reads audit.ca_file before anything is sent). */
+  async function withAudit<T extends object>(deps: T, wanted: boolean | undefined, request: { registry: Registry; stateDir: string }): Promise<T> {
+    if (!wanted) return deps;
+    return { ...deps, audit: await makeDeliveryAuditor(request.registry, request.stateDir, { clock: ctx.clock }) };
   }
 
   function runDeps(json: boolean) {
