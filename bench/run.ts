@@ -28,6 +28,7 @@ import {
   type Spread,
   type Target,
 } from './harness.js';
+import { benchAudit } from './audit.js';
 import { createShapedLink } from './netns.js';
 import { generateSyntheticSite } from './synthetic-site.js';
 
@@ -375,6 +376,9 @@ async function main(): Promise<number> {
     await attempt('4. Scale', () => benchScale(work));
     await attempt('5. Shaped uplink', () => benchShaped(work));
   }
+
+  // Figure 8 (issue 13) needs only nginx.
+  await attempt('8. Audit', () => benchAudit(work, { quick, reps: SIZES.reps, stepTimeoutMs: STEP_TIMEOUT_MS, log, defer }));
 
   const table = renderTable(rows);
   const loadAfter = os.loadavg();
