@@ -11,7 +11,8 @@ import { buildPackage } from '../src/package/build-package.js';
 import { mainJsonLocation, publishRelease } from '../tests/helpers/audit-site.js';
 import { makeKeyPair } from '../tests/helpers/keys.js';
 import { startNginx } from '../tests/helpers/nginx.js';
-import { BENCH_CUT, CLI, interleave, runShellTimed, spread, type Spread } from './harness.js';
+import { BENCH_CUT, CLI, interleave, runShellTimed, spread } from './harness.js';
+import type { Row } from './run.js';
 import { generateSyntheticSite } from './synthetic-site.js';
 
 export interface AuditBenchOptions {
@@ -23,16 +24,8 @@ export interface AuditBenchOptions {
   defer: (fn: () => unknown) => void;
 }
 
-export interface AuditBenchRow {
-  figure: string;
-  ratioOf: string;
-  prepPushS: Spread | null;
-  baselineS: Spread | null;
-  ratio: Spread | null;
-  goal: string;
-  goalMet: boolean | null;
-  notes: string[];
-}
+/** A row of the benchmark table (bench/run.ts). */
+export type AuditBenchRow = Row;
 
 /** The real CLI as cron would run it; resolves with the wall seconds once every file was checked ok. */
 function runAuditCli(config: string, stateDir: string, files: number, timeoutMs: number): Promise<number> {

@@ -46,7 +46,7 @@ const CONCURRENCY = 16;
 const STEP_TIMEOUT_MS = quick ? 30_000 : 300_000;
 const WATCHDOG_MS = quick ? 120_000 : 45 * 60_000;
 
-interface Row {
+export interface Row {
   figure: string;
   /** What the ratio column is. */
   ratioOf: string;
