@@ -115,7 +115,12 @@ export async function benchAudit(work: string, o: AuditBenchOptions): Promise<Au
   const sums = join(dir, 'SHA256SUMS');
   writeFileSync(sums, manifest.files.map((f) => `${f.sha256}  ${f.path}\n`).join(''));
   const check = `&& sha256sum -c --quiet ${sums}`;
-  const fresh = `rm -rf ${fetched} && mkdir -p ${fetched} && cd ${fetched}`;
+  // Emptying the download folder is not timed (it runs before every measurement, both sides).
+  const emptyFetched = async () => {
+    rmSync(fetched, { recursive: true, force: true });
+    mkdirSync(fetched, { recursive: true });
+  };
+  const fresh = `cd ${fetched}`;
   const curlParallel = `${fresh} && curl -sSf --create-dirs --parallel --parallel-max 8 -K ${curlConfig} ${check}`;
   const curlSerial = `${fresh} && curl -sSf --create-dirs -K ${curlConfig} ${check}`;
   const wget = `${fresh} && wget -q -x -nH -i ${urlList} ${check}`;
@@ -125,10 +130,12 @@ export async function benchAudit(work: string, o: AuditBenchOptions): Promise<Au
     o.reps,
     () => runAuditCli(config, stateDir, count, o.stepTimeoutMs),
     () => runShellTimed(curlParallel, o.stepTimeoutMs),
-    undefined,
+    emptyFetched,
     o.log,
   );
+  await emptyFetched();
   const serialS = await runShellTimed(curlSerial, o.stepTimeoutMs);
+  await emptyFetched();
   const wgetS = await runShellTimed(wget, o.stepTimeoutMs);
   rmSync(fetched, { recursive: true, force: true });
 
