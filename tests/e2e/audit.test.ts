@@ -13,8 +13,8 @@ import { registryYamlFor, startSshd, type SshdFixture } from '../helpers/sshd.js
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
 const TZ = 'America/Mexico_City';
-const CUT_TIMES = ['2024-06-02T20:00:00-06:00', '2024-06-02T20:20:00-06:00', '2024-06-02T20:40:00-06:00'];
-const CUT_IDS = ['20240602_2000', '20240602_2020', '20240602_2040'];
+const CUT_TIMES = ['2024-06-02T20:00:00-06:00', '2024-06-02T20:20:00-06:00', '2024-06-02T20:40:00-06:00', '2024-06-02T21:00:00-06:00'];
+const CUT_IDS = ['20240602_2000', '20240602_2020', '20240602_2040', '20240602_2100'];
 
 let sshd: SshdFixture;
 let ws: Workspace;
@@ -107,12 +107,19 @@ maybe('cut --audit with counts_as_miss: a site frozen on an old cut misses every
   expect(congeladoStatus.consecutive_misses).toBe(2);
 
   // The fourth cut, still frozen: the third miss blocks it, and the run exits 1 naming it.
-  const fourth = await prepPush(['cut', '--source', ws.sourceDir, '--cut', '2024-06-02T21:00:00-06:00', '--audit', '--json']);
+  await publishCut(3, 'fiel');
+  const fourth = await prepPush(['cut', '--source', ws.sourceDir, '--cut', CUT_TIMES[3], '--audit', '--json']);
   const report = JSON.parse(fourth.stdout);
+  expect(report.results.find((r: { id: string }) => r.id === 'fiel').audit).toMatchObject({ outcome: 'ok', counts_as_miss: false });
   expect(report.newly_blocked).toEqual(['congelado']);
   expect(fourth.code).toBe(1);
   status = JSON.parse((await prepPush(['status', '--json'])).stdout);
   expect(status.difusores.find((d: { id: string }) => d.id === 'congelado')).toMatchObject({ state: 'blocked', consecutive_misses: 3 });
+
+  // Human status shows each difusor's last audit.
+  const human1 = await prepPush(['status']);
+  expect(human1.stdout).toMatch(/^congelado\s+blocked\s+3\s+20240602_2100\s+auto: missed 3 consecutive cuts\s+stale: serves 20240602_2000 \(expected 20240602_2100\)$/m);
+  expect(human1.stdout).toMatch(/^fiel\s+active\s+0\s+20240602_2100\s+ok 20240602_2100$/m);
 
   // Human output: one id, a table, exit 1; usage errors exit 2.
   const human = await prepPush(['audit', 'congelado']);
