@@ -2,7 +2,7 @@
 // in files per second, against what a sysadmin would script: curl with every URL in one config
 // file (--parallel on, and off) or `wget -i`, each followed by `sha256sum -c` of the same files.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readStoredManifest } from '../src/audit/stored-manifest.js';
 import { packageStoreDir } from '../src/cut/state-dir.js';
@@ -107,7 +107,10 @@ export async function benchAudit(work: string, o: AuditBenchOptions): Promise<Au
 
   // The baselines: the same URLs, saved under their paths, then checked with sha256sum -c.
   const encode = (p: string) => p.split('/').map(encodeURIComponent).join('/');
-  const fetched = join(dir, 'fetched');
+  // The baselines save each file to check it with sha256sum: into RAM (tmpfs) where there is one,
+  // so they are measured fetching and hashing, not waiting for a shared disk.
+  const fetched = existsSync('/dev/shm') ? join('/dev/shm', `prep-push-bench-audit-${process.pid}`) : join(dir, 'fetched');
+  o.defer(() => rmSync(fetched, { recursive: true, force: true }));
   const curlConfig = join(dir, 'curl.cfg');
   writeFileSync(curlConfig, manifest.files.map((f) => `url = "${nginx.url}${encode(f.path)}"\noutput = "${f.path}"\n`).join(''));
   const urlList = join(dir, 'urls.txt');
@@ -124,6 +127,10 @@ export async function benchAudit(work: string, o: AuditBenchOptions): Promise<Au
   const curlParallel = `${fresh} && curl -sSf --create-dirs --parallel --parallel-max 8 -K ${curlConfig} ${check}`;
   const curlSerial = `${fresh} && curl -sSf --create-dirs -K ${curlConfig} ${check}`;
   const wget = `${fresh} && wget -q -x -nH -i ${urlList} ${check}`;
+  // Fetching alone, nothing saved or checked: the floor of what curl does here (for the notes).
+  const nullConfig = join(dir, 'curl-null.cfg');
+  writeFileSync(nullConfig, manifest.files.map((f) => `url = "${nginx.url}${encode(f.path)}"\noutput = "/dev/null"\n`).join(''));
+  const curlFetchOnly = `curl -sSf --parallel --parallel-max 8 -K ${nullConfig}`;
 
   const count = manifest.files.length;
   const result = await interleave(
@@ -137,6 +144,7 @@ export async function benchAudit(work: string, o: AuditBenchOptions): Promise<Au
   const serialS = await runShellTimed(curlSerial, o.stepTimeoutMs);
   await emptyFetched();
   const wgetS = await runShellTimed(wget, o.stepTimeoutMs);
+  const fetchOnlyS = await runShellTimed(curlFetchOnly, o.stepTimeoutMs);
   rmSync(fetched, { recursive: true, force: true });
 
   row.prepPushS = spread(result.a);
@@ -149,7 +157,9 @@ export async function benchAudit(work: string, o: AuditBenchOptions): Promise<Au
     `site: ${summary.files} files, ${(summary.bytes / 1e6).toFixed(1)} MB, served by nginx on 127.0.0.1; prep-push = the whole \`audit --sample all --json\` process (start-up, reading the manifest from the stored package, journal)`,
     `prep-push ${rate(row.prepPushS.median)}; curl --parallel-max 8 + sha256sum -c ${rate(row.baselineS.median)}; ` +
       `curl serial (one -K config) ${rate(serialS)}; wget -i + sha256sum -c ${rate(wgetS)} (one run each); ` +
-      `vs curl serial ${(serialS / row.prepPushS.median).toFixed(2)}x, vs wget ${(wgetS / row.prepPushS.median).toFixed(2)}x`,
+      `vs curl serial ${(serialS / row.prepPushS.median).toFixed(2)}x, vs wget ${(wgetS / row.prepPushS.median).toFixed(2)}x; ` +
+      `baselines save into ${fetched.startsWith('/dev/shm') ? 'tmpfs' : 'the work dir'}`,
+    `curl --parallel-max 8 fetching only (to /dev/null, nothing checked, one run): ${rate(fetchOnlyS)}`,
   );
   await nginx.stop();
   return row;
