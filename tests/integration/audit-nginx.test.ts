@@ -268,6 +268,13 @@ maybe('a slow-loris site hits its deadline while the other difusores finish on t
   expect(finished[0].at).toBeLessThan(2500);
 });
 
+maybe('pipelining: a server that closes every connection after 2 answers still gets every file checked', async () => {
+  const closing = await site('closing', newPkg, { serverExtra: 'keepalive_requests 2;' });
+  const { byId } = await runAudit([aDifusor('closing', { url: closing.nginx.url })]);
+  expect(byId.closing).toMatchObject({ outcome: 'ok', problems: [] });
+  expect(byId.closing.checked_files).toBe((await readStoredManifest(newPkg)).files.length);
+});
+
 maybe('the stored manifest reader reads zip packages too', async () => {
   const zipStore = join(work, 'zip-store');
   await mkdir(zipStore);
