@@ -91,6 +91,7 @@ export function fetchPipelined(base: string, items: PipelinedItem[], options: Pi
       // The answer being read: its head is parsed, its body is being counted and hashed.
       let body: { status: number; remaining: number; size: number; hash: Hash } | null = null;
       let closed = false;
+      let connected = false;
       // Set when the server said `Connection: close`: nothing more is written on this connection.
       let lastOnThisConnection = false;
 
@@ -112,8 +113,9 @@ export function fetchPipelined(base: string, items: PipelinedItem[], options: Pi
         sockets.delete(socket);
         socket.destroy();
         open -= 1;
+        // A connection that failed, or closed with questions unanswered, made no progress.
         if (answered > 0) fruitless = 0;
-        else if (inFlight.length > 0) fruitless += 1;
+        else if (inFlight.length > 0 || !connected) fruitless += 1;
         // What was asked and not answered is asked again on a new connection (the current one,
         // when it is the reason to stop, goes to the ordinary client).
         const unanswered = giveBackCurrent ? inFlight.slice(1) : inFlight;
@@ -193,7 +195,10 @@ export function fetchPipelined(base: string, items: PipelinedItem[], options: Pi
         }
       };
 
-      socket.on(secure ? 'secureConnect' : 'connect', sendMore);
+      socket.on(secure ? 'secureConnect' : 'connect', () => {
+        connected = true;
+        sendMore();
+      });
       socket.on('data', onData);
       socket.on('error', () => close(body !== null));
       socket.on('close', () => close(body !== null));
