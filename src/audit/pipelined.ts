@@ -31,6 +31,8 @@ const HEADER_END = Buffer.from('\r\n\r\n');
 const MAX_HEAD = 64 * 1024;
 /** Connections in a row that close before answering anything: the site does not pipeline. */
 const MAX_FRUITLESS = 3;
+/** Bodies of other answers (404 pages...) read here at most; past it the ordinary client takes over. */
+const MAX_ERROR_BODY = 1024 * 1024;
 
 interface Pending {
   index: number;
@@ -184,6 +186,11 @@ export function fetchPipelined(base: string, items: PipelinedItem[], options: Pi
             // Known from its length alone; the body is not read, so this connection ends here.
             settle({ kind: 'too-large', size: length });
             close(false);
+            return;
+          }
+          if (length > Math.max(item.maxBytes, MAX_ERROR_BODY)) {
+            // A huge error page: the ordinary client reads it under its cap.
+            close(true);
             return;
           }
           body = { status: Number(status[1]), remaining: length, size: length, hash: createHash('sha256') };
