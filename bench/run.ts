@@ -28,6 +28,7 @@ import {
   type Spread,
   type Target,
 } from './harness.js';
+import { benchAudit } from './audit.js';
 import { createShapedLink } from './netns.js';
 import { generateSyntheticSite } from './synthetic-site.js';
 import { benchPrepShaped } from './prep-shaped.js';
@@ -47,7 +48,7 @@ const CONCURRENCY = 16;
 const STEP_TIMEOUT_MS = quick ? 30_000 : 300_000;
 const WATCHDOG_MS = quick ? 120_000 : 45 * 60_000;
 
-interface Row {
+export interface Row {
   figure: string;
   /** What the ratio column is. */
   ratioOf: string;
@@ -408,6 +409,8 @@ async function main(): Promise<number> {
       rows.push(row);
     }
   }
+  // Figure 8 (issue 13) needs only nginx.
+  await attempt('8. Audit', () => benchAudit(work, { quick, reps: SIZES.reps, stepTimeoutMs: STEP_TIMEOUT_MS, log, defer }));
 
   const table = renderTable(rows);
   const loadAfter = os.loadavg();

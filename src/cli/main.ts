@@ -123,6 +123,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .option('--dry-run', 'show the plan; build, send and record nothing')
     .option('--allow-future', 'accept a --cut time more than max_future_minutes ahead of this machine’s clock')
     .option('--allow-older', 'accept a --cut time older than the newest cut (LATEST keeps naming the newest)')
+    .option('--audit', 'audit each difusor’s public site right after its delivery')
     .option('--json', 'print one JSON document (progress goes to stderr)')
     .addHelpText(
       'after',
@@ -141,6 +142,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .option('--cut <cut>', 'the cut id (e.g. 20240602_2020) or its ISO 8601 time (default: the newest stored cut not withdrawn)')
     .option('--only <ids>', 'only these difusores (comma-separated)')
     .option('--failed', 'only the active difusores that do not have that cut yet')
+    .option('--audit', 'audit each difusor’s public site right after its delivery')
     .option('--json', 'print one JSON document (progress goes to stderr)')
     .addHelpText('after', examples('prep-push push --failed', 'prep-push push --cut 20240602_2020 --only el-sol'))
     .action(lazy(() => import('./actions/push.js')));
@@ -151,6 +153,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .option('--json', 'print one JSON document (the state dir read goes to stderr)')
     .addHelpText('after', examples('prep-push status', 'prep-push --config /etc/prep/difusores.yaml status --json'))
     .action(lazy(() => import('./actions/status.js')));
+
+  program
+    .command('audit')
+    .description('fetch each difusor’s public site and check it serves the latest cut, unaltered, with the right headers')
+    .argument('[ids...]', 'difusor ids, comma-separated (default: every enabled, non-blocked difusor with a url)')
+    .option('--sample <n>', 'files checked besides json/main.json and the changed ones: a number, or all (default: audit.sample)')
+    .option('--json', 'print one JSON document (progress goes to stderr)')
+    .addHelpText('after', examples('prep-push audit', 'prep-push audit el-sol --sample all --json'))
+    .action(lazy(() => import('./actions/audit.js')));
 
   program
     .command('block')

@@ -153,12 +153,13 @@ export function renderStatus(report: StatusReport, s: Style, timeZone: string, s
       : unresolvedError(d)
         ? `${d.last_error!.code} at cut ${d.last_error!.cut}`
         : '',
+    lastAuditCell(d.last_audit, s),
   ]);
   return [
     `state dir: ${stateDir}`,
     `latest cut: ${report.latest_cut ?? '(none yet)'}`,
     ...report.withdrawn_cuts.map((w) => `withdrawn cut: ${w.cut} at ${formatLocalTime(w.at, timeZone)} (${w.reason})`),
-    ...table(['difusor', 'state', 'misses', 'last delivered', 'blocked reason / last error'], rows),
+    ...table(['difusor', 'state', 'misses', 'last delivered', 'blocked reason / last error', 'last audit'], rows),
   ];
 }
 
@@ -170,6 +171,14 @@ export function renderRetraction(r: Retraction): string[] {
     `it no longer counts for anybody; the next cut or push ${back}` +
       (r.latestNow === null ? '' : `; to do it now: prep-push push`),
   ];
+}
+
+/** `ok 20240602_2020`, or `stale: serves 20240602_2000 (expected 20240602_2020)`; empty when never audited. */
+function lastAuditCell(a: StatusReport['difusores'][number]['last_audit'] | undefined, s: Style): string {
+  if (!a) return '';
+  if (a.outcome === 'ok') return s.ok(`ok ${a.served_cut ?? ''}`.trimEnd());
+  const served = a.served_cut === a.expected_cut ? '' : `: serves ${a.served_cut ?? 'no cut'} (expected ${a.expected_cut ?? '-'})`;
+  return s.bad(`${a.outcome}${served}`);
 }
 
 export function renderBlockChange(change: BlockChange): string[] {

@@ -28,6 +28,8 @@ export interface DifusorStatus {
   /** When the block was recorded (ISO 8601 UTC, as journaled). */
   blocked_since: string | null;
   last_error: { cut: string; code: string; message: string; at: string } | null;
+  /** The newest audit of its public site (`audit`, `cut --audit`); null: never audited. */
+  last_audit: { outcome: string; served_cut: string | null; expected_cut: string | null; time: string } | null;
 }
 
 export interface WithdrawnCut {
@@ -78,6 +80,9 @@ export async function status(registry: Registry, stateDir: string): Promise<Stat
         blocked_reason: s?.blocked?.reason ?? null,
         blocked_since: s?.blocked?.at ?? null,
         last_error: s?.lastError ?? null,
+        last_audit: s?.lastAudit
+          ? { outcome: s.lastAudit.outcome, served_cut: s.lastAudit.servedCut, expected_cut: s.lastAudit.expectedCut, time: s.lastAudit.at }
+          : null,
       };
     }),
   };

@@ -1,5 +1,6 @@
 // The report of a cut or push run: what the CLI prints, what `--json` emits (the contract's shape),
 // what is kept in the state dir, and the pure mapping from a report to the process exit code.
+import type { DeliveryAuditSummary } from '../audit/after-delivery.js';
 import type { DeliveryFailure, DeliveryFallback } from '../delivery/types.js';
 import type { PlannedSkip } from './plan.js';
 import type { FollowUpReport } from '../notify/follow-up.js';
@@ -16,6 +17,8 @@ export interface ReportResult {
   skip_reason?: PlannedSkip['reason'];
   /** Delivered with these fallbacks (the server lacked fsync or posix-rename); absent when none. */
   fallbacks?: DeliveryFallback[];
+  /** `cut --audit` / `push --audit`: the audit of its public site right after the delivery. */
+  audit?: DeliveryAuditSummary;
 }
 
 export interface RunReport {
@@ -46,5 +49,7 @@ export interface RunReport {
  */
 export function exitCodeOfRun(report: Pick<RunReport, 'results' | 'interrupted' | 'not_started' | 'newly_blocked'>): 0 | 1 {
   if (report.interrupted || report.not_started.length > 0 || report.newly_blocked.length > 0) return 1;
+  // An audit under audit.counts_as_miss that found the cut not served is a miss like a failure.
+  if (report.results.some((r) => r.audit?.counts_as_miss === true)) return 1;
   return report.results.some((r) => r.outcome === 'failed') ? 1 : 0;
 }

@@ -1,6 +1,8 @@
 // Orchestrates a cut (build → plan → deliver → record → block) and a manual push (find the stored
 // package → plan → deliver → record → block). Everything with a side effect is passed in or lives
 // behind the ledger/package/delivery modules; the decisions are the pure functions they call.
+import type { DeliveryAuditor } from '../audit/after-delivery.js';
+import { auditCountsAsMiss } from '../audit/model.js';
 import { roundSeconds } from '../core/duration.js';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
@@ -41,6 +43,8 @@ export interface RunDeps {
   noticePublisher?: NoticePublisher;
   /** Replaces the registry's notification channels (tests). */
   notifyChannels?: NotifyChannel[];
+  /** `--audit`: audit each difusor's public site right after its delivery. */
+  audit?: DeliveryAuditor;
 }
 
 export type RunProgress =
@@ -48,7 +52,8 @@ export type RunProgress =
   | { type: 'plan'; targets: string[]; skipped: PlannedSkip[] }
   | { type: 'result'; result: ReportResult }
   | { type: 'blocked'; id: string; reason: string }
-  | { type: 'warning'; message: string };
+  | { type: 'warning'; message: string }
+  | { type: 'audit'; id: string; audit: NonNullable<ReportResult['audit']> };
 
 export interface CutRequest {
   registry: Registry;
@@ -259,10 +264,14 @@ async function deliverAndRecord(
         signal: deps.signal,
         onResult: async (delivery: DeliveryResult) => {
           const result = toReportResult(delivery);
-          await recorder.recordOutcome(command, pkg.cutId, result, delivery.error?.code ?? null);
+          const auditPending = deps.audit?.countsAsMiss === true && result.outcome === 'delivered' && deps.audit.audits(result.id);
+          await recorder.recordOutcome(command, pkg.cutId, result, delivery.error?.code ?? null, auditPending);
           results.push(result);
           deps.onProgress?.({ type: 'result', result });
           if (result.outcome === 'failed') await recorder.blockWhoeverReachedTheLimit([result.id]);
+          if (deps.audit && result.outcome === 'delivered' && deps.audit.audits(result.id)) {
+            await auditAfterDelivery(deps.audit, recorder, command, result, deps);
+          }
         },
       },
     );
@@ -347,6 +356,46 @@ function nothingToPush(
     ...(refused.length > 0 ? { not_pushed: refused.map((k) => `${k.id}: ${k.detail}`) } : {}),
   };
 }
+// --- cut --audit / push --audit (issue 13) -----------------------------------------------------
+/**
+ * Audits the difusor's public site right after its delivery and journals the audit. The result
+ * stays `delivered` and carries `audit`; under audit.counts_as_miss a stale, unreachable or
+ * tampered site is a miss of the cut (and may block). A failing audit never aborts the run.
+ */
+async function auditAfterDelivery(
+  auditor: DeliveryAuditor,
+  recorder: LedgerRecorder,
+  command: 'cut' | 'push',
+  result: ReportResult,
+  deps: RunDeps,
+): Promise<void> {
+  const expectedCut = recorder.state.difusores[result.id]?.lastDeliveredCut;
+  if (!expectedCut) return;
+  let site;
+  try {
+    site = await auditor.audit(result.id, expectedCut);
+  } catch (error) {
+    deps.onProgress?.({ type: 'warning', message: `${result.id}: the audit after delivery could not run: ${(error as Error).message}` });
+    return;
+  }
+  const miss = auditCountsAsMiss(site.outcome, auditor.countsAsMiss);
+  await recorder.record({
+    type: 'audit',
+    at: isoAt(deps.clock),
+    id: result.id,
+    outcome: site.outcome,
+    servedCut: site.served_cut,
+    expectedCut: site.expected_cut,
+    problems: site.problems,
+    via: command,
+    countsAsMiss: miss,
+    settlesDelivery: auditor.countsAsMiss,
+  });
+  result.audit = { outcome: site.outcome, problems: site.problems, served_cut: site.served_cut, expected_cut: site.expected_cut, counts_as_miss: miss };
+  deps.onProgress?.({ type: 'audit', id: result.id, audit: result.audit });
+  if (miss) await recorder.blockWhoeverReachedTheLimit([result.id]);
+}
+// --- end of cut --audit ------------------------------------------------------------------------
 
 function toReportResult(delivery: DeliveryResult): ReportResult {
   return {
@@ -395,6 +444,7 @@ class LedgerRecorder {
     cut: string,
     result: ReportResult,
     code: OutcomeEvent['code'],
+    auditPending = false,
   ): Promise<void> {
     await this.record({
       type: 'outcome',
@@ -407,6 +457,7 @@ class LedgerRecorder {
       via,
       seconds: result.seconds,
       attempts: result.attempts,
+      ...(auditPending ? { auditPending } : {}),
     });
   }
 

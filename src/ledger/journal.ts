@@ -70,6 +70,15 @@ function isLedgerEvent(value: unknown): value is LedgerEvent {
       return isString(e.id) && isStringOrNull(e.cut);
     case 'retract':
       return isString(e.cut) && isString(e.reason);
+    case 'audit':
+      return (
+        isString(e.id) &&
+        isString(e.outcome) &&
+        isStringOrNull(e.servedCut) &&
+        isStringOrNull(e.expectedCut) &&
+        Array.isArray(e.problems) &&
+        typeof e.countsAsMiss === 'boolean'
+      );
     default:
       return false;
   }

@@ -73,7 +73,8 @@ export function applyEvent(state: LedgerState, event: LedgerEvent): LedgerState 
         const delivered = { ...before, deliveredCuts, lastDeliveredCut: laterCut(before.lastDeliveredCut, event.cut) };
         // Only having the newest cut means the difusor is up to date; catching up on an older cut
         // (a late re-push) leaves the newer misses standing.
-        const isLatest = event.cut >= latestCut;
+        // Under audit.counts_as_miss, the audit that follows decides (see the 'audit' case).
+        const isLatest = event.cut >= latestCut && event.auditPending !== true;
         return withDifusor(seen, isLatest ? { ...delivered, missedCuts: [], consecutiveMisses: 0 } : delivered);
       }
       if (event.outcome === 'failed') {
@@ -127,6 +128,19 @@ export function applyEvent(state: LedgerState, event: LedgerEvent): LedgerState 
         difusores[id] = { ...d, missedCuts, consecutiveMisses: missedCuts.length, lastDeliveredCut: kept[kept.length - 1] ?? null, lastError };
       }
       return { cuts, withdrawn, latestCut: newestNotWithdrawn(cuts, withdrawn), difusores };
+    }
+    case 'audit': {
+      const before = difusorState(state, event.id);
+      const lastAudit = { outcome: event.outcome, servedCut: event.servedCut, expectedCut: event.expectedCut, at: event.at };
+      // Under audit.counts_as_miss a cut delivered over SFTP but not served to the public is missed
+      // (once per cut, like a failed delivery); a plain audit never counts.
+      const cut = event.expectedCut;
+      if (!event.countsAsMiss && event.settlesDelivery === true && cut !== null && state.latestCut !== null && cut >= state.latestCut) {
+        return withDifusor(state, { ...before, lastAudit, missedCuts: [], consecutiveMisses: 0 });
+      }
+      if (!event.countsAsMiss || cut === null || before.missedCuts.includes(cut)) return withDifusor(state, { ...before, lastAudit });
+      const missedCuts = [...before.missedCuts, cut];
+      return withDifusor(state, { ...before, lastAudit, missedCuts, consecutiveMisses: missedCuts.length });
     }
   }
 }

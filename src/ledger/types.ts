@@ -1,5 +1,6 @@
 // The ledger's vocabulary: the journal's events (the truth, append-only) and the state derived
 // from them (what `status`, planning and blocking read).
+import type { AuditOutcome } from '../audit/model.js';
 import type { FailureCode } from '../delivery/types.js';
 import type { Notification, NotifyChannelName } from '../notify/events.js';
 
@@ -29,6 +30,11 @@ export type LedgerEvent =
       via: 'cut' | 'push';
       seconds: number;
       attempts: number;
+      /**
+       * `cut --audit` under `audit.counts_as_miss`: this delivery counts only once the audit that
+       * follows it (an 'audit' event with settlesDelivery) shows the site serving the cut.
+       */
+      auditPending?: boolean;
     }
   | { type: 'block'; at: string; id: string; reason: string; by: 'auto' | 'manual' }
   | { type: 'unblock'; at: string; id: string }
@@ -43,7 +49,30 @@ export type LedgerEvent =
   | { type: 'notice_placed'; at: string; id: string; cut: string | null; release: string }
   | { type: 'notice_failed'; at: string; id: string; cut: string | null; error: string }
   /** `retract CUT --reason TEXT`: a cut published by mistake; it counts for nobody from then on. */
-  | { type: 'retract'; at: string; cut: string; reason: string };
+  | { type: 'retract'; at: string; cut: string; reason: string }
+  | {
+      /** A check of the difusor's public site (`audit`, or `cut --audit` / `push --audit` after its delivery). */
+      type: 'audit';
+      at: string;
+      id: string;
+      outcome: AuditOutcome;
+      servedCut: string | null;
+      /** The newest cut delivered to it when audited. */
+      expectedCut: string | null;
+      problems: string[];
+      via: 'audit' | 'cut' | 'push';
+      /** `audit.counts_as_miss` made this audit a miss of expectedCut. */
+      countsAsMiss: boolean;
+      /** It follows a delivery recorded with auditPending: when not a miss, that delivery now counts. */
+      settlesDelivery?: boolean;
+    };
+
+export interface LastAudit {
+  outcome: AuditOutcome;
+  servedCut: string | null;
+  expectedCut: string | null;
+  at: string;
+}
 
 export interface LastError {
   cut: string;
@@ -63,6 +92,8 @@ export interface DifusorLedgerState {
   deliveredCuts: string[];
   lastError: LastError | null;
   blocked: { reason: string; at: string; by: 'auto' | 'manual' } | null;
+  /** The newest audit of its public site; absent or null: never audited. */
+  lastAudit?: LastAudit | null;
 }
 
 export interface LedgerState {

@@ -53,8 +53,8 @@ export const EXPECTED: Record<string, string> = {
   'difusor.private_key': 'the path of a private key file (relative to the registry file)',
   'difusor.private_key_passphrase_env': 'the name of an environment variable, e.g. PREP_KEY_PASSPHRASE',
   'difusor.password_env': 'the name of an environment variable, e.g. PREP_SFTP_PASSWORD',
+  'difusor.url': 'the public address of its PREP publication, an absolute http(s) URL such as https://elsol.example/prep/',
   institute_name: "the institute's full name, e.g. Instituto Electoral de Michoacán",
-  'difusor.url': 'the public http(s) address of its PREP publication, e.g. https://elsol.example/prep/',
   'difusor.contacts': 'a list of contacts, each {name, email, phone}',
   'difusor.contacts.name': "the contact's name",
   'difusor.contacts.email': 'an e-mail address, e.g. ana@elsol.example',
@@ -78,6 +78,13 @@ export const EXPECTED: Record<string, string> = {
   'public_list.dir': 'a folder path (relative to the registry file)',
   notice: 'a mapping with template',
   'notice.template': 'the path of an HTML template file (relative to the registry file)',
+  audit: 'a mapping with ca_file, counts_as_miss, sample, timeout_s, concurrency and max_requests',
+  'audit.ca_file': 'the path of a PEM file of extra CA certificates (relative to the registry file)',
+  'audit.counts_as_miss': 'true or false',
+  'audit.sample': 'a whole number of files (0 or more) or "all"',
+  'audit.timeout_s': 'a number of seconds greater than 0',
+  'audit.concurrency': 'a whole number from 1 to 64',
+  'audit.max_requests': 'a whole number from 1 to 1024',
 };
 
 /** The EXPECTED key of a field path: difusores[3].port and defaults.port are both `difusor.port`. */
@@ -198,6 +205,24 @@ export function checkHostKey(value: string, hostPort: string): string | null {
 
 const nonEmpty = withRules(z.string(), [notBlank]);
 
+/** A difusor's public address: a web address (checkUrl) of a folder, without query or fragment. */
+export const checkPublicUrl: Rule<string> = (v) => {
+  const problem = checkUrl(v);
+  if (problem !== null) return problem;
+  const url = new URL(v);
+  if (url.search || url.hash) return `"${v}" has a query or fragment; expected the folder's address, e.g. https://elsol.example/prep/`;
+  return null;
+};
+
+/** `https://a.example/prep` → `https://a.example/prep/`: the publication is a folder. */
+export function normalizeUrl(v: string): string {
+  const url = new URL(v);
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url.toString();
+}
+
+export const DEFAULT_AUDIT = { counts_as_miss: false, sample: 50, timeout_s: 60, concurrency: 8, max_requests: 64 } as const;
+
 /** One difusor as written: every field optional here, because defaults may supply it. */
 const difusorFields = {
   id: withRules(z.string(), [checkId]),
@@ -211,7 +236,7 @@ const difusorFields = {
   private_key: withRules(z.string(), [notBlank, noTilde]).optional(),
   private_key_passphrase_env: withRules(z.string(), [checkEnvName]).optional(),
   password_env: withRules(z.string(), [checkEnvName]).optional(),
-  url: withRules(z.string(), [checkUrl]).optional(),
+  url: withRules(z.string(), [checkPublicUrl]).optional(),
   contacts: z
     .array(
       z.strictObject({
@@ -283,6 +308,16 @@ export const registryFileSchema = z.strictObject({
   notify: notifySchema.optional(),
   public_list: z.strictObject({ dir: withRules(z.string(), [notBlank, noTilde]) }).optional(),
   notice: z.strictObject({ template: withRules(z.string(), [notBlank, noTilde]) }).optional(),
+  audit: z
+    .strictObject({
+      ca_file: withRules(z.string(), [notBlank, noTilde]).optional(),
+      counts_as_miss: z.boolean().default(DEFAULT_AUDIT.counts_as_miss),
+      sample: z.union([z.int().min(0), z.literal('all')]).default(DEFAULT_AUDIT.sample),
+      timeout_s: z.number().positive().default(DEFAULT_AUDIT.timeout_s),
+      concurrency: z.int().min(1).max(64).default(DEFAULT_AUDIT.concurrency),
+      max_requests: z.int().min(1).max(1024).default(DEFAULT_AUDIT.max_requests),
+    })
+    .optional(),
 });
 
 export type RegistryFile = z.output<typeof registryFileSchema>;
@@ -296,6 +331,7 @@ export function knownKeysAt(path: ReadonlyArray<string | number>): string[] {
   if (key === 'package') return ['name', 'format'];
   if (key === 'push') return Object.keys(DEFAULT_PUSH);
   if (key === 'requirements') return Object.keys(DEFAULT_REQUIREMENTS);
+  if (key === 'audit') return ['ca_file', ...Object.keys(DEFAULT_AUDIT)];
   if (key === 'defaults') return DIFUSOR_FIELD_NAMES.filter((f) => f !== 'id');
   if (key in NESTED_KEYS) return NESTED_KEYS[key];
   return DIFUSOR_FIELD_NAMES;

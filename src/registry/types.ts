@@ -26,7 +26,7 @@ export interface Difusor {
   /** Absolute POSIX path on the difusor's server. */
   remoteDir: string;
   enabled: boolean;
-  /** Public address of its PREP publication (http/https), for the public list and notifications. */
+  /** Public address of its PREP publication, absolute http(s), always ending with `/` (public list, notifications, audit). */
   url?: string;
   /** Whom the institute calls or writes about this difusor. */
   contacts?: Contact[];
@@ -63,6 +63,22 @@ export interface NoticeSettings {
   template: string;
   /** Its text, read (and its placeholders checked) at validation. */
   html: string;
+}
+
+/** `audit:` in the registry: how `audit` and `cut --audit` check the difusores' public sites. */
+export interface AuditSettings {
+  /** Absolute path of a PEM file of CA certificates trusted besides the system's. */
+  caFile?: string;
+  /** With `cut --audit`: a stale, unreachable or tampered site counts as a miss for that cut. */
+  countsAsMiss: boolean;
+  /** Files checked besides json/main.json and the files the cut changed; 'all' checks every file. */
+  sample: number | 'all';
+  /** Hard deadline for one difusor's whole audit. */
+  timeoutS: number;
+  /** Requests in flight to one difusor. */
+  concurrency: number;
+  /** Requests in flight over all difusores. */
+  maxRequests: number;
 }
 
 /** One pinned fingerprint, with its key type (`ssh-rsa`, `ssh-ed25519`...) when the registry names it. */
@@ -115,4 +131,6 @@ export interface Registry {
   /** Absolute folder of difusores.json and difusores.html. */
   publicList?: { dir: string };
   notice?: NoticeSettings;
+  /** Absent in the file: the defaults (see auditSettingsOf in src/audit/settings.ts). */
+  audit?: AuditSettings;
 }

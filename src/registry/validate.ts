@@ -18,6 +18,7 @@ import {
   EXPECTED,
   expectationKey,
   knownKeysAt,
+  normalizeUrl,
   registryFileSchema,
   type DifusorFieldName,
   type RegistryFile,
@@ -445,7 +446,7 @@ function addPeopleAndPublic(registry: Registry, data: RegistryFile, noticeHtml: 
   data.difusores.forEach((entry, index) => {
     const url = entry.url ?? defaults.url;
     const contacts = entry.contacts ?? defaults.contacts;
-    if (url !== undefined) registry.difusores[index].url = url;
+    if (url !== undefined) registry.difusores[index].url = normalizeUrl(url);
     if (contacts !== undefined) registry.difusores[index].contacts = contacts.map((c) => ({ ...c }));
   });
   if (data.institute_name !== undefined) registry.instituteName = data.institute_name;
@@ -505,6 +506,7 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
     if (m.private_key !== undefined) difusor.privateKey = resolve(registryDir, m.private_key);
     if (m.private_key_passphrase_env !== undefined) difusor.privateKeyPassphraseEnv = m.private_key_passphrase_env;
     if (m.password_env !== undefined) difusor.passwordEnv = m.password_env;
+    if (m.url !== undefined) difusor.url = normalizeUrl(m.url);
     return difusor;
   });
   const registry: Registry = {
@@ -528,6 +530,16 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
   };
   if (data.state_dir !== undefined) registry.stateDir = resolve(registryDir, data.state_dir);
   registry.maxFutureMinutes = data.max_future_minutes;
+  if (data.audit !== undefined) {
+    registry.audit = {
+      countsAsMiss: data.audit.counts_as_miss,
+      sample: data.audit.sample,
+      timeoutS: data.audit.timeout_s,
+      concurrency: data.audit.concurrency,
+      maxRequests: data.audit.max_requests,
+    };
+    if (data.audit.ca_file !== undefined) registry.audit.caFile = resolve(registryDir, data.audit.ca_file);
+  }
   return registry;
 }
 

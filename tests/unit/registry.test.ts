@@ -84,7 +84,7 @@ const brokenCases: BrokenCase[] = [
     lines: ['institue: IEM', ...TOP.slice(1), ...EL_SOL],
     expected: [
       `${FILE}:1:1: institute: required: the institute's short name, e.g. IEM`,
-      `${FILE}:1:1: institue: unknown field "institue"; did you mean "institute"? expected one of: institute, timezone, block_after_misses, state_dir, max_future_minutes, package, push, defaults, difusores, requirements, institute_name, notify, public_list, notice`,
+      `${FILE}:1:1: institue: unknown field "institue"; did you mean "institute"? expected one of: institute, timezone, block_after_misses, state_dir, max_future_minutes, package, push, defaults, difusores, requirements, institute_name, notify, public_list, notice, audit`,
     ],
   },
   {

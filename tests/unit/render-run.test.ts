@@ -66,6 +66,7 @@ describe('status', () => {
           blocked_reason: 'auto: missed 3 consecutive cuts',
           blocked_since: '2024-06-03T02:40:01.404Z',
           last_error: null,
+          last_audit: null,
         },
       ],
     };

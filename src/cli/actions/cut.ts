@@ -5,7 +5,7 @@ import { parseCutTime } from '../../core/cut.js';
 import { planCut, runCut } from '../../cut/run.js';
 import type { Action } from '../io.js';
 import { renderDryRun } from '../render.js';
-import { finishRun, onlyIds, runDeps } from './run-output.js';
+import { finishRun, onlyIds, runDeps, withAudit } from './run-output.js';
 
 export const run: Action = async ({ opts }, env) => {
   const json = Boolean(opts.json);
@@ -24,5 +24,5 @@ export const run: Action = async ({ opts }, env) => {
     env.out(json ? JSON.stringify({ ...plan, exit_code: 0 }, null, 2) : renderDryRun(plan));
     return 0;
   }
-  return finishRun(env, await runCut(request, runDeps(env, json)), json);
+  return finishRun(env, await runCut(request, await withAudit(runDeps(env, json), opts.audit, request)), json);
 };

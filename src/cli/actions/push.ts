@@ -3,7 +3,7 @@ import { loadRegistryFor, resolveStateDir } from '../../commands/context.js';
 import { parseCutTime } from '../../core/cut.js';
 import { runPush } from '../../cut/run.js';
 import type { Action } from '../io.js';
-import { finishRun, onlyIds, runDeps } from './run-output.js';
+import { finishRun, onlyIds, runDeps, withAudit } from './run-output.js';
 
 export const run: Action = async ({ opts }, env) => {
   const json = Boolean(opts.json);
@@ -16,5 +16,5 @@ export const run: Action = async ({ opts }, env) => {
     only: onlyIds(opts.only),
     failed: Boolean(opts.failed),
   };
-  return finishRun(env, await runPush(request, runDeps(env, json)), json);
+  return finishRun(env, await runPush(request, await withAudit(runDeps(env, json), opts.audit, request)), json);
 };

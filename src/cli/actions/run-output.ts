@@ -6,6 +6,8 @@ import type { RunDeps, RunProgress } from '../../cut/run.js';
 import type { RunReport } from '../../cut/report.js';
 import { ssh2Transport } from '../../delivery/transport.js';
 import type { ActionEnv } from '../io.js';
+import { renderAuditLine } from '../render-audit.js';
+import type { Registry } from '../../registry/types.js';
 import { makeStyle, renderFollowUp, renderPackage, renderPlan, renderResultLine, renderRunSummary } from '../render.js';
 
 /** The run's side effects, with progress on stdout (stderr when stdout carries the JSON document). */
@@ -17,6 +19,7 @@ export function runDeps(env: ActionEnv, json: boolean): RunDeps {
     else if (event.type === 'plan') print(renderPlan(event.targets, event.skipped));
     else if (event.type === 'result') print(renderResultLine(event.result, style));
     else if (event.type === 'blocked') print(style.bad(`BLOCKED    ${event.id}: ${event.reason}`));
+    else if (event.type === 'audit') print(renderAuditLine({ id: event.id, ...event.audit }, style));
     else env.err(style.warn(`warning: ${event.message}`));
   };
   return { clock: env.ctx.clock, env: env.ctx.env, transport: ssh2Transport, signal: env.io.signal, onProgress };
@@ -40,4 +43,11 @@ export function onlyIds(text: unknown): string[] | undefined {
     throw new PrepPushError('usage', '--only: no difusor id given', { hint: 'e.g. --only el-sol,la-voz' });
   }
   return ids;
+}
+
+/** `--audit`: the auditor the run calls after each delivery (reads audit.ca_file before anything is sent). */
+export async function withAudit(deps: RunDeps, wanted: unknown, request: { registry: Registry; stateDir: string }): Promise<RunDeps> {
+  if (!wanted) return deps;
+  const { makeDeliveryAuditor } = await import('../../audit/after-delivery.js');
+  return { ...deps, audit: await makeDeliveryAuditor(request.registry, request.stateDir, { clock: deps.clock }) };
 }

@@ -1,0 +1,48 @@
+// Helpers for audit tests: a difusor's release tree laid out as site mode or prep-apply leave it
+// (REMOTE_DIR/releases/<cut>/ + MANIFEST.json, REMOTE_DIR/current -> releases/<cut>), a test CA
+// and server certificates made with openssl, and nginx directives that set json/main.json's headers.
+import { execFileSync } from 'node:child_process';
+import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import type { Manifest } from '../../src/audit/model.js';
+
+export const NO_CACHE = 'no-cache, no-store, must-revalidate';
+
+/** Lays out `remoteDir/releases/<cut>/` from `sourceDir` plus `manifest`, and points `current` at it. */
+export async function publishRelease(remoteDir: string, sourceDir: string, manifest: Manifest): Promise<string> {
+  const release = join(remoteDir, 'releases', manifest.cut.id);
+  await mkdir(join(remoteDir, 'releases'), { recursive: true });
+  await cp(sourceDir, release, { recursive: true });
+  await writeFile(join(release, 'MANIFEST.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await rm(join(remoteDir, 'current'), { force: true });
+  await symlink(join('releases', manifest.cut.id), join(remoteDir, 'current'));
+  return join(remoteDir, 'current');
+}
+
+/** An exact-match location for json/main.json with the calls' Cache-Control (or none). */
+export function mainJsonLocation(root: string, urlPath = '/', cacheControl: string | null = NO_CACHE): string {
+  const header = cacheControl === null ? '' : `add_header Cache-Control "${cacheControl}" always;`;
+  const rootLine = urlPath === '/' ? `root ${root};` : `alias ${join(root, 'json', 'main.json')};`;
+  return `location = ${urlPath}json/main.json { ${rootLine} ${header} }`;
+}
+
+export interface TestPki {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/** A CA and a certificate for 127.0.0.1 signed by it, with openssl, in `dir`. */
+export function makeTestPki(dir: string, name: string): TestPki {
+  const file = (suffix: string) => join(dir, `${name}-${suffix}`);
+  const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name} test CA`, '-keyout', file('ca.key'), '-out', file('ca.pem')]);
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', file('server.key'), '-out', file('server.csr')]);
+  execFileSync('sh', ['-c', `printf 'subjectAltName=IP:127.0.0.1\\n' > ${file('ext.cnf')}`]);
+  run([
+    'x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial',
+    '-days', '2', '-extfile', file('ext.cnf'), '-out', file('server.pem'),
+  ]);
+  return { caFile: file('ca.pem'), certFile: file('server.pem'), keyFile: file('server.key') };
+}
