@@ -19,6 +19,7 @@ import { packageStoreDir } from '../cut/state-dir.js';
 import { ssh2Transport } from '../delivery/transport.js';
 import { acquireLock } from '../ledger/lock.js';
 import { buildPackage } from '../package/build-package.js';
+import { packageSigningOptions } from '../signing/load-signing-key.js';
 import { formatProblem, validateRegistry } from '../registry/validate.js';
 import {
   makeStyle,
@@ -118,6 +119,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
           nameTemplate: registry.package.name,
           format: registry.package.format,
           storeDir: packageStoreDir(stateDir),
+          ...(await packageSigningOptions(registry, ctx.env)),
         });
         out(renderPackage(pkg));
       } finally {

@@ -15,6 +15,7 @@ import { acquireLock } from '../ledger/lock.js';
 import { applyEvent, autoBlockReason, deriveLedgerState } from '../ledger/rules.js';
 import type { LedgerEvent, LedgerState } from '../ledger/types.js';
 import { buildPackage, packageFileName } from '../package/build-package.js';
+import { packageSigningOptions } from '../signing/load-signing-key.js';
 import { scanSource } from '../package/source-scan.js';
 import { findStoredPackage, listStoredPackages } from '../package/store.js';
 import type { BuiltPackage } from '../package/types.js';
@@ -100,6 +101,7 @@ export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunRep
       nameTemplate: request.registry.package.name,
       format: request.registry.package.format,
       storeDir: packageStoreDir(request.stateDir),
+      ...(await packageSigningOptions(request.registry, deps.env)),
     });
     deps.onProgress?.({ type: 'package', pkg });
     return await deliverAndRecord('cut', request.registry, request.stateDir, pkg, { only: request.only }, deps);

@@ -8,7 +8,7 @@ import type { SshSigner } from './sshsig.js';
 
 export interface SigningKeySettings {
   /** Absolute path of the private key. */
-  path: string;
+  keyPath: string;
   /** Name of the environment variable that holds its passphrase. */
   passphraseEnv?: string;
 }
@@ -17,15 +17,15 @@ export interface SigningKeySettings {
 export async function loadSigningKey(settings: SigningKeySettings, env: NodeJS.ProcessEnv): Promise<SshSigner> {
   let data: Buffer;
   try {
-    data = await readFile(settings.path);
+    data = await readFile(settings.keyPath);
   } catch (error) {
-    throw new PrepPushError('registry', `signing_key: cannot read ${settings.path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+    throw new PrepPushError('registry', `signing_key: cannot read ${settings.keyPath} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
       hint: 'create it with `ssh-keygen -t ed25519 -f FILE` or fix signing_key in the registry',
       cause: error,
     });
   }
   const passphrase = settings.passphraseEnv === undefined ? undefined : env[settings.passphraseEnv];
-  return signerFromKeyData(data, passphrase, settings.path);
+  return signerFromKeyData(data, passphrase, settings.keyPath);
 }
 
 /** An Ed25519 signer from OpenSSH private key bytes. */
@@ -45,4 +45,15 @@ export function signerFromKeyData(data: Buffer, passphrase: string | undefined, 
     publicKeyBlob: Buffer.from(key.getPublicSSH()),
     signRaw: (message) => sign(null, message, privateKey),
   };
+}
+
+/** What buildPackage needs from the registry to sign and to build deltas (spread into its input). */
+export async function packageSigningOptions(
+  registry: { signing?: SigningKeySettings; package: { delta?: boolean } },
+  env: NodeJS.ProcessEnv,
+): Promise<{ signer?: SshSigner; delta?: boolean }> {
+  const options: { signer?: SshSigner; delta?: boolean } = {};
+  if (registry.signing) options.signer = await loadSigningKey(registry.signing, env);
+  if (registry.package.delta) options.delta = true;
+  return options;
 }

@@ -75,12 +75,12 @@ describe('SSH signatures', () => {
 
   it('loads a passphrase-protected key from the variable the registry names, and refuses RSA and public keys', async () => {
     const locked = await makeKeyPair(dir, 'locked', { passphrase: 's3creta' });
-    const signer = await loadSigningKey({ path: locked.privateKeyPath, passphraseEnv: 'PREP_SIGN_PASS' }, { PREP_SIGN_PASS: 's3creta' });
+    const signer = await loadSigningKey({ keyPath: locked.privateKeyPath, passphraseEnv: 'PREP_SIGN_PASS' }, { PREP_SIGN_PASS: 's3creta' });
     expect(allowedSignersLine('IEM', signer.publicKeyBlob)).toBe(`IEM namespaces="prep-push" ${locked.publicKey.split(' ').slice(0, 2).join(' ')}\n`);
-    await expect(loadSigningKey({ path: locked.privateKeyPath, passphraseEnv: 'PREP_SIGN_PASS' }, {})).rejects.toThrow(PrepPushError);
+    await expect(loadSigningKey({ keyPath: locked.privateKeyPath, passphraseEnv: 'PREP_SIGN_PASS' }, {})).rejects.toThrow(PrepPushError);
     const rsa = await makeKeyPair(dir, 'rsa', { type: 'rsa' });
-    await expect(loadSigningKey({ path: rsa.privateKeyPath }, {})).rejects.toThrow(/ed25519/);
-    await expect(loadSigningKey({ path: locked.publicKeyPath }, {})).rejects.toThrow(/public key/);
-    await expect(loadSigningKey({ path: path.join(dir, 'missing') }, {})).rejects.toThrow(/cannot read/);
+    await expect(loadSigningKey({ keyPath: rsa.privateKeyPath }, {})).rejects.toThrow(/ed25519/);
+    await expect(loadSigningKey({ keyPath: locked.publicKeyPath }, {})).rejects.toThrow(/public key/);
+    await expect(loadSigningKey({ keyPath: path.join(dir, 'missing') }, {})).rejects.toThrow(/cannot read/);
   });
 });
