@@ -229,6 +229,17 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     });
 
   program
+    .command('kit')
+    .description('write a difusor’s kit: prep-apply, allowed_signers, systemd units, web server and sshd snippets')
+    .argument('<id>', 'a difusor id from the registry')
+    .option('--out <dir>', 'the folder to write (default: ./kit-ID)')
+    .action(async (id: string, opts: { out?: string }) => {
+      const { writeKit } = await import('../commands/kit.js');
+      const kit = await writeKit(id, opts.out, globals(), ctx);
+      out([`kit for ${id} written to ${kit.dir}:`, ...kit.files.map((f) => `  ${f}`)]);
+    });
+
+  program
     .command('demo')
     .description('a whole election night in a minute: local SFTP servers, four cuts, one difusor down and blocked')
     .option('--keep', 'keep the demo’s temp folder and print its path')

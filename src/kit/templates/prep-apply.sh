@@ -118,15 +118,15 @@ manifest_cut() {
 
 list_archive() {
   case $FORMAT in
-    tar.gz) gzip -dc -- "$1" | tar -tf - ;;
-    zip) unzip -Z1 -- "$1" ;;
+    tar.gz) gzip -dc -- "$1" | tar -tf - 2>/dev/null ;;
+    zip) unzip -Z1 -- "$1" 2>/dev/null ;;
   esac
 }
 
 list_archive_types() {
   case $FORMAT in
-    tar.gz) gzip -dc -- "$1" | tar -tvf - | cut -c1 ;;
-    zip) unzip -Z -- "$1" | sed -n '/^[-a-z?]\{10\} /p' | cut -c1 ;;
+    tar.gz) gzip -dc -- "$1" | tar -tvf - 2>/dev/null | cut -c1 ;;
+    zip) unzip -Z -- "$1" 2>/dev/null | sed -n '/^[-a-z?]\{10\} /p' | cut -c1 ;;
   esac
 }
 
