@@ -42,11 +42,15 @@ export function runPrepApply(
   shell: { argv: string[] },
   kitDir: string,
   args: string[],
-  onSpawn?: (pid: number) => void,
+  options: { pathPrefix?: string; onSpawn?: (pid: number) => void } = {},
 ): Promise<ApplyRun> {
   return new Promise((resolve, reject) => {
     const argv = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', ...shell.argv, path.join(kitDir, 'prep-apply'), ...args];
-    const child = spawn('setpriv', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    const basePath = process.env.PATH ?? '/usr/bin:/bin';
+    const env = { PATH: options.pathPrefix ? `${options.pathPrefix}:${basePath}` : basePath };
+    // Its own process group, so a test can kill the shell and whatever it runs at once.
+    const child = spawn('setpriv', argv, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
+    const onSpawn = options.onSpawn;
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

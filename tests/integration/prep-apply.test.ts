@@ -1,7 +1,7 @@
 // The kit's prep-apply, for real: packages built and signed by prep-push, applied as an unprivileged
 // user under dash, bash and busybox sh — full, delta, no-op, and every refusal and fault, each ending
 // with exit 1, one line, `current` and APPLIED unchanged, and no staging left after the next run.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, chownSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
@@ -21,6 +21,7 @@ const TZ = 'America/Mexico_City';
 const CUT_A = cutAt(Date.parse('2024-06-02T20:00:00-06:00'), TZ);
 const CUT_B = cutAt(Date.parse('2024-06-02T20:20:00-06:00'), TZ);
 const CUT_C = cutAt(Date.parse('2024-06-02T20:40:00-06:00'), TZ);
+const CUT_D = cutAt(Date.parse('2024-06-02T21:00:00-06:00'), TZ);
 const DIRS = 12;
 const PER_DIR = 25;
 
@@ -32,7 +33,7 @@ interface Fixture {
   site: string;
   signer: SshSigner;
   foreign: SshSigner;
-  full: Record<'A' | 'B' | 'C', BuiltPackage>;
+  full: Record<'A' | 'B' | 'C' | 'D', BuiltPackage>;
 }
 
 function sha256Of(file: string): string {
@@ -139,10 +140,11 @@ describe.each(SHELLS)('prep-apply under $name', (shell) => {
     f.store = path.join(f.root, 'store');
     const build = (k: number, cut: typeof CUT_A) =>
       buildPackage({ sourceDir: siteAt(f, k), cut, institute: 'IEM', nameTemplate: 'PREP_{cut}', format: 'tar.gz', storeDir: f.store, signer: f.signer, delta: true });
-    f.full = { A: await build(0, CUT_A), B: await build(1, CUT_B), C: await build(2, CUT_C) };
+    f.full = { A: await build(0, CUT_A), B: await build(1, CUT_B), C: await build(2, CUT_C), D: await build(3, CUT_D) };
     f.site = path.join(f.root, 'site-2');
   });
   afterAll(() => {
+    spawnSync('umount', [path.join(f.root, 'small')]);
     rmSync(f.root, { recursive: true, force: true });
   });
 
@@ -265,5 +267,53 @@ describe.each(SHELLS)('prep-apply under $name', (shell) => {
     expect(state(f)).toEqual({ current: 'releases/20240602_2040', applied: '20240602_2040\n' });
     expectCurrentEquals(f, f.site);
     expect(leftovers(f)).toEqual([]);
+  });
+
+  it('killed mid-extraction: current and APPLIED unchanged, and the next run cleans up and applies', async () => {
+    deliver(f, path.join(f.store, deltaFileName(f.full.D.fileName, '20240602_2040')));
+    // A tar that extracts part of the archive and then hangs, so the kill lands mid-extraction.
+    const fakebin = path.join(f.root, 'fakebin');
+    mkdirSync(fakebin, { recursive: true, mode: 0o755 });
+    const realTar = spawnSync('sh', ['-c', 'command -v tar']).stdout.toString().trim();
+    writeFileSync(
+      path.join(fakebin, 'tar'),
+      `#!/bin/sh\ncase "$*" in *-C*) head -c 3000 | ${realTar} "$@" 2>/dev/null; sleep 60 ;; *) exec ${realTar} "$@" ;; esac\n`,
+      { mode: 0o755 },
+    );
+    const before = state(f);
+    let pid = 0;
+    const running = runPrepApply(shell, f.kit, ['--dir', f.dir], { pathPrefix: fakebin, onSpawn: (p) => (pid = p) });
+    const releases = path.join(f.dir, 'releases');
+    const deadline = Date.now() + 20_000;
+    while (!readdirSync(releases).some((n) => n.startsWith('.staging-')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(readdirSync(releases).filter((n) => n.startsWith('.staging-'))).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(-pid, 'SIGKILL');
+    const killed = await running;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(state(f)).toEqual(before);
+    expect(leftovers(f).length).toBeGreaterThan(0);
+
+    const run = await runPrepApply(shell, f.kit, ['--dir', f.dir]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(state(f)).toEqual({ current: 'releases/20240602_2100', applied: '20240602_2100\n' });
+    expectCurrentEquals(f, path.join(f.root, 'site-3'));
+    expect(leftovers(f)).toEqual([]);
+  });
+
+  it('disk full during extraction: exit 1, nothing switched, nothing left', async () => {
+    const small = path.join(f.root, 'small');
+    mkdirSync(small, { mode: 0o755 });
+    // Room for the package, not for its ~300 extracted files (a tmpfs file takes at least a page).
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${Math.ceil((f.full.C.bytes + 96 * 1024) / 4096) * 4}k,mode=0755,uid=${NOBODY},gid=${NOBODY}`, 'tmpfs', small]);
+    expect(mounted.status).toBe(0);
+    const g = { ...f, dir: small };
+    deliver(g, f.full.C.file);
+    const run = await runPrepApply(shell, f.kit, ['--dir', small]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^prep-apply: extracting PREP_20240602_2040\.tar\.gz failed \(disk full or damaged archive\); not applied\n$/);
+    expect(state(g)).toEqual({ current: null, applied: null });
+    expect(leftovers(g)).toEqual([]);
+    expect(readdirSync(path.join(small, 'releases'))).toEqual([]);
   });
 });

@@ -49,11 +49,13 @@ RELEASES=$DIR/releases
 LOCK=$DIR/.prep-apply.lock
 STAGING=''
 LOCKED=0
+META=''
 
 # --- ending --------------------------------------------------------------------------------------
 
 cleanup() {
   if [ -n "$STAGING" ] && [ -d "$STAGING" ]; then rm -rf -- "$STAGING"; fi
+  if [ -n "$META" ] && [ -d "$META" ]; then rm -rf -- "$META"; fi
   rm -f -- "$DIR/.current.prep-apply.$$" "$DIR/.APPLIED.prep-apply.$$"
   if [ "$LOCKED" = 1 ]; then rm -rf -- "$LOCK"; LOCKED=0; fi
 }
@@ -198,13 +200,14 @@ case $types in
 esac
 
 # Its MANIFEST.json, signed too, names the cut: the name of the file proves nothing.
-META=$LOCK
+# Scratch files (lists, the manifest) live outside DIR, so a full DIR still gets a clear message.
+META=$(mktemp -d "${TMPDIR:-/tmp}/prep-apply.XXXXXX") || fail "cannot create a temporary folder in ${TMPDIR:-/tmp}"
 extract_one "$PKG" MANIFEST.json > "$META/MANIFEST.json" 2>/dev/null || fail "$NAME holds no MANIFEST.json; not applied"
 extract_one "$PKG" MANIFEST.json.sig > "$META/MANIFEST.json.sig" 2>/dev/null || fail "$NAME holds no MANIFEST.json.sig; not applied"
 signature_ok "$META/MANIFEST.json" "$META/MANIFEST.json.sig" || fail "MANIFEST.json in $NAME does not verify with $SIGNERS; not applied"
 manifest_cut_id=$(manifest_cut "$META/MANIFEST.json")
 [ "$manifest_cut_id" = "$CUT" ] || fail "$NAME is named for cut $CUT but its MANIFEST.json is cut ${manifest_cut_id:-unknown}; not applied"
-manifest_checklist "$META/MANIFEST.json" > "$META/checklist"
+manifest_checklist "$META/MANIFEST.json" > "$META/checklist" 2>/dev/null || fail "cannot write in $META (disk full?)"
 grep -q '[\\]' "$META/checklist" && fail "MANIFEST.json of $CUT has a file name prep-apply does not handle (backslash or escaped character)"
 { cut -c67- "$META/checklist"; echo MANIFEST.json; echo MANIFEST.json.sig; } | sort > "$META/expected-files"
 
