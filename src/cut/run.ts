@@ -16,6 +16,7 @@ import { applyEvent, autoBlockReason, deriveLedgerState } from '../ledger/rules.
 import type { LedgerEvent, LedgerState } from '../ledger/types.js';
 import { buildPackage, packageFileName } from '../package/build-package.js';
 import { packageSigningOptions } from '../signing/load-signing-key.js';
+import { packageExtrasFor } from '../delivery/package-choice.js';
 import { scanSource } from '../package/source-scan.js';
 import { findStoredPackage, listStoredPackages } from '../package/store.js';
 import type { BuiltPackage } from '../package/types.js';
@@ -206,7 +207,12 @@ async function deliverAndRecord(
     }
 
     await deliverToAll(
-      { pkg, targets: plan.targets, settings: registry.push },
+      {
+        pkg,
+        targets: plan.targets,
+        settings: registry.push,
+        extras: packageExtrasFor(pkg, packageStoreDir(stateDir), registry.package.delta === true, recorder.state),
+      },
       { transport: deps.transport, env: deps.env, clock: deps.clock },
       {
         signal: deps.signal,

@@ -15,6 +15,7 @@ import {
   type DeliveryStage,
 } from './classify.js';
 import type { SftpSession, SftpTransport } from './transport.js';
+import { APPLIED_FILE_NAME, choosePackageFor, packageFilesToUpload, type PackageExtras } from './package-choice.js';
 import { NOT_RETRYABLE, type DeliveryFailure, type DeliveryResult, type FailureCode } from './types.js';
 
 /** The file every temporary upload is named after: `.<final>.prep-push-<12 hex>.part`. */
@@ -35,7 +36,8 @@ const CUT_ID_IN_NAME = /\d{8}_\d{4}/g;
  */
 export function shouldReplaceLatest(currentLatest: string | null, newCutId: string): boolean {
   // The last cut-id-shaped run is the {cut} (a template may hold other digits before it).
-  const current = currentLatest?.match(CUT_ID_IN_NAME)?.pop();
+  // A delta's name ends with `.from-<base cut>`: the base is not the cut it brings.
+  const current = currentLatest?.replace(/\.from-\d{8}_\d{4}/, '').match(CUT_ID_IN_NAME)?.pop();
   return current === undefined || current <= newCutId;
 }
 
@@ -104,6 +106,8 @@ export interface DifusorDelivery {
   /** Content of `pkg.sha256File`, read once for every difusor. */
   sha256Text: string;
   settings: PushSettings;
+  /** Signature and deltas (package-choice.ts); absent: the full package as before. */
+  extras?: PackageExtras;
 }
 
 export interface DeliveryDeps {
@@ -232,31 +236,18 @@ async function attemptDelivery(
     await within(live.mkdirp(remoteDir));
     step = `removing stale temporary files in ${remoteDir}`;
     await within(sweepStaleTemps(live, remoteDir));
-    step = `uploading ${pkg.fileName} (${pkg.bytes} bytes)`;
-    packageBytesAcked = 0;
-    await within(
-      uploadAtomically(
-        live,
-        { localFile: pkg.file },
-        { remoteDir, finalName: pkg.fileName, expectedBytes: pkg.bytes },
-        pendingTemps,
-        (bytesSoFar) => {
-          packageBytesAcked = bytesSoFar;
-        },
-      ),
-    );
-    packageBytesAcked = undefined;
-    const sha256Name = `${pkg.fileName}.sha256`;
-    step = `uploading ${sha256Name}`;
-    await within(
-      uploadAtomically(
-        live,
-        { data: delivery.sha256Text },
-        { remoteDir, finalName: sha256Name, expectedBytes: Buffer.byteLength(delivery.sha256Text) },
-        pendingTemps,
-      ),
-    );
-    const latest = `${pkg.fileName}\n`;
+    // The full package, or the delta from the cut this difusor's prep-apply APPLIED (package-choice.ts).
+    step = `reading ${APPLIED_FILE_NAME}`;
+    const applied = delivery.extras?.delta ? await within(live.readSmallFile(posix.join(remoteDir, APPLIED_FILE_NAME))) : null;
+    const send = choosePackageFor(difusor.id, applied, { pkg, sha256Text: delivery.sha256Text }, delivery.extras);
+    for (const file of packageFilesToUpload(send)) {
+      step = file.isPackage ? `uploading ${file.finalName} (${file.expectedBytes} bytes)` : `uploading ${file.finalName}`;
+      if (file.isPackage) packageBytesAcked = 0;
+      const onProgress = file.isPackage ? (bytesSoFar: number) => void (packageBytesAcked = bytesSoFar) : undefined;
+      await within(uploadAtomically(live, file.source, { remoteDir, finalName: file.finalName, expectedBytes: file.expectedBytes }, pendingTemps, onProgress));
+      packageBytesAcked = undefined;
+    }
+    const latest = `${send.fileName}\n`;
     step = `updating ${LATEST_FILE_NAME}`;
     const current = await within(live.readSmallFile(posix.join(remoteDir, LATEST_FILE_NAME)));
     if (shouldReplaceLatest(current, pkg.cutId)) {
