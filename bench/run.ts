@@ -30,6 +30,7 @@ import {
 } from './harness.js';
 import { createShapedLink } from './netns.js';
 import { generateSyntheticSite } from './synthetic-site.js';
+import { benchDeltaKit } from './delta-kit.js';
 
 const quick = process.argv.includes('--quick');
 // `--only 2,4`: run only these figures (for investigating one; the full table needs all five).
@@ -374,6 +375,19 @@ async function main(): Promise<number> {
   if (!(sixteen instanceof Error)) {
     await attempt('4. Scale', () => benchScale(work));
     await attempt('5. Shaped uplink', () => benchShaped(work));
+  }
+
+  // Figure 7 (bench/delta-kit.ts): three rows, 7a-7c.
+  if (wanted('7')) {
+    log('7. Delta and kit ...');
+    try {
+      rows.push(...(await benchDeltaKit(work, { files: SIZES.siteFiles, bytes: SIZES.siteBytes, reps: SIZES.reps, log })));
+    } catch (error) {
+      const row = emptyRow('7. Delta and kit', '-', '-');
+      row.error = (error as Error).message;
+      log(`  ERROR: ${row.error}`);
+      rows.push(row);
+    }
   }
 
   const table = renderTable(rows);
