@@ -294,11 +294,13 @@ describe.each(SHELLS)('prep-apply under $name', (shell) => {
     expect(state(f)).toEqual(before);
     expect(leftovers(f).length).toBeGreaterThan(0);
 
-    const run = await runPrepApply(shell, f.kit, ['--dir', f.dir]);
+    // The recovery run also rehashes every file (--verify-all) and keeps two releases (--keep 2).
+    const run = await runPrepApply(shell, f.kit, ['--dir', f.dir, '--keep', '2', '--verify-all']);
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(state(f)).toEqual({ current: 'releases/20240602_2100', applied: '20240602_2100\n' });
     expectCurrentEquals(f, path.join(f.root, 'site-3'));
     expect(leftovers(f)).toEqual([]);
+    expect(readdirSync(path.join(f.dir, 'releases')).sort()).toEqual(['20240602_2040', '20240602_2100']);
   });
 
   it('disk full during extraction: exit 1, nothing switched, nothing left', async () => {
