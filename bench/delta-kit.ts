@@ -2,7 +2,7 @@
 // the files change per cut. Three rows, each against what it replaces, measured in the same run:
 // delta bytes vs the full package; prep-apply of the delta vs `tar -xzf` of the full package;
 // a signed build vs an unsigned one.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { cutAt } from '../src/core/cut.js';
@@ -12,7 +12,7 @@ import { buildPackage } from '../src/package/build-package.js';
 import { deltaFileName } from '../src/package/delta.js';
 import { signerFromKeyData } from '../src/signing/load-signing-key.js';
 import { allowedSignersLine } from '../src/signing/sshsig.js';
-import { interleave, spread, type Spread } from './harness.js';
+import { interleave, runShellTimed, spread, type Spread } from './harness.js';
 import { generateSyntheticSite } from './synthetic-site.js';
 
 export interface DeltaKitRow {
@@ -30,6 +30,8 @@ export interface DeltaKitOptions {
   files: number;
   bytes: number;
   reps: number;
+  /** Per step, as the other figures' STEP_TIMEOUT_MS. */
+  timeoutMs: number;
   log: (line: string) => void;
 }
 
@@ -103,25 +105,18 @@ export async function benchDeltaKit(work: string, opts: DeltaKitOptions): Promis
     for (const suffix of ['', '.sha256', '.sig']) writeFileSync(join(difusor, relative(store, file) + suffix), readFileSync(file + suffix));
     writeFileSync(join(difusor, 'LATEST'), `${relative(store, file)}\n`);
   };
-  const prepApply = () => {
-    const t = performance.now();
-    const run = spawnSync('sh', [join(kit, 'prep-apply'), '--dir', difusor], { encoding: 'utf8' });
-    const seconds = (performance.now() - t) / 1000;
-    if (run.status !== 0) throw new Error(`prep-apply exited ${run.status}: ${run.stderr.trim()}`);
-    return seconds;
-  };
+  // Both sides run through `sh -c` as child processes (tracked and killed on Ctrl-C by the harness).
+  const prepApply = () => runShellTimed(`sh '${join(kit, 'prep-apply')}' --dir '${difusor}' > /dev/null`, opts.timeoutMs);
   put(pkgA.file);
-  prepApply();
+  await prepApply();
   put(deltaFile);
   const extractDir = join(dir, 'tar-x');
   const apply = await interleave(
     opts.reps,
-    async () => prepApply(),
+    prepApply,
     async () => {
       mkdirSync(extractDir);
-      const t = performance.now();
-      execFileSync('tar', ['-xzf', pkgB.file, '-C', extractDir]);
-      return (performance.now() - t) / 1000;
+      return runShellTimed(`tar -xzf '${pkgB.file}' -C '${extractDir}'`, opts.timeoutMs);
     },
     async () => {
       // Back to "A applied": B's release and the tar output removed.
@@ -130,6 +125,7 @@ export async function benchDeltaKit(work: string, opts: DeltaKitOptions): Promis
       rmSync(join(difusor, 'current'), { force: true });
       execFileSync('ln', ['-s', `releases/${pkgA.cutId}`, join(difusor, 'current')]);
       writeFileSync(join(difusor, 'APPLIED'), `${pkgA.cutId}\n`);
+      await new Promise<void>((resolve) => setImmediate(resolve));
     },
     opts.log,
   );
@@ -155,7 +151,9 @@ export async function benchDeltaKit(work: string, opts: DeltaKitOptions): Promis
     rmSync(storeDir, { recursive: true, force: true });
     return seconds;
   };
-  const signing = await interleave(opts.reps, () => buildOnce(true), () => buildOnce(false), async () => {}, opts.log);
+  // Yielding to the event loop between runs lets Ctrl-C's cleanup run.
+  const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const signing = await interleave(opts.reps, () => buildOnce(true), () => buildOnce(false), yieldToLoop, opts.log);
   const signRatio = spread(signing.ratios);
   const signRow: DeltaKitRow = {
     figure: '7c. Signing',

@@ -381,7 +381,7 @@ async function main(): Promise<number> {
   if (wanted('7')) {
     log('7. Delta and kit ...');
     try {
-      rows.push(...(await benchDeltaKit(work, { files: SIZES.siteFiles, bytes: SIZES.siteBytes, reps: SIZES.reps, log })));
+      rows.push(...(await benchDeltaKit(work, { files: SIZES.siteFiles, bytes: SIZES.siteBytes, reps: SIZES.reps, timeoutMs: STEP_TIMEOUT_MS, log })));
     } catch (error) {
       const row = emptyRow('7. Delta and kit', '-', '-');
       row.error = (error as Error).message;
