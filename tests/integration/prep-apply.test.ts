@@ -319,3 +319,29 @@ describe.each(SHELLS)('prep-apply under $name', (shell) => {
     expect(readdirSync(path.join(small, 'releases'))).toEqual([]);
   });
 });
+
+describe('prep-apply of a zip package', () => {
+  let root: string;
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('verifies and applies a signed zip package with unzip', async () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'prep-apply-zip-'));
+    openUpTo(root);
+    const keys = await makeKeyPair(root, 'firma');
+    const signer = signerFromKeyData(readFileSync(keys.privateKeyPath), undefined, 'firma');
+    const site = path.join(root, 'site');
+    writeSite(site, 3, 4, () => 1);
+    const pkg = await buildPackage({ sourceDir: site, cut: CUT_A, institute: 'IEM', nameTemplate: 'PREP_{cut}', format: 'zip', storeDir: path.join(root, 'store'), signer });
+    const dir = path.join(root, 'difusor');
+    mkdirSync(dir, { mode: 0o755 });
+    for (const suffix of ['', '.sha256', '.sig']) copyFileSync(pkg.file + suffix, path.join(dir, pkg.fileName + suffix));
+    writeFileSync(path.join(dir, 'LATEST'), `${pkg.fileName}\n`);
+    giveToNobody(dir);
+    const kit = await writeTestKit(path.join(root, 'kit'), dir, signer);
+    const run = await runPrepApply(SHELLS[0], kit, ['--dir', dir]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/20240602_2000');
+    expect(readFileSync(path.join(dir, 'current', 'json', 'main.json'), 'utf8')).toBe(readFileSync(path.join(site, 'json', 'main.json'), 'utf8'));
+    expect(existsSync(path.join(dir, 'current', 'MANIFEST.json.sig'))).toBe(true);
+  });
+});
