@@ -343,5 +343,16 @@ describe('prep-apply of a zip package', () => {
     expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/20240602_2000');
     expect(readFileSync(path.join(dir, 'current', 'json', 'main.json'), 'utf8')).toBe(readFileSync(path.join(site, 'json', 'main.json'), 'utf8'));
     expect(existsSync(path.join(dir, 'current', 'MANIFEST.json.sig'))).toBe(true);
+
+    // A `current` that is a real folder (say, an old hand-made copy) is never moved into or replaced.
+    rmSync(path.join(dir, 'current'));
+    rmSync(path.join(dir, 'APPLIED'));
+    mkdirSync(path.join(dir, 'current'));
+    writeFileSync(path.join(dir, 'current', 'index.html'), 'a mano');
+    giveToNobody(dir);
+    const refused = await runPrepApply(SHELLS[0], kit, ['--dir', dir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`prep-apply: ${dir}/current is a real folder, not a link; move it away (prep-apply makes current a link to releases/<cut>)\n`);
+    expect(readdirSync(path.join(dir, 'current'))).toEqual(['index.html']);
   });
 });

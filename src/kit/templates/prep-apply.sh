@@ -211,6 +211,9 @@ manifest_checklist "$META/MANIFEST.json" > "$META/checklist" 2>/dev/null || fail
 grep -q '[\\]' "$META/checklist" && fail "MANIFEST.json of $CUT has a file name prep-apply does not handle (backslash or escaped character)"
 { cut -c67- "$META/checklist"; echo MANIFEST.json; echo MANIFEST.json.sig; } | sort > "$META/expected-files"
 
+if [ -e "$DIR/current" ] && [ ! -L "$DIR/current" ]; then
+  fail "$DIR/current is a real folder, not a link; move it away (prep-apply makes current a link to releases/<cut>)"
+fi
 mkdir -p -- "$RELEASES" || fail "cannot create $RELEASES"
 STAGING=$RELEASES/.staging-$CUT.$$
 if [ -n "$BASE" ]; then
