@@ -120,6 +120,7 @@ function siteAt(f: Fixture, k: number): string {
   writeSite(site, DIRS, PER_DIR, (i) => (i >= 0 && i % 33 === k % 33 ? k : 0) + (i === -1 ? k : 0));
   if (k >= 1) rmSync(path.join(site, 'json', 'distrito-000', 'casilla-1.json'));
   if (k >= 1) writeFileSync(path.join(site, 'json', `nuevo-${k}.json`), `{"k":${k}}`);
+  if (k === 1) rmSync(path.join(site, 'json', `distrito-${String(DIRS - 1).padStart(3, '0')}`), { recursive: true });
   return site;
 }
 
@@ -177,6 +178,9 @@ describe.each(SHELLS)('prep-apply under $name', (shell) => {
     expect(run.stdout).toMatch(/applied cut 20240602_2020 \(delta from 20240602_2000/);
     expect(state(f)).toEqual({ current: 'releases/20240602_2020', applied: '20240602_2020\n' });
     expectCurrentEquals(f, path.join(f.root, 'site-1'));
+    // A folder whose files all went is gone too.
+    expect(existsSync(path.join(f.dir, 'current', 'json', 'distrito-011'))).toBe(false);
+    expect(existsSync(path.join(f.dir, 'releases', '20240602_2000', 'json', 'distrito-011', 'casilla-0.json'))).toBe(true);
     const unchanged = 'json/distrito-005/casilla-0.json';
     const inode = (cut: string) => statSync(path.join(f.dir, 'releases', cut, unchanged)).ino;
     expect(inode('20240602_2020')).toBe(inode('20240602_2000'));

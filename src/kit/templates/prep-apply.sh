@@ -230,7 +230,15 @@ if [ -n "$BASE" ]; then
   done
   # Files absent from the new MANIFEST.json are deleted.
   manifest_checklist "$RELEASES/$BASE/MANIFEST.json" | cut -c67- | sort > "$META/base-files"
-  comm -23 "$META/base-files" "$META/expected-files" | while IFS= read -r gone; do rm -f -- "$STAGING/$gone"; done
+  comm -23 "$META/base-files" "$META/expected-files" | while IFS= read -r gone; do
+    rm -f -- "$STAGING/$gone"
+    # And each folder it leaves empty, as a full package would not have it.
+    parent=$gone
+    while case $parent in */*) true ;; *) false ;; esac; do
+      parent=${parent%/*}
+      rmdir -- "$STAGING/$parent" 2>/dev/null || break
+    done
+  done
   extract_archive "$PKG" "$STAGING" > /dev/null 2>&1 || fail "extracting $NAME failed (disk full or damaged archive); not applied"
 else
   mkdir -- "$STAGING" || fail "cannot create the staging release in $RELEASES"
