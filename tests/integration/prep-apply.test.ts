@@ -292,6 +292,10 @@ describe.each(SHELLS)('prep-apply under $name', (shell) => {
     while (!readdirSync(releases).some((n) => n.startsWith('.staging-')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(readdirSync(releases).filter((n) => n.startsWith('.staging-'))).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 300));
+    // Two at once: a second prep-apply while the first is extracting is refused by the lock.
+    const second = await runPrepApply(shell, f.kit, ['--dir', f.dir]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toBe(`prep-apply: another prep-apply (pid ${pid}) is applying in ${f.dir}; nothing was done\n`);
     process.kill(-pid, 'SIGKILL');
     const killed = await running;
     expect(killed.signal).toBe('SIGKILL');
