@@ -164,14 +164,15 @@ export async function deliverToDifusor(delivery: DifusorDelivery, deps: Delivery
   for (;;) {
     attempts += 1;
     const outcome = await attemptDelivery(delivery, deps, deadlineAt);
-    if (outcome === 'delivered') {
+    if ('sentBytes' in outcome) {
       return {
         id: difusor.id,
         outcome: 'delivered',
         error: null,
         seconds: roundSeconds(clock.monotonic() - startedAt),
         attempts,
-        bytes: delivery.pkg.bytes,
+        // The package actually sent: a delta is smaller than delivery.pkg.
+        bytes: outcome.sentBytes,
       };
     }
     last = outcome;
@@ -197,7 +198,7 @@ async function attemptDelivery(
   delivery: DifusorDelivery,
   deps: DeliveryDeps,
   deadlineAt: number,
-): Promise<'delivered' | AttemptFailure> {
+): Promise<{ sentBytes: number } | AttemptFailure> {
   const { difusor, pkg, settings } = delivery;
   const remainingMs = Math.max(0, deadlineAt - deps.clock.monotonic());
   const connectTimeoutMs = Math.min(settings.connectTimeoutS * 1000, remainingMs);
@@ -262,7 +263,7 @@ async function attemptDelivery(
     }
     clearTimeout(timer);
     await session.close();
-    return 'delivered';
+    return { sentBytes: send.bytes };
   } catch (error) {
     const cause = deadline.signal.aborted ? deadline.signal.reason : error;
     let freeBytesAfterFailure: number | undefined;

@@ -48,7 +48,10 @@ test('cut → sshd → prep-apply: full, then delta, then a full package when th
     const report = await runCut({ registry, stateDir: ws.stateDir, sourceDir: ws.sourceDir, cut: parseCutTime(time, registry.timezone, Date.now) }, deps);
     expect(report.results.map((r) => r.outcome)).toEqual(['delivered']);
     giveToNobody(dir);
-    return readFileSync(path.join(dir, 'LATEST'), 'utf8').trim();
+    const latest = readFileSync(path.join(dir, 'LATEST'), 'utf8').trim();
+    // The result counts the bytes of the package actually sent (a delta's, when one was).
+    expect(report.results[0].bytes).toBe(statSync(path.join(dir, latest)).size);
+    return latest;
   };
   const apply = async (shell: (typeof SHELLS)[number]) => {
     const run = await runPrepApply(shell, kit.dir, ['--dir', dir]);
