@@ -33,6 +33,7 @@ import { createShapedLink } from './netns.js';
 import { generateSyntheticSite } from './synthetic-site.js';
 import { benchPrepShaped } from './prep-shaped.js';
 import { measureStartupOf } from './startup.js';
+import { benchDeltaKit } from './delta-kit.js';
 
 const quick = process.argv.includes('--quick');
 // `--only 2,4`: run only these figures (for investigating one; the full table needs all five).
@@ -404,6 +405,18 @@ async function main(): Promise<number> {
       rows.push(finishRatioRow(startUp, nine.startUp, (r) => r <= 1.5));
     } catch (error) {
       const row = emptyRow('9. PREP-shaped', '-', '-');
+      row.error = (error as Error).message;
+      log(`  ERROR: ${row.error}`);
+      rows.push(row);
+    }
+  }
+  // Figure 7 (bench/delta-kit.ts): three rows, 7a-7c.
+  if (wanted('7')) {
+    log('7. Delta and kit ...');
+    try {
+      rows.push(...(await benchDeltaKit(work, { files: SIZES.siteFiles, bytes: SIZES.siteBytes, reps: SIZES.reps, timeoutMs: STEP_TIMEOUT_MS, log })));
+    } catch (error) {
+      const row = emptyRow('7. Delta and kit', '-', '-');
       row.error = (error as Error).message;
       log(`  ERROR: ${row.error}`);
       rows.push(row);

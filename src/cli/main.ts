@@ -219,6 +219,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .action(lazy(() => import('./actions/report.js')));
 
   program
+    .command('kit')
+    .description('write a difusor’s kit: prep-apply, allowed_signers, systemd units, web server and sshd snippets')
+    .argument('<id>', 'a difusor id from the registry')
+    .option('--out <dir>', 'the folder to write (default: ./kit-ID)')
+    .addHelpText('after', examples('prep-push kit el-sol', 'prep-push kit el-sol --out /tmp/kit-el-sol'))
+    .action(lazy(() => import('./actions/kit.js')));
+
+  program
     .command('demo')
     .description('a whole election night in a minute: local SFTP servers, four cuts, one difusor down and blocked')
     .option('--keep', 'keep the demo’s temp folder and print its path')

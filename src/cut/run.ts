@@ -18,6 +18,8 @@ import { acquireLock } from '../ledger/lock.js';
 import { applyEvent, autoBlockReason, cutLatestMustName, deriveLedgerState, isWithdrawn } from '../ledger/rules.js';
 import type { LedgerEvent, LedgerState } from '../ledger/types.js';
 import { buildPackage, packageFileName } from '../package/build-package.js';
+import { packageSigningOptions } from '../signing/load-signing-key.js';
+import { packageExtrasFor } from '../delivery/package-choice.js';
 import { scanSource } from '../package/source-scan.js';
 import { findStoredPackage, listStoredPackages } from '../package/store.js';
 import type { BuiltPackage } from '../package/types.js';
@@ -122,6 +124,7 @@ export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunRep
       nameTemplate: request.registry.package.name,
       format: request.registry.package.format,
       storeDir: packageStoreDir(request.stateDir),
+      ...(await packageSigningOptions(request.registry, deps.env)),
     });
     deps.onProgress?.({ type: 'package', pkg });
     return await deliverAndRecord('cut', request.registry, request.stateDir, pkg, { only: request.only }, deps);
@@ -258,7 +261,13 @@ async function deliverAndRecord(
     }
 
     await deliverToAll(
-      { pkg, targets: plan.targets, settings: registry.push, latestMustName: cutLatestMustName(recorder.state) },
+      {
+        pkg,
+        targets: plan.targets,
+        settings: registry.push,
+        latestMustName: cutLatestMustName(recorder.state),
+        extras: packageExtrasFor(pkg, packageStoreDir(stateDir), registry.package.delta === true, recorder.state),
+      },
       { transport: deps.transport, env: deps.env, clock: deps.clock },
       {
         signal: deps.signal,

@@ -6,6 +6,7 @@ import { PrepPushError } from '../core/errors.js';
 import type { BuiltPackage } from '../package/types.js';
 import type { Difusor, PushSettings } from '../registry/types.js';
 import type { DeliveryResult } from './types.js';
+import type { PackageExtras } from './package-choice.js';
 import { deliverToDifusor, type DeliveryDeps } from './upload.js';
 
 export interface DeliveryPlan {
@@ -14,6 +15,8 @@ export interface DeliveryPlan {
   settings: PushSettings;
   /** The cut LATEST must name (ledger's `cutLatestMustName`); lets LATEST move back after a retract. */
   latestMustName?: string | null;
+  /** Signature and deltas for package mode (package-choice.ts). */
+  extras?: PackageExtras;
 }
 
 export interface DeliveryHooks {
@@ -59,7 +62,7 @@ export async function deliverToAll(
     limit(async (): Promise<DeliveryResult | undefined> => {
       if (hooks.signal?.aborted) return undefined;
       hooks.onStart?.(difusor.id);
-      const result = await deliverToDifusor({ difusor, pkg, sha256Text, settings, latestMustName: plan.latestMustName }, deps).catch(
+      const result = await deliverToDifusor({ difusor, pkg, sha256Text, settings, latestMustName: plan.latestMustName, extras: plan.extras }, deps).catch(
         // deliverToDifusor turns every failure into a result; this only guards the fan-out
         // against a bug there, so one difusor can never take the others down.
         (error: unknown): DeliveryResult => ({

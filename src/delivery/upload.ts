@@ -24,6 +24,7 @@ import {
   type DeliveryResult,
   type FailureCode,
 } from './types.js';
+import { APPLIED_FILE_NAME, choosePackageFor, packageFilesToUpload, type PackageExtras } from './package-choice.js';
 
 /** The file every temporary upload is named after: `.<final>.prep-push-<12 hex>.part`. */
 export const TEMP_FILE_PATTERN = /^\..+\.prep-push-[0-9a-f]{12}\.part$/;
@@ -43,7 +44,8 @@ const CUT_ID_IN_NAME = /\d{8}_\d{4}/g;
  */
 export function shouldReplaceLatest(currentLatest: string | null, newCutId: string, latestMustName?: string | null): boolean {
   // The last cut-id-shaped run is the {cut} (a template may hold other digits before it).
-  const current = currentLatest?.match(CUT_ID_IN_NAME)?.pop();
+  // A delta's name ends with `.from-<base cut>`: the base is not the cut it brings.
+  const current = currentLatest?.replace(/\.from-\d{8}_\d{4}/, '').match(CUT_ID_IN_NAME)?.pop();
   // After `retract`, the cut LATEST must name is older than what it names: the one move back.
   return current === undefined || current <= newCutId || newCutId === latestMustName;
 }
@@ -151,6 +153,8 @@ export interface DifusorDelivery {
   settings: PushSettings;
   /** The cut LATEST must name (see shouldReplaceLatest). */
   latestMustName?: string | null;
+  /** Signature and deltas (package-choice.ts); absent: the full package as before. */
+  extras?: PackageExtras;
 }
 
 export interface DeliveryDeps {
@@ -214,7 +218,8 @@ export async function deliverToDifusor(delivery: DifusorDelivery, deps: Delivery
         error: null,
         seconds: roundSeconds(clock.monotonic() - startedAt),
         attempts,
-        bytes: delivery.pkg.bytes,
+        // The package actually sent: a delta is smaller than delivery.pkg.
+        bytes: outcome.sentBytes,
         fallbacks: outcome.fallbacks,
       };
     }
@@ -241,7 +246,7 @@ async function attemptDelivery(
   delivery: DifusorDelivery,
   deps: DeliveryDeps,
   deadlineAt: number,
-): Promise<{ fallbacks: DeliveryFallback[] } | AttemptFailure> {
+): Promise<{ fallbacks: DeliveryFallback[]; sentBytes: number } | AttemptFailure> {
   const { difusor, pkg, settings } = delivery;
   const remainingMs = Math.max(0, deadlineAt - deps.clock.monotonic());
   const connectTimeoutMs = Math.min(settings.connectTimeoutS * 1000, remainingMs);
@@ -281,31 +286,18 @@ async function attemptDelivery(
     await within(checkRemoteDir(live, remoteDir));
     step = `removing stale temporary files in ${remoteDir}`;
     await within(sweepStaleTemps(live, remoteDir));
-    step = `uploading ${pkg.fileName} (${pkg.bytes} bytes)`;
-    packageBytesAcked = 0;
-    await within(
-      uploadAtomically(
-        live,
-        { localFile: pkg.file },
-        { remoteDir, finalName: pkg.fileName, expectedBytes: pkg.bytes },
-        pendingTemps,
-        (bytesSoFar) => {
-          packageBytesAcked = bytesSoFar;
-        },
-      ),
-    );
-    packageBytesAcked = undefined;
-    const sha256Name = `${pkg.fileName}.sha256`;
-    step = `uploading ${sha256Name}`;
-    await within(
-      uploadAtomically(
-        live,
-        { data: delivery.sha256Text },
-        { remoteDir, finalName: sha256Name, expectedBytes: Buffer.byteLength(delivery.sha256Text) },
-        pendingTemps,
-      ),
-    );
-    const latest = `${pkg.fileName}\n`;
+    // The full package, or the delta from the cut this difusor's prep-apply APPLIED (package-choice.ts).
+    step = `reading ${APPLIED_FILE_NAME}`;
+    const applied = delivery.extras?.delta ? await within(live.readSmallFile(posix.join(remoteDir, APPLIED_FILE_NAME))) : null;
+    const send = choosePackageFor(difusor.id, applied, { pkg, sha256Text: delivery.sha256Text }, delivery.extras);
+    for (const file of packageFilesToUpload(send)) {
+      step = file.isPackage ? `uploading ${file.finalName} (${file.expectedBytes} bytes)` : `uploading ${file.finalName}`;
+      if (file.isPackage) packageBytesAcked = 0;
+      const onProgress = file.isPackage ? (bytesSoFar: number) => void (packageBytesAcked = bytesSoFar) : undefined;
+      await within(uploadAtomically(live, file.source, { remoteDir, finalName: file.finalName, expectedBytes: file.expectedBytes }, pendingTemps, onProgress));
+      packageBytesAcked = undefined;
+    }
+    const latest = `${send.fileName}\n`;
     step = `updating ${LATEST_FILE_NAME}`;
     const current = await within(live.readSmallFile(posix.join(remoteDir, LATEST_FILE_NAME)));
     if (shouldReplaceLatest(current, pkg.cutId, delivery.latestMustName)) {
@@ -320,7 +312,7 @@ async function attemptDelivery(
     }
     clearTimeout(timer);
     await session.close();
-    return { fallbacks };
+    return { fallbacks, sentBytes: send.bytes };
   } catch (error) {
     const cause = deadline.signal.aborted ? deadline.signal.reason : error;
     // Our partial file goes first, so the free space measured is what the difusor really has.

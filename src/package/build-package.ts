@@ -11,6 +11,10 @@ import { ensureStoreDir, PendingStoreFile, storeIoError, syncStoreDir } from './
 import type { BuiltPackage } from './types.js';
 import { writeTarGz } from './write-tar-gz.js';
 import { writeZip } from './write-zip.js';
+import type { SshSigner } from '../signing/sshsig.js';
+import { PackageSigning } from './sign-package.js';
+import { buildDeltaPackages, keepManifest } from './delta.js';
+import { listStoredPackages } from './store.js';
 
 export interface BuildPackageInput {
   sourceDir: string;
@@ -22,6 +26,10 @@ export interface BuildPackageInput {
   storeDir: string;
   /** Tuning for tests and the benchmark; the defaults are what production uses. */
   gzip?: ParallelGzipOptions;
+  /** The registry's signing_key, loaded: adds `<package>.sig` and MANIFEST.json.sig. */
+  signer?: SshSigner;
+  /** package.delta: also build deltas against recent cuts (src/package/delta.ts). */
+  delta?: boolean;
 }
 
 /** `PREP2024_MICH_{cut}` + cut → `PREP2024_MICH_20240602_2020.tar.gz`. */
@@ -53,13 +61,17 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
   const listing = scanSource(sourceDir);
   ensureStoreDir(storeDir);
   const archive = new PendingStoreFile(storeDir, fileName);
+  const signing = new PackageSigning(input.signer);
   let sha256: string;
   try {
-    const write = (bytes: Buffer) => archive.write(bytes);
+    const write = (bytes: Buffer) => {
+      archive.write(bytes);
+      signing.update(bytes);
+    };
     if (input.format === 'zip') {
-      await writeZip(listing, input.cut, input.institute, write);
+      await writeZip(listing, input.cut, input.institute, write, signing.afterManifest);
     } else {
-      await writeTarGz(listing, input.cut, input.institute, write, input.gzip);
+      await writeTarGz(listing, input.cut, input.institute, write, input.gzip, signing.afterManifest);
     }
     sha256 = archive.commit();
   } catch (error) {
@@ -78,7 +90,24 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
     bytes: archive.bytes,
     fileCount: listing.fileCount,
   };
+  const sigFile = signing.writeSignature(storeDir, fileName);
+  if (sigFile !== undefined) built.sigFile = sigFile;
+  // Deltas are an optimisation: a damaged older record must not stop the full package.
+  const earlier = input.delta ? await listStoredPackages(storeDir).catch(() => []) : [];
   recordStoredPackage(storeDir, built);
+  if (input.delta && signing.manifest) {
+    keepManifest(storeDir, built, signing.manifest);
+    await buildDeltaPackages({
+      storeDir,
+      sourceDir,
+      cut: input.cut,
+      pkg: built,
+      manifest: signing.manifest,
+      manifestSignature: signing.manifestSignature,
+      stored: earlier.filter((p) => p.cutId !== built.cutId),
+      signer: input.signer,
+    });
+  }
   syncStoreDir(storeDir);
   return built;
 }

@@ -17,3 +17,9 @@ export function renderManifest(cut: Cut, institute: string, files: readonly Mani
   };
   return Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8');
 }
+
+/**
+ * Files that follow MANIFEST.json in a package, computed from its bytes (MANIFEST.json.sig when a
+ * signing key is configured; see src/package/sign-package.ts).
+ */
+export type AfterManifest = (manifest: Buffer) => Array<{ path: string; data: Buffer }>;

@@ -114,7 +114,7 @@ function verifyRecord(storeDir: string, record: StoreRecord): BuiltPackage {
   if (line !== sha256Line(record.sha256, record.fileName)) {
     throw corrupt(sha256File, `does not hold the SHA-256 recorded for the package (${record.sha256})`);
   }
-  return {
+  const pkg: BuiltPackage = {
     cutId: record.cutId,
     cutTime: record.cutTime,
     format: record.format,
@@ -125,6 +125,9 @@ function verifyRecord(storeDir: string, record: StoreRecord): BuiltPackage {
     bytes: record.bytes,
     fileCount: record.fileCount,
   };
+  // A signed package's signature sits beside it (written before the record).
+  if (fs.existsSync(`${file}.sig`)) pkg.sigFile = `${file}.sig`;
+  return pkg;
 }
 
 function recordFilesIn(storeDir: string): string[] {

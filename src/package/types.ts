@@ -17,4 +17,6 @@ export interface BuiltPackage {
   bytes: number;
   /** Number of files from the source folder (MANIFEST.json not counted). */
   fileCount: number;
+  /** Absolute path of `<fileName>.sig` (SSH signature), when the registry has a signing_key. */
+  sigFile?: string;
 }

@@ -3,7 +3,7 @@
 import { createHash, hash as hashOnce, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Cut } from '../core/cut.js';
-import { renderManifest, type ManifestFile } from './manifest.js';
+import { renderManifest, type AfterManifest, type ManifestFile } from './manifest.js';
 import { DEFAULT_PARALLEL_GZIP, ParallelGzipWriter, type ParallelGzipOptions } from './parallel-gzip.js';
 import {
   MANIFEST_NAME,
@@ -28,6 +28,7 @@ export async function writeTarGz(
   institute: string,
   writeOutput: (bytes: Buffer) => void,
   gzipOptions: ParallelGzipOptions = DEFAULT_PARALLEL_GZIP,
+  afterManifest?: AfterManifest,
 ): Promise<void> {
   const gzip = new ParallelGzipWriter(writeOutput, gzipOptions);
   const fixed = fixedTarFields(cut);
@@ -75,7 +76,12 @@ export async function writeTarGz(
 
   const manifest = renderManifest(cut, institute, manifestFiles);
   const manifestHeader = encodeTarHeader({ ...fixed, path: MANIFEST_NAME, type: 'file', size: manifest.length, mode: 0o644 });
-  for (const part of [manifestHeader, manifest, ZEROS.subarray(0, tarPadding(manifest.length)), TAR_END]) {
+  const extras = (afterManifest?.(manifest) ?? []).flatMap(({ path, data }) => [
+    encodeTarHeader({ ...fixed, path, type: 'file', size: data.length, mode: 0o644 }),
+    data,
+    ZEROS.subarray(0, tarPadding(data.length)),
+  ]);
+  for (const part of [manifestHeader, manifest, ZEROS.subarray(0, tarPadding(manifest.length)), ...extras, TAR_END]) {
     const wait = gzip.append(part);
     if (wait) await wait;
   }

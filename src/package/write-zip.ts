@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import type { Cut } from '../core/cut.js';
 import { PrepPushError } from '../core/errors.js';
-import { renderManifest, type ManifestFile } from './manifest.js';
+import { renderManifest, type AfterManifest, type ManifestFile } from './manifest.js';
 import {
   MANIFEST_NAME,
   openSourceFile,
@@ -88,6 +88,7 @@ export async function writeZip(
   cut: Cut,
   institute: string,
   writeOutput: (bytes: Buffer) => void,
+  afterManifest?: AfterManifest,
 ): Promise<void> {
   if (listing.entries.length + 1 > ZIP_MAX_ENTRIES) {
     throw tooBigForZip(`${listing.entries.length + 1} entries`);
@@ -196,6 +197,9 @@ export async function writeZip(
 
   const manifest = renderManifest(cut, institute, manifestFiles);
   await enqueue(manifest.length, compressWhole(Buffer.from(MANIFEST_NAME, 'utf8'), manifest, zlib.crc32(manifest)));
+  for (const extra of afterManifest?.(manifest) ?? []) {
+    await enqueue(extra.data.length, compressWhole(Buffer.from(extra.path, 'utf8'), extra.data, zlib.crc32(extra.data)));
+  }
   await drain();
 
   const centralOffset = out.offset;

@@ -26,3 +26,11 @@ export function inspectPrivateKey(data: Buffer, passphrase?: string): KeyVerdict
   if (!key) return { kind: 'unparseable', detail: 'no key in the file' };
   return key.isPrivateKey() ? { kind: 'ok' } : { kind: 'public' };
 }
+
+/** True when the bytes parse (with the passphrase) to an ed25519 key: the only type signing_key takes. */
+export function isEd25519PrivateKey(data: Buffer, passphrase?: string): boolean {
+  const parsed = ssh2.utils.parseKey(data, passphrase);
+  if (parsed instanceof Error) return false;
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  return key?.type === 'ssh-ed25519';
+}

@@ -30,6 +30,9 @@ export const EXPECTED: Record<string, string> = {
   package: 'a mapping with name and format',
   'package.name': 'a file name template containing {cut}, e.g. "PREP2024_MICH_{cut}"',
   'package.format': 'tar.gz or zip',
+  'package.delta': 'true or false (send difusores that run prep-apply only the files that changed)',
+  signing_key: 'the path of an OpenSSH ed25519 private key (relative to the registry file)',
+  signing_key_passphrase_env: 'the name of an environment variable, e.g. PREP_SIGNING_PASSPHRASE',
   push: 'a mapping with concurrency, connect_timeout_s, transfer_timeout_s and retries',
   'push.concurrency': 'a whole number from 1 to 256',
   'push.connect_timeout_s': 'a number of seconds greater than 0',
@@ -85,6 +88,8 @@ export const EXPECTED: Record<string, string> = {
   'audit.timeout_s': 'a number of seconds greater than 0',
   'audit.concurrency': 'a whole number from 1 to 64',
   'audit.max_requests': 'a whole number from 1 to 1024',
+  'difusor.apply_dir': "the absolute path of remote_dir on the difusor's own disk (where prep-apply runs), e.g. /srv/sftp/iem/prep",
+  'difusor.apply_keep_releases': 'a whole number of releases prep-apply keeps, 0 = all',
 };
 
 /** The EXPECTED key of a field path: difusores[3].port and defaults.port are both `difusor.port`. */
@@ -246,6 +251,10 @@ const difusorFields = {
       }),
     )
     .optional(),
+  // For the difusor kit (src/kit): remote_dir as the difusor's own machine sees it, when a chroot
+  // makes the two differ, and how many releases its prep-apply keeps.
+  apply_dir: withRules(z.string(), [checkRemoteDir]).optional(),
+  apply_keep_releases: z.int().min(0).optional(),
 };
 
 export const DIFUSOR_FIELD_NAMES = Object.keys(difusorFields);
@@ -286,7 +295,10 @@ export const registryFileSchema = z.strictObject({
   package: z.strictObject({
     name: withRules(z.string(), [checkPackageName]),
     format: z.enum(['tar.gz', 'zip']).default('tar.gz'),
+    delta: z.boolean().default(false),
   }),
+  signing_key: withRules(z.string(), [notBlank, noTilde]).optional(),
+  signing_key_passphrase_env: withRules(z.string(), [checkEnvName]).optional(),
   push: z
     .strictObject({
       concurrency: z.int().min(1).max(256).default(DEFAULT_PUSH.concurrency),
@@ -328,7 +340,7 @@ export type DifusorFieldName = keyof typeof difusorFields;
 export function knownKeysAt(path: ReadonlyArray<string | number>): string[] {
   const key = expectationKey(path);
   if (key === '') return Object.keys(registryFileSchema.shape);
-  if (key === 'package') return ['name', 'format'];
+  if (key === 'package') return ['name', 'format', 'delta'];
   if (key === 'push') return Object.keys(DEFAULT_PUSH);
   if (key === 'requirements') return Object.keys(DEFAULT_REQUIREMENTS);
   if (key === 'audit') return ['ca_file', ...Object.keys(DEFAULT_AUDIT)];

@@ -30,6 +30,10 @@ export interface Difusor {
   url?: string;
   /** Whom the institute calls or writes about this difusor. */
   contacts?: Contact[];
+  /** remote_dir as the difusor's own disk sees it (for its kit); absent: the same as remoteDir. */
+  applyDir?: string;
+  /** Releases the kit's prep-apply keeps (0 = all); absent: 0. */
+  applyKeepReleases?: number;
 }
 
 export interface Contact {
@@ -120,6 +124,14 @@ export interface Registry {
     /** Template with `{cut}`, e.g. `PREP2024_MICH_{cut}`; the extension comes from the format. */
     name: string;
     format: PackageFormat;
+    /** Build delta packages against recent cuts, for difusores whose APPLIED names one. */
+    delta?: boolean;
+  };
+  /** Signs every package and MANIFEST.json (src/signing); absent: nothing is signed. */
+  signing?: {
+    /** Absolute path of the OpenSSH ed25519 private key. */
+    keyPath: string;
+    passphraseEnv?: string;
   };
   push: PushSettings;
   difusores: Difusor[];

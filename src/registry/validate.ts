@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 
 import { closestName } from '../core/did-you-mean.js';
 import { PrepPushError } from '../core/errors.js';
-import { inspectPrivateKey } from './keys.js';
+import { inspectPrivateKey, isEd25519PrivateKey } from './keys.js';
 import { firstSyntaxError, parseRegistryYaml, readRegistryText, type RegistrySource } from './load.js';
 import { fieldAtOffset, firstLineOfKey, formatFieldPath, locateField, type FieldPath, type Position } from './locate.js';
 import {
@@ -123,6 +123,7 @@ export async function validateRegistry(filePath: string, deps: RegistryDeps): Pr
   }
   checkUniqueIds(context, entries);
   const noticeHtml = await checkNotifyAndNotice(context, raw);
+  if (isMapping(raw)) await checkSigningKey(context, raw);
 
   const found = problems.sorted();
   if (found.length > 0 || !parsed.success) return { registry: null, problems: found };
@@ -383,9 +384,56 @@ async function checkPrivateKey(
   }
 }
 
-function keyFileReadMessage(keyPath: string, error: NodeJS.ErrnoException): string {
+/**
+ * The institute's signing key must be an ed25519 private key that opens with the passphrase the
+ * environment holds: found now, not when the first package is signed.
+ */
+async function checkSigningKey(ctx: DifusorContext, raw: Record<string, unknown>): Promise<void> {
+  const keyPath = raw.signing_key;
+  const envName = raw.signing_key_passphrase_env;
+  const usable = (field: string) => !ctx.badFields.has(JSON.stringify([field]));
+  if (typeof envName === 'string' && keyPath === undefined && usable('signing_key_passphrase_env')) {
+    const path = ['signing_key_passphrase_env'];
+    ctx.problems.add(locateField(ctx.source, path), path, 'names a passphrase, but there is no signing_key; add signing_key or remove this field');
+    return;
+  }
+  if (typeof keyPath !== 'string' || !usable('signing_key')) return;
+  const absolute = resolve(ctx.registryDir, keyPath);
+  const at = ['signing_key'];
+  let data: Buffer;
+  try {
+    data = await readFile(absolute);
+  } catch (error) {
+    ctx.problems.add(locateField(ctx.source, at), at, keyFileReadMessage(absolute, error as NodeJS.ErrnoException, 'signing_key'));
+    return;
+  }
+  const passphrase = typeof envName === 'string' ? ctx.env[envName] : undefined;
+  const verdict = inspectPrivateKey(data, passphrase);
+  let message: string | null = null;
+  if (verdict.kind === 'public') message = `${absolute} is a public key; point signing_key at the private half (the file without .pub)`;
+  else if (verdict.kind === 'unparseable') message = `${absolute} is not an OpenSSH private key (${verdict.detail}); create one with \`ssh-keygen -t ed25519 -f ${absolute}\``;
+  else if (verdict.kind === 'encrypted' && typeof envName === 'string') {
+    message = `${absolute} is protected by a passphrase and the environment variable ${envName} is not set; set it where prep-push runs (a cron job does not see your login shell's variables)`;
+  } else if (verdict.kind === 'encrypted') {
+    message = `${absolute} is protected by a passphrase; name the environment variable that holds it in signing_key_passphrase_env and set it where prep-push runs`;
+  } else if (verdict.kind === 'wrong-passphrase') {
+    const variable = String(envName);
+    const envAt = ['signing_key_passphrase_env'];
+    ctx.problems.add(locateField(ctx.source, envAt), envAt, `the passphrase in ${variable} does not decrypt ${absolute} (${verdict.detail}); check the value of ${variable}`);
+    return;
+  } else if (!isEd25519PrivateKey(data, passphrase)) {
+    message = `${absolute} is not an ed25519 key; signatures are made with ed25519: create one with \`ssh-keygen -t ed25519 -f ${absolute}\``;
+  }
+  if (message !== null) ctx.problems.add(locateField(ctx.source, at), at, message);
+}
+
+function keyFileReadMessage(keyPath: string, error: NodeJS.ErrnoException, field: 'private_key' | 'signing_key' = 'private_key'): string {
   if (error.code === 'ENOENT') {
-    return `key file ${keyPath} does not exist (relative paths start at the registry file's folder); point private_key at the key whose public half the difusores authorised (a newly generated key would be refused by every one of them until each installs it)`;
+    const where = `key file ${keyPath} does not exist (relative paths start at the registry file's folder)`;
+    // A new login key would be refused by every difusor; a new signing key only needs new kits.
+    return field === 'private_key'
+      ? `${where}; point private_key at the key whose public half the difusores authorised (a newly generated key would be refused by every one of them until each installs it)`
+      : `${where}; fix the path, or create the key with \`ssh-keygen -t ed25519 -f ${keyPath}\``;
   }
   if (error.code === 'EISDIR') return `${keyPath} is a folder; expected a private key file`;
   if (error.code === 'EACCES' || error.code === 'EPERM') {
@@ -507,6 +555,8 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
     if (m.private_key_passphrase_env !== undefined) difusor.privateKeyPassphraseEnv = m.private_key_passphrase_env;
     if (m.password_env !== undefined) difusor.passwordEnv = m.password_env;
     if (m.url !== undefined) difusor.url = normalizeUrl(m.url);
+    if (m.apply_dir !== undefined) difusor.applyDir = m.apply_dir;
+    if (m.apply_keep_releases !== undefined) difusor.applyKeepReleases = m.apply_keep_releases;
     return difusor;
   });
   const registry: Registry = {
@@ -539,6 +589,11 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
       maxRequests: data.audit.max_requests,
     };
     if (data.audit.ca_file !== undefined) registry.audit.caFile = resolve(registryDir, data.audit.ca_file);
+  }
+  if (data.package.delta) registry.package.delta = true;
+  if (data.signing_key !== undefined) {
+    registry.signing = { keyPath: resolve(registryDir, data.signing_key) };
+    if (data.signing_key_passphrase_env !== undefined) registry.signing.passphraseEnv = data.signing_key_passphrase_env;
   }
   return registry;
 }

@@ -40,7 +40,7 @@ test.each(['tar.gz', 'zip'])(
       expect(summary.bytes).toBeGreaterThan(290_000_000);
     }
     const code = path.join(work, 'code');
-    for (const folder of ['src/core', 'src/package', 'src/registry']) {
+    for (const folder of ['src/core', 'src/package', 'src/registry', 'src/signing']) {
       transpileFolder(path.join(ROOT, folder), path.join(code, folder));
     }
     fs.writeFileSync(path.join(code, 'package.json'), '{"type":"module"}');

@@ -5,6 +5,7 @@ import { parseCutTime } from '../../core/cut.js';
 import { packageStoreDir } from '../../cut/state-dir.js';
 import { acquireLock } from '../../ledger/lock.js';
 import { buildPackage } from '../../package/build-package.js';
+import { packageSigningOptions } from '../../signing/load-signing-key.js';
 import type { Action } from '../io.js';
 import { renderPackage } from '../render.js';
 
@@ -21,6 +22,7 @@ export const run: Action = async ({ opts }, env) => {
       nameTemplate: registry.package.name,
       format: registry.package.format,
       storeDir: packageStoreDir(stateDir),
+      ...(await packageSigningOptions(registry, env.ctx.env)),
     });
     env.out(renderPackage(pkg));
   } finally {
