@@ -166,8 +166,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .option('--cut <cut-id>', 'the cut id, e.g. 20240602_2020 (default: the newest package in the store)')
     .option('--only <ids>', 'only these difusores (comma-separated)')
     .option('--failed', 'only the active difusores that do not have that cut yet')
+    .option('--allow-rollback', 'site mode: let current move back to this older cut')
     .option('--json', 'print one JSON document (progress goes to stderr)')
-    .action(async (opts: { cut?: string; only?: string; failed?: boolean; json?: boolean }) => {
+    .action(async (opts: { cut?: string; only?: string; failed?: boolean; allowRollback?: boolean; json?: boolean }) => {
       jsonRequested = Boolean(opts.json);
       const registry = await loadRegistryFor(globals(), ctx);
       const request = {
@@ -176,6 +177,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         cutId: opts.cut,
         only: requireIds(parseIdList(opts.only)),
         failed: opts.failed,
+        allowRollback: opts.allowRollback,
       };
       finishRun(await runPush(request, runDeps(Boolean(opts.json))), Boolean(opts.json));
     });

@@ -7,6 +7,7 @@ import type { DryRunPlan } from '../cut/run.js';
 import type { BlockChange } from '../commands/block.js';
 import type { StatusReport } from '../commands/status.js';
 import type { BuiltPackage } from '../package/types.js';
+import type { PublishSummary } from '../delivery/types.js';
 
 export interface Style {
   ok(text: string): string;
@@ -46,11 +47,17 @@ export function renderPackage(pkg: BuiltPackage): string[] {
   ];
 }
 
+/** `site 20240602_2020 (link+rename): 612 uploaded (1.2 MB), 19,388 linked` */
+export function describePublish(p: PublishSummary): string {
+  return `site ${p.release} (${p.mode}): ${p.uploaded_files} uploaded (${formatBytes(p.bytes_uploaded)}), ${p.linked_files} linked`;
+}
+
 /** One line per difusor as it finishes (and the error's message under a failure). */
 export function renderResultLine(r: ReportResult, s: Style): string[] {
   const id = r.id.padEnd(20);
   if (r.outcome === 'delivered') {
-    return [`${s.ok('delivered')}  ${id} ${formatSeconds(r.seconds).padStart(9)}  ${plural(r.attempts, 'attempt')}  ${formatRate(r.bytes, r.seconds)}`];
+    const line = `${s.ok('delivered')}  ${id} ${formatSeconds(r.seconds).padStart(9)}  ${plural(r.attempts, 'attempt')}  ${formatRate(r.bytes, r.seconds)}`;
+    return r.publish ? [line, `           ${describePublish(r.publish)}`] : [line];
   }
   if (r.outcome === 'skipped') return [`${s.dim('skipped  ')}  ${id} ${r.skip_reason ?? ''}`];
   return [
@@ -75,8 +82,9 @@ export function renderRunSummary(report: RunReport, s: Style): string[] {
     r.outcome === 'skipped' ? '' : r.seconds.toFixed(2),
     r.outcome === 'skipped' ? '' : String(r.attempts),
     r.outcome === 'delivered' ? formatRate(r.bytes, r.seconds) : '',
+    r.publish ? describePublish(r.publish) : '',
   ]);
-  for (const id of report.not_started) rows.push([id, 'not started (interrupted)', '', '', '', '']);
+  for (const id of report.not_started) rows.push([id, 'not started (interrupted)', '', '', '', '', '']);
   const targeted = report.results.filter((r) => r.outcome !== 'skipped').length + report.not_started.length;
   const delivered = report.results.filter((r) => r.outcome === 'delivered').length;
   const failed = report.results.filter((r) => r.outcome === 'failed');
@@ -86,7 +94,7 @@ export function renderRunSummary(report: RunReport, s: Style): string[] {
   const lines = [
     '',
     `${report.command} ${report.cut.id}  ${report.package.file}  sha256 ${report.package.sha256.slice(0, 16)}…`,
-    ...table(['difusor', 'outcome', 'error', 'seconds', 'attempts', 'rate'], rows),
+    ...table(['difusor', 'outcome', 'error', 'seconds', 'attempts', 'rate', 'site'], rows),
     '',
     `delivered ${delivered}/${targeted}` +
       (failed.length ? s.bad(`, failed ${failed.length} (${[...byCode].map(([code, ids]) => `${code}: ${ids.join(', ')}`).join('; ')})`) : '') +
@@ -125,11 +133,12 @@ export function renderStatus(report: StatusReport, s: Style): string[] {
     d.state === 'blocked' ? s.bad('blocked') : d.state === 'disabled' ? s.dim('disabled') : 'active',
     String(d.consecutive_misses),
     d.last_delivered_cut ?? '-',
+    d.current_release ?? '-',
     d.blocked_reason ?? (unresolvedError(d) ? `${d.last_error!.code} at cut ${d.last_error!.cut}` : ''),
   ]);
   return [
     `latest cut: ${report.latest_cut ?? '(none yet)'}`,
-    ...table(['difusor', 'state', 'misses', 'last delivered', 'blocked reason / last error'], rows),
+    ...table(['difusor', 'state', 'misses', 'last delivered', 'current', 'blocked reason / last error'], rows),
   ];
 }
 

@@ -11,6 +11,8 @@ export interface DifusorStatus {
   last_delivered_cut: string | null;
   blocked_reason: string | null;
   last_error: { cut: string; code: string; message: string; at: string } | null;
+  /** Site mode: the release its `current` names, as the last publish that reached it left it. */
+  current_release: string | null;
 }
 
 export interface StatusReport {
@@ -36,6 +38,7 @@ export async function status(registry: Registry, stateDir: string): Promise<Stat
         last_delivered_cut: s?.lastDeliveredCut ?? null,
         blocked_reason: s?.blocked?.reason ?? null,
         last_error: s?.lastError ?? null,
+        current_release: s?.currentRelease ?? null,
       };
     }),
   };

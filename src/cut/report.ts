@@ -1,6 +1,6 @@
 // The report of a cut or push run: what the CLI prints, what `--json` emits (the contract's shape),
 // what is kept in the state dir, and the pure mapping from a report to the process exit code.
-import type { DeliveryFailure } from '../delivery/types.js';
+import type { DeliveryFailure, PublishSummary } from '../delivery/types.js';
 import type { PlannedSkip } from './plan.js';
 
 export interface ReportResult {
@@ -13,6 +13,8 @@ export interface ReportResult {
   bytes: number;
   /** For skipped: why. */
   skip_reason?: PlannedSkip['reason'];
+  /** Site mode: the release (contract: null for a package-only difusor). */
+  publish?: PublishSummary | null;
 }
 
 export interface RunReport {

@@ -8,6 +8,8 @@ import { cutFromId } from '../core/cut.js';
 import { PrepPushError } from '../core/errors.js';
 import { deliverToAll } from '../delivery/deliver.js';
 import type { SftpTransport } from '../delivery/transport.js';
+import { usesSite, type SitePlan } from '../delivery/modes/strategy.js';
+import { extractedManifestHashes, siteReleaseOf } from '../publish/site-tree.js';
 import type { DeliveryResult } from '../delivery/types.js';
 import { openJournal, readJournal } from '../ledger/journal.js';
 import type { Journal } from '../ledger/journal.js';
@@ -57,6 +59,8 @@ export interface PushRequest {
   only?: string[];
   /** Only difusores that do not have the cut yet. */
   failed?: boolean;
+  /** Site mode: let `current` move back to this older cut (`--allow-rollback`). */
+  allowRollback?: boolean;
 }
 
 export interface DryRunPlan {
@@ -119,7 +123,7 @@ export async function runPush(request: PushRequest, deps: RunDeps): Promise<RunR
       request.registry,
       request.stateDir,
       pkg,
-      { only: request.only, missingCut: request.failed ? pkg.cutId : undefined },
+      { only: request.only, missingCut: request.failed ? pkg.cutId : undefined, allowRollback: request.allowRollback },
       deps,
     );
   } finally {
@@ -161,7 +165,7 @@ async function deliverAndRecord(
   registry: Registry,
   stateDir: string,
   pkg: BuiltPackage,
-  selection: { only?: string[]; missingCut?: string },
+  selection: { only?: string[]; missingCut?: string; allowRollback?: boolean },
   deps: RunDeps,
 ): Promise<RunReport> {
   const startedAt = deps.clock.now();
@@ -198,13 +202,17 @@ async function deliverAndRecord(
         attempts: 0,
         bytes: 0,
         skip_reason: skip.reason,
+        publish: null,
       };
       await recorder.recordOutcome(command, pkg.cutId, result, skip.reason);
       results.push(result);
     }
 
+    const site = plan.targets.some((d) => usesSite(d.delivery))
+      ? await sitePlanFor(stateDir, pkg, events, registry, selection.allowRollback ?? false)
+      : undefined;
     await deliverToAll(
-      { pkg, targets: plan.targets, settings: registry.push },
+      { pkg, targets: plan.targets, settings: registry.push, site },
       { transport: deps.transport, env: deps.env, clock: deps.clock },
       {
         signal: deps.signal,
@@ -256,6 +264,33 @@ function toReportResult(delivery: DeliveryResult): ReportResult {
     seconds: delivery.seconds,
     attempts: delivery.attempts,
     bytes: delivery.bytes,
+    publish: delivery.publish ?? null,
+  };
+}
+
+/**
+ * The site this run publishes (extracted from the stored package once) and which releases found
+ * on a difusor we trust as hard-link sources: those whose MANIFEST.json the ledger recorded as
+ * published to that difusor, or that match a cut still extracted in the state dir.
+ */
+async function sitePlanFor(
+  stateDir: string,
+  pkg: BuiltPackage,
+  events: readonly LedgerEvent[],
+  registry: Registry,
+  allowRollback: boolean,
+): Promise<SitePlan> {
+  const release = await siteReleaseOf(stateDir, pkg);
+  const published = new Set<string>();
+  for (const event of events) {
+    if (event.type === 'outcome' && event.publish) published.add(`${event.id}\0${event.publish.manifest_sha256}`);
+  }
+  const extracted = await extractedManifestHashes(stateDir);
+  return {
+    release,
+    keepReleases: registry.publish?.keepReleases ?? 0,
+    allowRollback,
+    isTrusted: (id, name, sha256) => published.has(`${id}\0${sha256}`) || extracted.get(sha256) === name,
   };
 }
 
@@ -303,6 +338,7 @@ class LedgerRecorder {
       via,
       seconds: result.seconds,
       attempts: result.attempts,
+      ...(result.publish ? { publish: result.publish } : {}),
     });
   }
 

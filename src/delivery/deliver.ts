@@ -7,11 +7,14 @@ import type { BuiltPackage } from '../package/types.js';
 import type { Difusor, PushSettings } from '../registry/types.js';
 import type { DeliveryResult } from './types.js';
 import { deliverToDifusor, type DeliveryDeps } from './upload.js';
+import type { SitePlan } from './modes/strategy.js';
 
 export interface DeliveryPlan {
   pkg: BuiltPackage;
   targets: Difusor[];
   settings: PushSettings;
+  /** The site of this cut, when any target publishes it (delivery: site or both). */
+  site?: SitePlan;
 }
 
 export interface DeliveryHooks {
@@ -57,7 +60,7 @@ export async function deliverToAll(
     limit(async (): Promise<DeliveryResult | undefined> => {
       if (hooks.signal?.aborted) return undefined;
       hooks.onStart?.(difusor.id);
-      const result = await deliverToDifusor({ difusor, pkg, sha256Text, settings }, deps).catch(
+      const result = await deliverToDifusor({ difusor, pkg, sha256Text, settings, site: plan.site }, deps).catch(
         // deliverToDifusor turns every failure into a result; this only guards the fan-out
         // against a bug there, so one difusor can never take the others down.
         (error: unknown): DeliveryResult => ({

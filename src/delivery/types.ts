@@ -11,6 +11,7 @@ export const FAILURE_CODES = [
   'CONNECTION_LOST',
   'TRANSFER_TIMEOUT',
   'VERIFY_FAILED',
+  'ROLLBACK_REFUSED',
   'SFTP_ERROR',
 ] as const;
 
@@ -22,6 +23,7 @@ export const NOT_RETRYABLE: ReadonlySet<FailureCode> = new Set<FailureCode>([
   'AUTH_FAILED',
   'PERMISSION_DENIED',
   'NO_SPACE',
+  'ROLLBACK_REFUSED',
 ]);
 
 export interface DeliveryFailure {
@@ -41,4 +43,23 @@ export interface DeliveryResult {
   attempts: number;
   /** Bytes of the package uploaded by the successful attempt (0 when failed). */
   bytes: number;
+  /** Site mode: what the release cost and where `current` is (null for a package-only difusor). */
+  publish?: PublishSummary | null;
+}
+
+/** The contract's `publish` object of a result (snake_case, as `--json` prints it). */
+export interface PublishSummary {
+  /** `link+rename` (hard links + one atomic rename) or a documented fallback; see README. */
+  mode: string;
+  /** The release directory's name under `releases/`. */
+  release: string;
+  uploaded_files: number;
+  linked_files: number;
+  bytes_uploaded: number;
+  /** The release `current` names after the run (the published one, or unchanged when refused). */
+  current: string | null;
+  /** SHA-256 of the release's MANIFEST.json: how a later run recognises it on the difusor. */
+  manifest_sha256: string;
+  /** SFTP requests this release took (for the benchmark). */
+  sftp_requests: number;
 }

@@ -15,7 +15,12 @@ import {
   type DeliveryStage,
 } from './classify.js';
 import type { SftpSession, SftpTransport } from './transport.js';
-import { NOT_RETRYABLE, type DeliveryFailure, type DeliveryResult, type FailureCode } from './types.js';
+import { NOT_RETRYABLE, type DeliveryFailure, type DeliveryResult, type FailureCode, type PublishSummary } from './types.js';
+import { strategiesFor, usesSite, type SitePlan } from './modes/strategy.js';
+
+function usesPackage(mode: Difusor['delivery']): boolean {
+  return !usesSite(mode) || mode === 'both';
+}
 
 /** The file every temporary upload is named after: `.<final>.prep-push-<12 hex>.part`. */
 export const TEMP_FILE_PATTERN = /^\..+\.prep-push-[0-9a-f]{12}\.part$/;
@@ -104,12 +109,18 @@ export interface DifusorDelivery {
   /** Content of `pkg.sha256File`, read once for every difusor. */
   sha256Text: string;
   settings: PushSettings;
+  /** The site to publish, for a difusor whose `delivery` is site or both. */
+  site?: SitePlan;
 }
 
 export interface DeliveryDeps {
   transport: SftpTransport;
   env: NodeJS.ProcessEnv;
   clock: Clock;
+}
+
+interface AttemptSuccess {
+  publish: PublishSummary | null;
 }
 
 interface AttemptFailure {
@@ -160,14 +171,16 @@ export async function deliverToDifusor(delivery: DifusorDelivery, deps: Delivery
   for (;;) {
     attempts += 1;
     const outcome = await attemptDelivery(delivery, deps, deadlineAt);
-    if (outcome === 'delivered') {
+    if (!('failure' in outcome)) {
       return {
         id: difusor.id,
         outcome: 'delivered',
         error: null,
         seconds: roundSeconds(clock.monotonic() - startedAt),
         attempts,
-        bytes: delivery.pkg.bytes,
+        // Package bytes only when the package was delivered; a site's bytes are in `publish`.
+        bytes: usesPackage(difusor.delivery) ? delivery.pkg.bytes : 0,
+        publish: outcome.publish,
       };
     }
     last = outcome;
@@ -186,6 +199,7 @@ export async function deliverToDifusor(delivery: DifusorDelivery, deps: Delivery
     seconds: roundSeconds(clock.monotonic() - startedAt),
     attempts,
     bytes: 0,
+    publish: null,
   };
 }
 
@@ -193,7 +207,7 @@ async function attemptDelivery(
   delivery: DifusorDelivery,
   deps: DeliveryDeps,
   deadlineAt: number,
-): Promise<'delivered' | AttemptFailure> {
+): Promise<AttemptSuccess | AttemptFailure> {
   const { difusor, pkg, settings } = delivery;
   const remainingMs = Math.max(0, deadlineAt - deps.clock.monotonic());
   const connectTimeoutMs = Math.min(settings.connectTimeoutS * 1000, remainingMs);
@@ -230,48 +244,24 @@ async function attemptDelivery(
 
     step = `creating remote_dir ${remoteDir}`;
     await within(live.mkdirp(remoteDir));
-    step = `removing stale temporary files in ${remoteDir}`;
-    await within(sweepStaleTemps(live, remoteDir));
-    step = `uploading ${pkg.fileName} (${pkg.bytes} bytes)`;
-    packageBytesAcked = 0;
-    await within(
-      uploadAtomically(
-        live,
-        { localFile: pkg.file },
-        { remoteDir, finalName: pkg.fileName, expectedBytes: pkg.bytes },
-        pendingTemps,
-        (bytesSoFar) => {
-          packageBytesAcked = bytesSoFar;
+    let publish: PublishSummary | undefined;
+    for (const strategy of strategiesFor(difusor.delivery)) {
+      const outcome = await strategy.deliver(live, {
+        delivery,
+        within,
+        setStep: (text) => {
+          step = text;
         },
-      ),
-    );
-    packageBytesAcked = undefined;
-    const sha256Name = `${pkg.fileName}.sha256`;
-    step = `uploading ${sha256Name}`;
-    await within(
-      uploadAtomically(
-        live,
-        { data: delivery.sha256Text },
-        { remoteDir, finalName: sha256Name, expectedBytes: Buffer.byteLength(delivery.sha256Text) },
         pendingTemps,
-      ),
-    );
-    const latest = `${pkg.fileName}\n`;
-    step = `updating ${LATEST_FILE_NAME}`;
-    const current = await within(live.readSmallFile(posix.join(remoteDir, LATEST_FILE_NAME)));
-    if (shouldReplaceLatest(current, pkg.cutId)) {
-      await within(
-        uploadAtomically(
-          live,
-          { data: latest },
-          { remoteDir, finalName: LATEST_FILE_NAME, expectedBytes: Buffer.byteLength(latest) },
-          pendingTemps,
-        ),
-      );
+        onPackageBytes: (bytes) => {
+          packageBytesAcked = bytes;
+        },
+      });
+      publish = outcome.publish ?? publish;
     }
     clearTimeout(timer);
     await session.close();
-    return 'delivered';
+    return { publish: publish ?? null };
   } catch (error) {
     const cause = deadline.signal.aborted ? deadline.signal.reason : error;
     let freeBytesAfterFailure: number | undefined;

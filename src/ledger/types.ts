@@ -1,6 +1,6 @@
 // The ledger's vocabulary: the journal's events (the truth, append-only) and the state derived
 // from them (what `status`, planning and blocking read).
-import type { FailureCode } from '../delivery/types.js';
+import type { FailureCode, PublishSummary } from '../delivery/types.js';
 
 export type RecordedOutcome = 'delivered' | 'failed' | 'skipped';
 
@@ -28,6 +28,8 @@ export type LedgerEvent =
       via: 'cut' | 'push';
       seconds: number;
       attempts: number;
+      /** Site mode: the release published and where `current` was left (absent: package only). */
+      publish?: PublishSummary | null;
     }
   | { type: 'block'; at: string; id: string; reason: string; by: 'auto' | 'manual' }
   | { type: 'unblock'; at: string; id: string };
@@ -47,6 +49,8 @@ export interface DifusorLedgerState {
   lastDeliveredCut: string | null;
   lastError: LastError | null;
   blocked: { reason: string; at: string; by: 'auto' | 'manual' } | null;
+  /** Site mode: the release `current` named after the last publish that reached it. */
+  currentRelease?: string | null;
 }
 
 export interface LedgerState {

@@ -9,6 +9,8 @@ export const DEFAULT_TIMEZONE = 'America/Mexico_City';
 export const DEFAULT_BLOCK_AFTER_MISSES = 3;
 export const DEFAULT_PORT = 22;
 export const DEFAULT_PUSH = { concurrency: 16, connect_timeout_s: 15, transfer_timeout_s: 300, retries: 1 } as const;
+export const DELIVERY_MODES = ['package', 'site', 'both'] as const;
+export const DEFAULT_PUBLISH = { keep_releases: 0 } as const;
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -44,6 +46,9 @@ export const EXPECTED: Record<string, string> = {
   'difusor.private_key': 'the path of a private key file (relative to the registry file)',
   'difusor.private_key_passphrase_env': 'the name of an environment variable, e.g. PREP_KEY_PASSPHRASE',
   'difusor.password_env': 'the name of an environment variable, e.g. PREP_SFTP_PASSWORD',
+  'difusor.delivery': 'package, site or both',
+  publish: 'a mapping with keep_releases',
+  'publish.keep_releases': 'a whole number of releases to keep on each difusor, 0 for all',
 };
 
 /** The EXPECTED key of a field path: difusores[3].port and defaults.port are both `difusor.port`. */
@@ -147,6 +152,7 @@ const difusorFields = {
   private_key: withRules(z.string(), [notBlank, noTilde]).optional(),
   private_key_passphrase_env: withRules(z.string(), [checkEnvName]).optional(),
   password_env: withRules(z.string(), [checkEnvName]).optional(),
+  delivery: z.enum(DELIVERY_MODES).optional(),
 };
 
 export const DIFUSOR_FIELD_NAMES = Object.keys(difusorFields);
@@ -171,6 +177,9 @@ export const registryFileSchema = z.strictObject({
       retries: z.int().min(0).max(10).default(DEFAULT_PUSH.retries),
     })
     .default({ ...DEFAULT_PUSH }),
+  publish: z
+    .strictObject({ keep_releases: z.int().min(0).default(DEFAULT_PUBLISH.keep_releases) })
+    .default({ ...DEFAULT_PUBLISH }),
   defaults: defaultsSchema.optional(),
   difusores: z.array(difusorEntrySchema).min(1),
 });
@@ -185,6 +194,7 @@ export function knownKeysAt(path: ReadonlyArray<string | number>): string[] {
   if (key === '') return Object.keys(registryFileSchema.shape);
   if (key === 'package') return ['name', 'format'];
   if (key === 'push') return Object.keys(DEFAULT_PUSH);
+  if (key === 'publish') return Object.keys(DEFAULT_PUBLISH);
   if (key === 'defaults') return DIFUSOR_FIELD_NAMES.filter((f) => f !== 'id');
   return DIFUSOR_FIELD_NAMES;
 }

@@ -21,6 +21,15 @@ export interface Difusor {
   /** Absolute POSIX path on the difusor's server. */
   remoteDir: string;
   enabled: boolean;
+  /** What the difusor receives: the package (default), the published site, or both. */
+  delivery?: DeliveryMode;
+}
+
+export type DeliveryMode = 'package' | 'site' | 'both';
+
+export interface PublishSettings {
+  /** Newest releases kept on each difusor (site mode); 0 keeps all. The current one is never removed. */
+  keepReleases: number;
 }
 
 export interface PushSettings {
@@ -46,5 +55,7 @@ export interface Registry {
     format: PackageFormat;
   };
   push: PushSettings;
+  /** Absent in registries built by hand (tests): keep every release. */
+  publish?: PublishSettings;
   difusores: Difusor[];
 }

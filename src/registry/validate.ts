@@ -405,6 +405,7 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
     if (m.private_key !== undefined) difusor.privateKey = resolve(registryDir, m.private_key);
     if (m.private_key_passphrase_env !== undefined) difusor.privateKeyPassphraseEnv = m.private_key_passphrase_env;
     if (m.password_env !== undefined) difusor.passwordEnv = m.password_env;
+    if (m.delivery !== undefined) difusor.delivery = m.delivery;
     return difusor;
   });
   const registry: Registry = {
@@ -419,6 +420,7 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
       transferTimeoutS: data.push.transfer_timeout_s,
       retries: data.push.retries,
     },
+    publish: { keepReleases: data.publish.keep_releases },
     difusores,
   };
   if (data.state_dir !== undefined) registry.stateDir = resolve(registryDir, data.state_dir);
