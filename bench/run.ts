@@ -30,6 +30,7 @@ import {
 } from './harness.js';
 import { createShapedLink } from './netns.js';
 import { generateSyntheticSite } from './synthetic-site.js';
+import { benchSitePublish } from './site-publish.js';
 
 const quick = process.argv.includes('--quick');
 // `--only 2,4`: run only these figures (for investigating one; the full table needs all five).
@@ -295,6 +296,19 @@ async function benchShaped(work: string): Promise<Row> {
   return row;
 }
 
+// Figure 6 (bench/site-publish.ts): a ~3% cut of a PREP-shaped site to 8 difusores in site mode vs rclone sync.
+async function benchSite(work: string): Promise<Row> {
+  const sizes = quick
+    ? { files: 200, bytes: 1_000_000, difusores: 4, reps: 1, stepTimeoutMs: STEP_TIMEOUT_MS }
+    : { files: 20_000, bytes: 50_000_000, difusores: 8, reps: 3, stepTimeoutMs: STEP_TIMEOUT_MS };
+  const row = emptyRow(`6. Site publish (${sizes.files} files, ~3% changed, to ${sizes.difusores})`, 'prep-push push (site) / rclone sync ×8 in parallel', '<= 0.5');
+  const fixture = await startBenchSshd(sizes.difusores, 'w');
+  defer(() => fixture.stop());
+  const { incremental, notes } = await benchSitePublish(work, fixture, sizes, log);
+  row.notes.push(...notes);
+  return finishRatioRow(row, incremental, (r) => r <= 0.5);
+}
+
 // ---- report -----------------------------------------------------------------------------------
 
 function fmtSpread(s: Spread | null, digits = 2): string {
@@ -374,6 +388,7 @@ async function main(): Promise<number> {
   if (!(sixteen instanceof Error)) {
     await attempt('4. Scale', () => benchScale(work));
     await attempt('5. Shaped uplink', () => benchShaped(work));
+    await attempt('6. Site publish', () => benchSite(work));
   }
 
   const table = renderTable(rows);
@@ -398,7 +413,7 @@ async function main(): Promise<number> {
 
   // Quick mode checks that every row produced a number (a skip must say why), not the goals.
   const broken = rows.filter((r) => !r.skipped && (r.error !== undefined || r.ratio === null || !Number.isFinite(r.ratio.median)));
-  const expectedRows = only === null ? 5 : only.size;
+  const expectedRows = only === null ? 6 : only.size;
   if (broken.length > 0 || rows.length < expectedRows) {
     log(`bench: ${broken.length} row(s) without a number${rows.length < expectedRows ? `, ${expectedRows - rows.length} row(s) not run` : ''}`);
     return 1;

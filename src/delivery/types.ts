@@ -60,6 +60,6 @@ export interface PublishSummary {
   current: string | null;
   /** SHA-256 of the release's MANIFEST.json: how a later run recognises it on the difusor. */
   manifest_sha256: string;
-  /** SFTP requests this release took (for the benchmark). */
-  sftp_requests: number;
+  /** Session operations this release took (an upload, open+write+close on the wire, counts as one): for the benchmark. */
+  sftp_operations: number;
 }

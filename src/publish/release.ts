@@ -132,7 +132,7 @@ export async function publishRelease(
     bytes_uploaded: bytes,
     current: now,
     manifest_sha256: manifestSha256,
-    sftp_requests: count(),
+    sftp_operations: count(),
   });
 
   const onDifusor = (await listNames(session, releasesDir)).filter((n) => !n.startsWith(WORK_PREFIX));
