@@ -244,5 +244,8 @@ describe('demo', () => {
     expect(run.stdout).toMatch(/BLOCKED +tv-norte: auto: missed 3 consecutive cuts/);
     expect(run.stdout).toMatch(/tv-norte +blocked +3/);
     expect(run.stdout).toMatch(/unblocked tv-norte/);
+    // la-voz publishes the site: its web server served each cut's main.json in turn.
+    expect(run.stdout).toMatch(/json\/main\.json now says: corte 20240602_2100/);
+    expect(run.stdout).toMatch(/current -> releases\/20240602_2100/);
   }, 120_000);
 });
