@@ -181,6 +181,10 @@ async function deliverAndRecord(
     const holding = selection.missingCut ? difusoresHoldingCut(events, selection.missingCut) : new Set<string>();
     const plan: DeliveryPlanTargets = planTargets(registry.difusores, recorder.state, selection, holding);
     deps.onProgress?.({ type: 'plan', targets: plan.targets.map((d) => d.id), skipped: plan.skipped });
+    // Before anything is recorded: a package that cannot be extracted stops the run with nothing pushed.
+    const site = plan.targets.some((d) => usesSite(d.delivery))
+      ? await sitePlanFor(stateDir, pkg, events, registry, selection.allowRollback ?? false)
+      : undefined;
     if (command === 'cut') {
       await recorder.record({
         type: 'cut',
@@ -208,9 +212,6 @@ async function deliverAndRecord(
       results.push(result);
     }
 
-    const site = plan.targets.some((d) => usesSite(d.delivery))
-      ? await sitePlanFor(stateDir, pkg, events, registry, selection.allowRollback ?? false)
-      : undefined;
     await deliverToAll(
       { pkg, targets: plan.targets, settings: registry.push, site },
       { transport: deps.transport, env: deps.env, clock: deps.clock },

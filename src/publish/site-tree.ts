@@ -10,6 +10,7 @@ import { MANIFEST_NAME } from './layout.js';
 import type { LocalRelease } from './release.js';
 
 export const SITES_DIR = 'sites';
+const MANIFEST_SIG_NAME = `${MANIFEST_NAME}.sig`;
 /** Extracted cuts kept besides the one being published: re-pushes of recent cuts skip extraction. */
 const KEEP_EXTRACTED = 3;
 
@@ -47,7 +48,12 @@ export async function siteReleaseOf(stateDir: string, pkg: BuiltPackage): Promis
     await pruneExtracted(sitesDir, treeNameOf(pkg));
   }
   const manifest = await readFile(join(dir, MANIFEST_NAME));
-  return { name: pkg.cutId, sourceDir: dir, manifest };
+  // A signed package carries MANIFEST.json.sig; the release holds it too (uploaded every time).
+  const signed = await stat(join(dir, MANIFEST_SIG_NAME)).then(
+    () => true,
+    () => false,
+  );
+  return { name: pkg.cutId, sourceDir: dir, manifest, ...(signed ? { extraFiles: [MANIFEST_SIG_NAME] } : {}) };
 }
 
 async function pruneExtracted(sitesDir: string, keepName: string): Promise<void> {
