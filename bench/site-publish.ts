@@ -42,11 +42,12 @@ function filesUnder(dir: string, prefix = ''): string[] {
 }
 
 /** The next cut: a copy of `from` (mtimes kept, as a PREP system rewrites only what changed) with ~3% of the files rewritten. */
-function makeNextCut(from: string, to: string): { changed: number; changedBytes: number } {
+function makeNextCut(from: string, to: string): { changed: number; changedBytes: number; paths: string[] } {
   cpSync(from, to, { recursive: true, preserveTimestamps: true });
   const random = mulberry32(99);
   let changed = 0;
   let changedBytes = 0;
+  const paths: string[] = [];
   const later = new Date(Date.parse('2024-06-03T02:20:00Z'));
   for (const rel of filesUnder(to)) {
     if (rel !== 'json/main.json' && random() >= CHANGED_SHARE) continue;
@@ -59,8 +60,9 @@ function makeNextCut(from: string, to: string): { changed: number; changedBytes:
     utimesSync(path, later, later);
     changed += 1;
     changedBytes += next.length;
+    paths.push(rel);
   }
-  return { changed, changedBytes };
+  return { changed, changedBytes, paths };
 }
 
 function rcloneConfig(file: string, targets: Target[], fixture: SshdFixture, knownHosts: string): void {
@@ -185,8 +187,8 @@ export async function benchSitePublish(work: string, fixture: SshdFixture, sizes
     async () => {
       for (const t of targets) {
         resetToFirstCut(t, CUT1.id);
-        rmSync(join(t.localDir as string, 'rclone'), { recursive: true, force: true });
-        cpSync(v1, join(t.localDir as string, 'rclone'), { recursive: true, preserveTimestamps: true });
+        // rclone sync rewrote only the changed files: put cut 1's back, with their times.
+        for (const rel of next.paths) cpSync(join(v1, rel), join(t.localDir as string, 'rclone', rel), { preserveTimestamps: true });
       }
     },
     log,
