@@ -66,7 +66,7 @@ export function sha256Of(data: Buffer): string {
 /** Counts every request made through the session, for the benchmark's requests-per-cut. */
 function countingSession(session: SftpSession): { session: SftpSession; count: () => number } {
   let requests = 0;
-  const uncounted = new Set(['alive', 'extensions', 'destroy', 'close']);
+  const uncounted = new Set(['alive', 'extensions', 'destroy', 'close', 'coalesceRequests']);
   const proxy = new Proxy(session, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
@@ -87,6 +87,20 @@ function countingSession(session: SftpSession): { session: SftpSession; count: (
  * SFTP_ERROR) or the session's own error; the caller classifies it.
  */
 export async function publishRelease(
+  rawSession: SftpSession,
+  remoteDir: string,
+  release: LocalRelease,
+  options: PublishOptions,
+): Promise<PublishSummary> {
+  rawSession.coalesceRequests?.(true);
+  try {
+    return await publishOnSession(rawSession, remoteDir, release, options);
+  } finally {
+    if (rawSession.alive) rawSession.coalesceRequests?.(false);
+  }
+}
+
+async function publishOnSession(
   rawSession: SftpSession,
   remoteDir: string,
   release: LocalRelease,
