@@ -116,6 +116,7 @@ export async function validateRegistry(filePath: string, deps: RegistryDeps): Pr
   if (found.length > 0 || !parsed.success) return { registry: null, problems: found };
   const registry = buildRegistry(parsed.data, absoluteFile);
   checkDistinctDestinations(context, registry.difusores);
+  checkSitePackageFormat(context, registry);
   const clashes = problems.sorted();
   return clashes.length > 0 ? { registry: null, problems: clashes } : { registry, problems: [] };
 }
@@ -135,6 +136,19 @@ function checkDistinctDestinations(ctx: DifusorContext, difusores: Registry['dif
         `${d.host}:${d.port} ${d.remoteDir}; the two would overwrite each other's LATEST — remove the duplicate or give each its own remote_dir`
       );
     },
+  );
+}
+
+/** Site mode publishes from the stored tar.gz (extracted in the state dir); a zip cannot feed it. */
+function checkSitePackageFormat(ctx: DifusorContext, registry: Registry): void {
+  if (registry.package.format !== 'zip') return;
+  const site = registry.difusores.filter((d) => d.delivery === 'site' || d.delivery === 'both').map((d) => d.id);
+  if (site.length === 0) return;
+  const path = ['package', 'format'];
+  ctx.problems.add(
+    locateField(ctx.source, path),
+    path,
+    `zip cannot feed delivery: site (used by ${site.join(', ')}); site mode publishes from tar.gz packages — set format: tar.gz, or delivery: package for them`,
   );
 }
 

@@ -527,3 +527,26 @@ describe('distinct destinations', () => {
     }
   });
 });
+
+describe('site mode in the registry', () => {
+  test('delivery and publish.keep_releases are read, delivery settable in defaults; zip cannot feed site mode', async () => {
+    const ws = await makeRegistryWorkspace();
+    try {
+      const site = [...TOP.slice(0, 4), '  delivery: site', ...TOP.slice(4), ...EL_SOL, '  - id: la-voz', '    host: 203.0.113.11', `    host_key: "${HOST_KEY_B}"`, '    delivery: package'];
+      const file = await ws.write(FILE, yamlLines(...site, 'publish:', '  keep_releases: 5'));
+      const { registry, problems } = await validateRegistry(file, { env: {}, displayPath: FILE });
+      expect(problems).toEqual([]);
+      expect(registry!.difusores.map((d) => [d.id, d.delivery])).toEqual([['el-sol', 'site'], ['la-voz', 'package']]);
+      expect(registry!.publish).toEqual({ keepReleases: 5 });
+
+      const zip = [...TOP.slice(0, 3), '  format: zip', ...TOP.slice(3, 4), '  delivery: both', ...TOP.slice(4), ...EL_SOL];
+      const zipFile = await ws.write(FILE, yamlLines(...zip));
+      const result = await validateRegistry(zipFile, { env: {}, displayPath: FILE });
+      expect(result.problems.map(formatProblem)).toEqual([
+        `${FILE}:4:11: package.format: zip cannot feed delivery: site (used by el-sol); site mode publishes from tar.gz packages — set format: tar.gz, or delivery: package for them`,
+      ]);
+    } finally {
+      await ws.cleanup();
+    }
+  });
+});
