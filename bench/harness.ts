@@ -202,16 +202,18 @@ export interface PushRun {
   /** The slowest difusor's own `seconds` (connect to LATEST), i.e. the delivery window without process start. */
   maxDeliveryS: number;
   failed: Array<{ id: string; code: string }>;
+  /** Site mode: each delivered result's `publish` object, as `--json` printed it. */
+  publish: Array<{ id: string; uploaded_files: number; linked_files: number; bytes_uploaded: number; sftp_operations?: number }>;
 }
 
 /**
  * Runs `prep-push --config C --state-dir S push --json` as a child, as cron would, and measures
  * its wall time from spawn to exit and its peak RSS (VmHWM, polled; it only ever grows).
  */
-export function runPushCli(config: string, stateDir: string, timeoutMs: number): Promise<PushRun> {
+export function runPushCli(config: string, stateDir: string, timeoutMs: number, extraArgs: string[] = []): Promise<PushRun> {
   return new Promise((resolvePromise, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [CLI, '--config', config, '--state-dir', stateDir, 'push', '--json'], {
+    const child = spawn(process.execPath, [CLI, '--config', config, '--state-dir', stateDir, 'push', '--json', ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
     });
@@ -240,7 +242,9 @@ export function runPushCli(config: string, stateDir: string, timeoutMs: number):
       const wallS = (performance.now() - started) / 1000;
       clearInterval(poll);
       clearTimeout(killer);
-      let report: { results?: Array<{ id: string; outcome: string; seconds: number; error: { code: string } | null }> };
+      let report: {
+        results?: Array<{ id: string; outcome: string; seconds: number; error: { code: string } | null; publish?: PushRun['publish'][number] | null }>;
+      };
       try {
         report = JSON.parse(stdout);
       } catch {
@@ -255,6 +259,7 @@ export function runPushCli(config: string, stateDir: string, timeoutMs: number):
         delivered: results.filter((r) => r.outcome === 'delivered').map((r) => r.id),
         maxDeliveryS: Math.max(0, ...results.map((r) => r.seconds)),
         failed: results.filter((r) => r.outcome !== 'delivered').map((r) => ({ id: r.id, code: r.error?.code ?? r.outcome })),
+        publish: results.flatMap((r) => (r.publish ? [{ ...r.publish, id: r.id }] : [])),
       });
     });
   });

@@ -34,6 +34,7 @@ import { generateSyntheticSite } from './synthetic-site.js';
 import { benchPrepShaped } from './prep-shaped.js';
 import { measureStartupOf } from './startup.js';
 import { benchDeltaKit } from './delta-kit.js';
+import { benchSitePublish } from './site-publish.js';
 
 const quick = process.argv.includes('--quick');
 // `--only 2,4`: run only these figures (for investigating one; the full table needs all five).
@@ -309,6 +310,19 @@ async function benchShaped(work: string): Promise<Row> {
   return row;
 }
 
+// Figure 6 (bench/site-publish.ts): a ~3% cut of a PREP-shaped site to 8 difusores in site mode vs rclone sync.
+async function benchSite(work: string): Promise<Row> {
+  const sizes = quick
+    ? { files: 200, bytes: 1_000_000, difusores: 4, reps: 1, stepTimeoutMs: STEP_TIMEOUT_MS }
+    : { files: 20_000, bytes: 50_000_000, difusores: 8, reps: 3, stepTimeoutMs: STEP_TIMEOUT_MS };
+  const row = emptyRow(`6. Site publish (${sizes.files} files, ~3% changed, to ${sizes.difusores})`, 'prep-push push (site) / rclone sync ×8 in parallel', '<= 0.5');
+  const fixture = await startBenchSshd(sizes.difusores, 'w');
+  defer(() => fixture.stop());
+  const { incremental, notes } = await benchSitePublish(work, fixture, sizes, log);
+  row.notes.push(...notes);
+  return finishRatioRow(row, incremental, (r) => r <= 0.5);
+}
+
 // ---- report -----------------------------------------------------------------------------------
 
 function fmtSpread(s: Spread | null, digits = 2): string {
@@ -390,6 +404,7 @@ async function main(): Promise<number> {
   if (!(sixteen instanceof Error)) {
     await attempt('4. Scale', () => benchScale(work));
     await attempt('5. Shaped uplink', () => benchShaped(work));
+    await attempt('6. Site publish', () => benchSite(work));
   }
 
   // Figure 9: build on a PREP-shaped site (9a) and start-up (9b).
@@ -447,7 +462,7 @@ async function main(): Promise<number> {
 
   // Quick mode checks that every row produced a number (a skip must say why), not the goals.
   const broken = rows.filter((r) => !r.skipped && (r.error !== undefined || r.ratio === null || !Number.isFinite(r.ratio.median)));
-  const expectedRows = only === null ? 5 : only.size;
+  const expectedRows = only === null ? 6 : only.size;
   if (broken.length > 0 || rows.length < expectedRows) {
     log(`bench: ${broken.length} row(s) without a number${rows.length < expectedRows ? `, ${expectedRows - rows.length} row(s) not run` : ''}`);
     return 1;

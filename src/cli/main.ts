@@ -143,6 +143,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .option('--only <ids>', 'only these difusores (comma-separated)')
     .option('--failed', 'only the active difusores that do not have that cut yet')
     .option('--audit', 'audit each difusor’s public site right after its delivery')
+    .option('--allow-rollback', 'site mode: let current move back to this older cut')
     .option('--json', 'print one JSON document (progress goes to stderr)')
     .addHelpText('after', examples('prep-push push --failed', 'prep-push push --cut 20240602_2020 --only el-sol'))
     .action(lazy(() => import('./actions/push.js')));

@@ -11,7 +11,7 @@ import type { Retraction } from '../commands/retract.js';
 import type { StatusReport } from '../commands/status.js';
 import type { FollowUpReport } from '../notify/follow-up.js';
 import type { BuiltPackage } from '../package/types.js';
-import { DELIVERY_FALLBACKS } from '../delivery/types.js';
+import { DELIVERY_FALLBACKS, type PublishSummary } from '../delivery/types.js';
 
 export interface Style {
   ok(text: string): string;
@@ -58,12 +58,18 @@ export function renderPackage(pkg: BuiltPackage): string[] {
   ];
 }
 
+/** `site 20240602_2020 (link+rename): 612 uploaded (1.2 MB), 19,388 linked` */
+export function describePublish(p: PublishSummary): string {
+  return `site ${p.release} (${p.mode}): ${p.uploaded_files} uploaded (${formatBytes(p.bytes_uploaded)}), ${p.linked_files} linked`;
+}
+
 /** One line per difusor as it finishes (and the error's message under a failure). */
 export function renderResultLine(r: ReportResult, s: Style): string[] {
   const id = r.id.padEnd(20);
   if (r.outcome === 'delivered') {
     const fallbacks = r.fallbacks?.length ? `  ${s.warn(`fallbacks: ${r.fallbacks.join(', ')}`)}` : '';
-    return [`${s.ok('delivered')}  ${id} ${formatSeconds(r.seconds).padStart(9)}  ${plural(r.attempts, 'attempt')}  ${formatRate(r.bytes, r.seconds)}${fallbacks}`];
+    const line = `${s.ok('delivered')}  ${id} ${formatSeconds(r.seconds).padStart(9)}  ${plural(r.attempts, 'attempt')}  ${formatRate(r.bytes, r.seconds)}${fallbacks}`;
+    return r.publish ? [line, `           ${describePublish(r.publish)}`] : [line];
   }
   if (r.outcome === 'skipped') return [`${s.dim('skipped  ')}  ${id} ${r.skip_reason ?? ''}`];
   return [
@@ -90,8 +96,9 @@ export function renderRunSummary(report: RunReport, s: Style): string[] {
     r.outcome === 'skipped' ? '' : r.seconds.toFixed(2),
     r.outcome === 'skipped' ? '' : String(r.attempts),
     r.outcome === 'delivered' ? formatRate(r.bytes, r.seconds) : '',
+    r.publish ? describePublish(r.publish) : '',
   ]);
-  for (const id of report.not_started) rows.push([id, 'not started (interrupted)', '', '', '', '']);
+  for (const id of report.not_started) rows.push([id, 'not started (interrupted)', '', '', '', '', '']);
   const targeted = report.results.filter((r) => r.outcome !== 'skipped').length + report.not_started.length;
   const delivered = report.results.filter((r) => r.outcome === 'delivered').length;
   const failed = report.results.filter((r) => r.outcome === 'failed');
@@ -101,7 +108,7 @@ export function renderRunSummary(report: RunReport, s: Style): string[] {
   const lines = [
     '',
     `${report.command} ${report.cut.id}  ${report.package.file}  sha256 ${report.package.sha256.slice(0, 16)}…`,
-    ...table(['difusor', 'outcome', 'error', 'seconds', 'attempts', 'rate'], rows),
+    ...table(['difusor', 'outcome', 'error', 'seconds', 'attempts', 'rate', 'site'], rows),
     '',
     `delivered ${delivered}/${targeted}` +
       (failed.length ? s.bad(`, failed ${failed.length} (${[...byCode].map(([code, ids]) => `${code}: ${ids.join(', ')}`).join('; ')})`) : '') +
@@ -148,6 +155,7 @@ export function renderStatus(report: StatusReport, s: Style, timeZone: string, s
     d.state === 'blocked' ? s.bad('blocked') : d.state === 'disabled' ? s.dim('disabled') : 'active',
     String(d.consecutive_misses),
     d.last_delivered_cut ?? '-',
+    d.current_release ?? '-',
     d.blocked_reason !== null
       ? `${d.blocked_reason}${d.blocked_since ? ` (since ${formatLocalTime(d.blocked_since, timeZone)})` : ''}`
       : unresolvedError(d)
@@ -159,7 +167,7 @@ export function renderStatus(report: StatusReport, s: Style, timeZone: string, s
     `state dir: ${stateDir}`,
     `latest cut: ${report.latest_cut ?? '(none yet)'}`,
     ...report.withdrawn_cuts.map((w) => `withdrawn cut: ${w.cut} at ${formatLocalTime(w.at, timeZone)} (${w.reason})`),
-    ...table(['difusor', 'state', 'misses', 'last delivered', 'blocked reason / last error', 'last audit'], rows),
+    ...table(['difusor', 'state', 'misses', 'last delivered', 'current', 'blocked reason / last error', 'last audit'], rows),
   ];
 }
 

@@ -30,6 +30,8 @@ export interface DifusorStatus {
   last_error: { cut: string; code: string; message: string; at: string } | null;
   /** The newest audit of its public site (`audit`, `cut --audit`); null: never audited. */
   last_audit: { outcome: string; served_cut: string | null; expected_cut: string | null; time: string } | null;
+  /** Site mode: the release its `current` names, as the last publish that reached it left it. */
+  current_release: string | null;
 }
 
 export interface WithdrawnCut {
@@ -83,6 +85,7 @@ export async function status(registry: Registry, stateDir: string): Promise<Stat
         last_audit: s?.lastAudit
           ? { outcome: s.lastAudit.outcome, served_cut: s.lastAudit.servedCut, expected_cut: s.lastAudit.expectedCut, time: s.lastAudit.at }
           : null,
+        current_release: s?.currentRelease ?? null,
       };
     }),
   };

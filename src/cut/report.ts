@@ -1,7 +1,7 @@
 // The report of a cut or push run: what the CLI prints, what `--json` emits (the contract's shape),
 // what is kept in the state dir, and the pure mapping from a report to the process exit code.
 import type { DeliveryAuditSummary } from '../audit/after-delivery.js';
-import type { DeliveryFailure, DeliveryFallback } from '../delivery/types.js';
+import type { DeliveryFailure, DeliveryFallback, PublishSummary } from '../delivery/types.js';
 import type { PlannedSkip } from './plan.js';
 import type { FollowUpReport } from '../notify/follow-up.js';
 
@@ -19,6 +19,8 @@ export interface ReportResult {
   fallbacks?: DeliveryFallback[];
   /** `cut --audit` / `push --audit`: the audit of its public site right after the delivery. */
   audit?: DeliveryAuditSummary;
+  /** Site mode: the release (contract: null for a package-only difusor). */
+  publish?: PublishSummary | null;
 }
 
 export interface RunReport {

@@ -11,6 +11,8 @@ import { cutFromId, formatLocalTime } from '../core/cut.js';
 import { PrepPushError } from '../core/errors.js';
 import { deliverToAll } from '../delivery/deliver.js';
 import type { SftpTransport } from '../delivery/transport.js';
+import { usesSite, type SitePlan } from '../delivery/modes/strategy.js';
+import { extractedManifestHashes, siteReleaseOf } from '../publish/site-tree.js';
 import type { DeliveryResult } from '../delivery/types.js';
 import { openJournal, readJournal } from '../ledger/journal.js';
 import type { Journal } from '../ledger/journal.js';
@@ -77,6 +79,8 @@ export interface PushRequest {
   only?: string[];
   /** Only difusores that do not have the cut yet. */
   failed?: boolean;
+  /** Site mode: let `current` move back to this older cut (`--allow-rollback`). */
+  allowRollback?: boolean;
 }
 
 export interface DryRunPlan {
@@ -160,7 +164,7 @@ export async function runPush(request: PushRequest, deps: RunDeps): Promise<RunR
       request.registry,
       request.stateDir,
       pkg,
-      { only: request.only, missingCut: request.failed ? pkg.cutId : undefined },
+      { only: request.only, missingCut: request.failed ? pkg.cutId : undefined, allowRollback: request.allowRollback },
       deps,
     );
   } finally {
@@ -212,7 +216,7 @@ async function deliverAndRecord(
   registry: Registry,
   stateDir: string,
   pkg: BuiltPackage,
-  selection: { only?: string[]; missingCut?: string },
+  selection: { only?: string[]; missingCut?: string; allowRollback?: boolean },
   deps: RunDeps,
 ): Promise<RunReport> {
   const startedAt = deps.clock.now();
@@ -234,6 +238,18 @@ async function deliverAndRecord(
     }
     if (command === 'push') deps.onProgress?.({ type: 'package', pkg });
     deps.onProgress?.({ type: 'plan', targets: plan.targets.map((d) => d.id), skipped: plan.skipped });
+    // Before anything is recorded: a package that cannot be extracted stops the run with nothing pushed.
+    const site = plan.targets.some((d) => usesSite(d.delivery))
+      ? await sitePlanFor(
+          stateDir,
+          pkg,
+          events,
+          registry,
+          // After `retract`, the newest cut not withdrawn is what `current` must name, even though it
+          // is older than the withdrawn one a difusor shows: the one move back without --allow-rollback.
+          (selection.allowRollback ?? false) || pkg.cutId === cutLatestMustName(recorder.state),
+        )
+      : undefined;
     if (command === 'cut') {
       await recorder.record({
         type: 'cut',
@@ -255,6 +271,7 @@ async function deliverAndRecord(
         attempts: 0,
         bytes: 0,
         skip_reason: skip.reason,
+        publish: null,
       };
       await recorder.recordOutcome(command, pkg.cutId, result, skip.reason);
       results.push(result);
@@ -266,6 +283,7 @@ async function deliverAndRecord(
         targets: plan.targets,
         settings: registry.push,
         latestMustName: cutLatestMustName(recorder.state),
+        site,
         extras: packageExtrasFor(pkg, packageStoreDir(stateDir), registry.package.delta === true, recorder.state),
       },
       { transport: deps.transport, env: deps.env, clock: deps.clock },
@@ -415,6 +433,33 @@ function toReportResult(delivery: DeliveryResult): ReportResult {
     attempts: delivery.attempts,
     bytes: delivery.bytes,
     ...(delivery.fallbacks && delivery.fallbacks.length > 0 ? { fallbacks: delivery.fallbacks } : {}),
+    publish: delivery.publish ?? null,
+  };
+}
+
+/**
+ * The site this run publishes (extracted from the stored package once) and which releases found
+ * on a difusor we trust as hard-link sources: those whose MANIFEST.json the ledger recorded as
+ * published to that difusor, or that match a cut still extracted in the state dir.
+ */
+async function sitePlanFor(
+  stateDir: string,
+  pkg: BuiltPackage,
+  events: readonly LedgerEvent[],
+  registry: Registry,
+  allowRollback: boolean,
+): Promise<SitePlan> {
+  const release = await siteReleaseOf(stateDir, pkg);
+  const published = new Set<string>();
+  for (const event of events) {
+    if (event.type === 'outcome' && event.publish) published.add(`${event.id}\0${event.publish.manifest_sha256}`);
+  }
+  const extracted = await extractedManifestHashes(stateDir);
+  return {
+    release,
+    keepReleases: registry.publish?.keepReleases ?? 0,
+    allowRollback,
+    isTrusted: (id, name, sha256) => published.has(`${id}\0${sha256}`) || extracted.get(sha256) === name,
   };
 }
 
@@ -467,6 +512,7 @@ class LedgerRecorder {
       seconds: result.seconds,
       attempts: result.attempts,
       ...(auditPending ? { auditPending } : {}),
+      ...(result.publish ? { publish: result.publish } : {}),
     });
   }
 

@@ -127,6 +127,7 @@ export const HINT_OF_CODE: Record<FailureCode, string> = {
   CONNECTION_LOST: 'the connection dropped: re-push later with `prep-push push --failed`',
   TRANSFER_TIMEOUT: 'check their link and server with them, or raise transfer_timeout_s if the package has grown',
   VERIFY_FAILED: 'the uploaded size differs from the package: re-push, and ask them to check their disk',
+  ROLLBACK_REFUSED: 'to move their site back to this older cut on purpose, re-push it with `prep-push push --cut CUT --allow-rollback`',
   SFTP_ERROR: 'the server refused an SFTP operation: check remote_dir with them',
   REMOTE_DIR_MISSING:
     'prep-push never creates remote_dir: ask them to create it for our user, or fix remote_dir; on a chrooted account write the path as the jail shows it (e.g. /prep, not /home/iem/prep)',

@@ -8,6 +8,7 @@ import type { Difusor, PushSettings } from '../registry/types.js';
 import type { DeliveryResult } from './types.js';
 import type { PackageExtras } from './package-choice.js';
 import { deliverToDifusor, type DeliveryDeps } from './upload.js';
+import type { SitePlan } from './modes/strategy.js';
 
 export interface DeliveryPlan {
   pkg: BuiltPackage;
@@ -17,6 +18,8 @@ export interface DeliveryPlan {
   latestMustName?: string | null;
   /** Signature and deltas for package mode (package-choice.ts). */
   extras?: PackageExtras;
+  /** The site of this cut, when any target publishes it (delivery: site or both). */
+  site?: SitePlan;
 }
 
 export interface DeliveryHooks {
@@ -62,7 +65,7 @@ export async function deliverToAll(
     limit(async (): Promise<DeliveryResult | undefined> => {
       if (hooks.signal?.aborted) return undefined;
       hooks.onStart?.(difusor.id);
-      const result = await deliverToDifusor({ difusor, pkg, sha256Text, settings, latestMustName: plan.latestMustName, extras: plan.extras }, deps).catch(
+      const result = await deliverToDifusor({ difusor, pkg, sha256Text, settings, latestMustName: plan.latestMustName, extras: plan.extras, site: plan.site }, deps).catch(
         // deliverToDifusor turns every failure into a result; this only guards the fan-out
         // against a bug there, so one difusor can never take the others down.
         (error: unknown): DeliveryResult => ({

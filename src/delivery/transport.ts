@@ -82,6 +82,12 @@ export interface SftpSession {
   symlink(target: string, linkPath: string): Promise<void>;
   /** The target a symlink holds, as the server reports it (ProFTPD joins it to the link's folder). */
   readlink(path: string): Promise<string>;
+  /**
+   * While on, small requests issued in the same turn of the event loop go out in one SSH packet
+   * (SFTP is a byte stream; the server reads them one by one), so thousands of links or mkdirs
+   * cost a few hundred packets to encrypt and frame instead of thousands. Optional: fakes may omit it.
+   */
+  coalesceRequests?(on: boolean): void;
   /** Polite close; destroys the connection if the server does not answer within about a second. */
   close(): Promise<void>;
   destroy(): void;
@@ -628,6 +634,16 @@ class Ssh2Session implements SftpSession {
     return this.guard(() => callback<string>((done) => this.sftp.readlink(path, done)));
   }
 
+  private coalescer: { restore(): void } | undefined;
+
+  coalesceRequests(on: boolean): void {
+    if (on && this.coalescer === undefined) this.coalescer = coalesceChannelData(this.sftp);
+    if (!on && this.coalescer !== undefined) {
+      this.coalescer.restore();
+      this.coalescer = undefined;
+    }
+  }
+
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -646,4 +662,63 @@ class Ssh2Session implements SftpSession {
   destroy(): void {
     this.client.destroy();
   }
+}
+
+/** The parts of ssh2's SFTP client this relies on (private in its typings). */
+interface SftpClientInternals {
+  _protocol: { channelData(channelId: number, data: Buffer): void } & Record<string | symbol, unknown>;
+  outgoing: { id: number; packetSize: number };
+}
+
+/**
+ * Buffers this SFTP channel's small writes and sends them together at the end of the current turn
+ * of the event loop (or as soon as a packet would be full). Order is kept: a large write flushes
+ * what is buffered first, and so do EOF and close. ssh2 has already charged the window per
+ * request, so the window's accounting is unchanged.
+ */
+function coalesceChannelData(sftp: SFTPWrapper): { restore(): void } {
+  const internals = sftp as unknown as SftpClientInternals;
+  const protocol = internals._protocol;
+  let pending: Buffer[] = [];
+  let size = 0;
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (size === 0) return;
+    const data = pending.length === 1 ? pending[0] : Buffer.concat(pending, size);
+    pending = [];
+    size = 0;
+    protocol.channelData(internals.outgoing.id, data);
+  };
+  internals._protocol = new Proxy(protocol, {
+    get(target, property, receiver) {
+      if (property === 'channelData') {
+        return (channelId: number, data: Buffer): void => {
+          if (channelId !== internals.outgoing.id) return target.channelData(channelId, data);
+          const max = internals.outgoing.packetSize;
+          if (size + data.length > max) flush();
+          if (data.length >= max) return target.channelData(channelId, data);
+          pending.push(data);
+          size += data.length;
+          if (!scheduled) {
+            scheduled = true;
+            setImmediate(flush);
+          }
+        };
+      }
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      // Anything else on the channel (EOF, close) must not overtake what is buffered.
+      return (...args: unknown[]) => {
+        flush();
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  }) as SftpClientInternals['_protocol'];
+  return {
+    restore() {
+      flush();
+      internals._protocol = protocol;
+    },
+  };
 }

@@ -11,6 +11,7 @@ export const FAILURE_CODES = [
   'CONNECTION_LOST',
   'TRANSFER_TIMEOUT',
   'VERIFY_FAILED',
+  'ROLLBACK_REFUSED',
   'SFTP_ERROR',
   'REMOTE_DIR_MISSING',
 ] as const;
@@ -24,6 +25,7 @@ export const NOT_RETRYABLE: ReadonlySet<FailureCode> = new Set<FailureCode>([
   'PERMISSION_DENIED',
   'NO_SPACE',
   'REMOTE_DIR_MISSING',
+  'ROLLBACK_REFUSED',
 ]);
 
 export interface DeliveryFailure {
@@ -48,6 +50,25 @@ export interface DeliveryResult {
    * delivery is never silent. Absent or empty: every file was flushed and renamed atomically.
    */
   fallbacks?: DeliveryFallback[];
+  /** Site mode: what the release cost and where `current` is (null for a package-only difusor). */
+  publish?: PublishSummary | null;
+}
+
+/** The contract's `publish` object of a result (snake_case, as `--json` prints it). */
+export interface PublishSummary {
+  /** `link+rename` (hard links + one atomic rename) or a documented fallback; see README. */
+  mode: string;
+  /** The release directory's name under `releases/`. */
+  release: string;
+  uploaded_files: number;
+  linked_files: number;
+  bytes_uploaded: number;
+  /** The release `current` names after the run (the published one, or unchanged when refused). */
+  current: string | null;
+  /** SHA-256 of the release's MANIFEST.json: how a later run recognises it on the difusor. */
+  manifest_sha256: string;
+  /** Session operations this release took (an upload, open+write+close on the wire, counts as one): for the benchmark. */
+  sftp_operations: number;
 }
 
 /** What a delivery did where the server lacks an OpenSSH extension. */

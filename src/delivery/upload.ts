@@ -23,8 +23,14 @@ import {
   type DeliveryFallback,
   type DeliveryResult,
   type FailureCode,
+  type PublishSummary,
 } from './types.js';
-import { APPLIED_FILE_NAME, choosePackageFor, packageFilesToUpload, type PackageExtras } from './package-choice.js';
+import type { PackageExtras } from './package-choice.js';
+import { strategiesFor, usesSite, type SitePlan } from './modes/strategy.js';
+
+function usesPackage(mode: Difusor['delivery']): boolean {
+  return !usesSite(mode) || mode === 'both';
+}
 
 /** The file every temporary upload is named after: `.<final>.prep-push-<12 hex>.part`. */
 export const TEMP_FILE_PATTERN = /^\..+\.prep-push-[0-9a-f]{12}\.part$/;
@@ -155,12 +161,22 @@ export interface DifusorDelivery {
   latestMustName?: string | null;
   /** Signature and deltas (package-choice.ts); absent: the full package as before. */
   extras?: PackageExtras;
+  /** The site to publish, for a difusor whose `delivery` is site or both. */
+  site?: SitePlan;
 }
 
 export interface DeliveryDeps {
   transport: SftpTransport;
   env: NodeJS.ProcessEnv;
   clock: Clock;
+}
+
+interface AttemptSuccess {
+  publish: PublishSummary | null;
+  /** What the server lacked (fsync, posix-rename), named in the result. */
+  fallbacks: DeliveryFallback[];
+  /** Bytes of the package sent (the full one or a delta); 0 for a site-only difusor. */
+  sentBytes: number;
 }
 
 interface AttemptFailure {
@@ -211,16 +227,17 @@ export async function deliverToDifusor(delivery: DifusorDelivery, deps: Delivery
   for (;;) {
     attempts += 1;
     const outcome = await attemptDelivery(delivery, deps, deadlineAt);
-    if ('fallbacks' in outcome) {
+    if (!('failure' in outcome)) {
       return {
         id: difusor.id,
         outcome: 'delivered',
         error: null,
         seconds: roundSeconds(clock.monotonic() - startedAt),
         attempts,
-        // The package actually sent: a delta is smaller than delivery.pkg.
-        bytes: outcome.sentBytes,
+        // Package bytes actually sent (a delta is smaller than delivery.pkg); a site's bytes are in `publish`.
+        bytes: usesPackage(difusor.delivery) ? outcome.sentBytes : 0,
         fallbacks: outcome.fallbacks,
+        publish: outcome.publish,
       };
     }
     last = outcome;
@@ -239,6 +256,7 @@ export async function deliverToDifusor(delivery: DifusorDelivery, deps: Delivery
     seconds: roundSeconds(clock.monotonic() - startedAt),
     attempts,
     bytes: 0,
+    publish: null,
   };
 }
 
@@ -246,7 +264,7 @@ async function attemptDelivery(
   delivery: DifusorDelivery,
   deps: DeliveryDeps,
   deadlineAt: number,
-): Promise<{ fallbacks: DeliveryFallback[]; sentBytes: number } | AttemptFailure> {
+): Promise<AttemptSuccess | AttemptFailure> {
   const { difusor, pkg, settings } = delivery;
   const remainingMs = Math.max(0, deadlineAt - deps.clock.monotonic());
   const connectTimeoutMs = Math.min(settings.connectTimeoutS * 1000, remainingMs);
@@ -284,35 +302,26 @@ async function attemptDelivery(
     const fallbacks = deliveryFallbacksOf(live.extensions());
     step = `checking remote_dir ${remoteDir}`;
     await within(checkRemoteDir(live, remoteDir));
-    step = `removing stale temporary files in ${remoteDir}`;
-    await within(sweepStaleTemps(live, remoteDir));
-    // The full package, or the delta from the cut this difusor's prep-apply APPLIED (package-choice.ts).
-    step = `reading ${APPLIED_FILE_NAME}`;
-    const applied = delivery.extras?.delta ? await within(live.readSmallFile(posix.join(remoteDir, APPLIED_FILE_NAME))) : null;
-    const send = choosePackageFor(difusor.id, applied, { pkg, sha256Text: delivery.sha256Text }, delivery.extras);
-    for (const file of packageFilesToUpload(send)) {
-      step = file.isPackage ? `uploading ${file.finalName} (${file.expectedBytes} bytes)` : `uploading ${file.finalName}`;
-      if (file.isPackage) packageBytesAcked = 0;
-      const onProgress = file.isPackage ? (bytesSoFar: number) => void (packageBytesAcked = bytesSoFar) : undefined;
-      await within(uploadAtomically(live, file.source, { remoteDir, finalName: file.finalName, expectedBytes: file.expectedBytes }, pendingTemps, onProgress));
-      packageBytesAcked = undefined;
-    }
-    const latest = `${send.fileName}\n`;
-    step = `updating ${LATEST_FILE_NAME}`;
-    const current = await within(live.readSmallFile(posix.join(remoteDir, LATEST_FILE_NAME)));
-    if (shouldReplaceLatest(current, pkg.cutId, delivery.latestMustName)) {
-      await within(
-        uploadAtomically(
-          live,
-          { data: latest },
-          { remoteDir, finalName: LATEST_FILE_NAME, expectedBytes: Buffer.byteLength(latest) },
-          pendingTemps,
-        ),
-      );
+    let publish: PublishSummary | undefined;
+    let sentBytes = 0;
+    for (const strategy of strategiesFor(difusor.delivery)) {
+      const outcome = await strategy.deliver(live, {
+        delivery,
+        within,
+        setStep: (text) => {
+          step = text;
+        },
+        pendingTemps,
+        onPackageBytes: (bytes) => {
+          packageBytesAcked = bytes;
+        },
+      });
+      publish = outcome.publish ?? publish;
+      sentBytes = outcome.sentBytes ?? sentBytes;
     }
     clearTimeout(timer);
     await session.close();
-    return { fallbacks, sentBytes: send.bytes };
+    return { publish: publish ?? null, fallbacks, sentBytes };
   } catch (error) {
     const cause = deadline.signal.aborted ? deadline.signal.reason : error;
     // Our partial file goes first, so the free space measured is what the difusor really has.

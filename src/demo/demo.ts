@@ -1,8 +1,9 @@
 // `prep-push demo`: a whole election night in under a minute, on this machine alone. Starts local
 // in-process SFTP servers (one of them down), writes a registry and a publication folder to a temp
 // dir, runs four cuts 20 minutes apart through the real cut pipeline, and shows the down difusor
-// blocked after its third consecutive miss, then unblocked and re-pushed by hand.
-import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+// blocked after its third consecutive miss, then unblocked and re-pushed by hand. la-voz takes the
+// site itself (delivery: site), served over HTTP from its `current` while the cuts switch it.
+import { mkdtemp, readdir, readlink, rm, writeFile, mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,14 @@ import { ssh2Transport } from '../delivery/transport.js';
 import { loadRegistry } from '../registry/validate.js';
 import { startSftpServer, type SftpServerHandle } from '../sftp-server/server.js';
 import { writeSampleSite } from './sample-site.js';
+import { serveStaticSite, type StaticSite } from './static-site.js';
+
+/** The cut id the web server's json/main.json names right now. */
+async function servedCut(url: string): Promise<string> {
+  const response = await fetch(`${url}json/main.json`);
+  if (!response.ok) return `(HTTP ${response.status})`;
+  return String(((await response.json()) as { corte?: unknown }).corte);
+}
 
 export interface DemoOptions {
   keep: boolean;
@@ -27,10 +36,10 @@ export interface DemoOptions {
   style: Style;
 }
 
-const DIFUSORES = [
+const DIFUSORES: Array<{ id: string; name: string; down?: boolean; delivery?: 'site' | 'both' }> = [
   { id: 'el-sol', name: 'El Sol de Morelia' },
-  { id: 'la-voz', name: 'La Voz de Michoacán' },
-  { id: 'radio-uni', name: 'Radio Universidad' },
+  { id: 'la-voz', name: 'La Voz de Michoacán', delivery: 'site' },
+  { id: 'radio-uni', name: 'Radio Universidad', delivery: 'both' },
   { id: 'tv-norte', name: 'TV Norte', down: true },
 ];
 const CUT_TIMES = ['2024-06-02T20:00:00-06:00', '2024-06-02T20:20:00-06:00', '2024-06-02T20:40:00-06:00', '2024-06-02T21:00:00-06:00'];
@@ -50,6 +59,7 @@ export async function runDemo(options: DemoOptions): Promise<{ exitCode: number 
   const began = options.clock.monotonic();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'prep-push-demo-'));
   const servers: SftpServerHandle[] = [];
+  let web: StaticSite | undefined;
   try {
     const keys = ssh2.utils.generateKeyPairSync('ed25519');
     await mkdir(path.join(dir, 'keys'));
@@ -67,7 +77,8 @@ export async function runDemo(options: DemoOptions): Promise<{ exitCode: number 
       // The down difusor keeps its pinned key but its port answers nothing: its server is off.
       const port = d.down ? await closedPort() : server.port;
       entries.push(
-        `  - id: ${d.id}\n    name: ${d.name}\n    host: 127.0.0.1\n    port: ${port}\n    host_key: "${server.hostKeyFingerprint}"`,
+        `  - id: ${d.id}\n    name: ${d.name}\n    host: 127.0.0.1\n    port: ${port}\n    host_key: "${server.hostKeyFingerprint}"` +
+          (d.delivery ? `\n    delivery: ${d.delivery}` : ''),
       );
     }
     const registryFile = path.join(dir, 'difusores.yaml');
@@ -103,10 +114,13 @@ export async function runDemo(options: DemoOptions): Promise<{ exitCode: number 
     };
     const deps = { clock: options.clock, env: options.env, transport: ssh2Transport, onProgress };
 
+    const laVozCurrent = path.join(dir, 'servers', 'la-voz', REMOTE_DIR, 'current');
+    web = await serveStaticSite(laVozCurrent);
     print([
       style.bold('prep-push demo: election night in a minute'),
       `A registry of ${DIFUSORES.length} difusores on local SFTP servers (${registryFile}).`,
       `tv-norte's server is down. Cuts every 20 minutes; ${registry.blockAfterMisses} consecutive misses block a difusor.`,
+      `la-voz publishes the site itself (delivery: site); its web server, serving ${REMOTE_DIR}/current, is at ${web.url}`,
     ]);
     for (const [n, time] of CUT_TIMES.entries()) {
       const cut = parseCutTime(time, registry.timezone, options.clock.now);
@@ -119,6 +133,7 @@ export async function runDemo(options: DemoOptions): Promise<{ exitCode: number 
         for (const r of report.results.filter((x) => x.error)) print(style.dim(`  why ${r.id} failed: ${r.error!.message}`));
       }
       print(style.dim(`exit code ${report.exit_code}`));
+      print(`  ${web.url}json/main.json now says: corte ${await servedCut(web.url)}`);
     }
 
     print(['', style.bold('── prep-push status'), ...renderStatus(await status(registry, stateDir), style, registry.timezone, stateDir)]);
@@ -135,6 +150,15 @@ export async function runDemo(options: DemoOptions): Promise<{ exitCode: number 
 
     const seen = await readdir(path.join(dir, 'servers', 'el-sol', REMOTE_DIR));
     print(['', style.bold(`── what el-sol sees in ${REMOTE_DIR}`), ...seen.sort().map((f) => `  ${f}`)]);
+    const laVozDir = path.join(dir, 'servers', 'la-voz', REMOTE_DIR);
+    const releases = (await readdir(path.join(laVozDir, 'releases'))).sort();
+    print([
+      '',
+      style.bold(`── what la-voz (delivery: site) sees in ${REMOTE_DIR}`),
+      `  current -> ${await readlink(path.join(laVozDir, 'current'))}`,
+      ...releases.map((r) => `  releases/${r}/`),
+      `  served at ${web.url} (the demo's stand-in for their nginx; document root ${REMOTE_DIR}/current)`,
+    ]);
     print([
       '',
       `done in ${formatSeconds((options.clock.monotonic() - began) / 1000)}.` +
@@ -142,6 +166,7 @@ export async function runDemo(options: DemoOptions): Promise<{ exitCode: number 
     ]);
     return { exitCode: repush.exit_code };
   } finally {
+    await web?.close();
     await Promise.all(servers.map((s) => s.close()));
     if (!options.keep) await rm(dir, { recursive: true, force: true });
   }

@@ -42,4 +42,8 @@ export async function writeSampleSite(dir: string, cut: Cut, n: number): Promise
       `<h1>PREP 2024</h1><p>Corte: ${date} ${time.slice(0, 5)} (hora del centro)</p></html>\n`,
   );
   await writeFile(path.join(dir, 'LEEME.txt'), `Paquete de difusión PREP 2024, corte ${cut.id}.\n`);
+  // The static part of the site, the same every cut: what site mode hard-links instead of sending again.
+  await mkdir(path.join(dir, 'assets'), { recursive: true });
+  await writeFile(path.join(dir, 'assets', 'estilo.css'), 'body{font-family:sans-serif;margin:2em}\ntable{border-collapse:collapse}\n');
+  await writeFile(path.join(dir, 'assets', 'app.js'), "fetch('json/main.json',{cache:'no-store'}).then((r)=>r.json()).then((m)=>{document.title='PREP '+m.hora_corte;});\n");
 }

@@ -55,6 +55,12 @@ function withDifusor(state: LedgerState, next: DifusorLedgerState): LedgerState 
   return { ...state, difusores: { ...state.difusores, [next.id]: next } };
 }
 
+/** Site mode: an outcome that says where `current` was left updates it (delivered or not). */
+function withCurrentRelease(before: DifusorLedgerState, event: Extract<LedgerEvent, { type: 'outcome' }>): DifusorLedgerState {
+  const current = event.publish?.current;
+  return current === undefined ? before : { ...before, currentRelease: current };
+}
+
 /** One event's effect on the ledger. Never mutates its inputs. */
 export function applyEvent(state: LedgerState, event: LedgerEvent): LedgerState {
   switch (event.type) {
@@ -64,7 +70,7 @@ export function applyEvent(state: LedgerState, event: LedgerEvent): LedgerState 
     case 'outcome': {
       const seen = seeing(state, event.cut);
       const latestCut = seen.latestCut ?? event.cut;
-      const before = difusorState(state, event.id);
+      const before = withCurrentRelease(difusorState(state, event.id), event);
       const withdrawn = isWithdrawn(state, event.cut);
       if (event.outcome === 'delivered') {
         const deliveredCuts = withCut(before.deliveredCuts, event.cut);

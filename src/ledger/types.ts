@@ -1,7 +1,7 @@
 // The ledger's vocabulary: the journal's events (the truth, append-only) and the state derived
 // from them (what `status`, planning and blocking read).
 import type { AuditOutcome } from '../audit/model.js';
-import type { FailureCode } from '../delivery/types.js';
+import type { FailureCode, PublishSummary } from '../delivery/types.js';
 import type { Notification, NotifyChannelName } from '../notify/events.js';
 
 export type RecordedOutcome = 'delivered' | 'failed' | 'skipped';
@@ -35,6 +35,8 @@ export type LedgerEvent =
        * follows it (an 'audit' event with settlesDelivery) shows the site serving the cut.
        */
       auditPending?: boolean;
+      /** Site mode: the release published and where `current` was left (absent: package only). */
+      publish?: PublishSummary | null;
     }
   | { type: 'block'; at: string; id: string; reason: string; by: 'auto' | 'manual' }
   | { type: 'unblock'; at: string; id: string }
@@ -94,6 +96,8 @@ export interface DifusorLedgerState {
   blocked: { reason: string; at: string; by: 'auto' | 'manual' } | null;
   /** The newest audit of its public site; absent or null: never audited. */
   lastAudit?: LastAudit | null;
+  /** Site mode: the release `current` named after the last publish that reached it. */
+  currentRelease?: string | null;
 }
 
 export interface LedgerState {

@@ -13,6 +13,8 @@ export const DEFAULT_PORT = 22;
 export const DEFAULT_PUSH = { concurrency: 16, connect_timeout_s: 15, transfer_timeout_s: 300, retries: 1 } as const;
 /** What the calls ask of a difusor's server (IEM 2024, OPLEV 2021): 20 GB free, 40 MB/s of SFTP upload. */
 export const DEFAULT_REQUIREMENTS = { min_free_gb: 20, min_upload_mb_s: 40, probe_mb: 64 } as const;
+export const DELIVERY_MODES = ['package', 'site', 'both'] as const;
+export const DEFAULT_PUBLISH = { keep_releases: 0 } as const;
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -90,6 +92,9 @@ export const EXPECTED: Record<string, string> = {
   'audit.max_requests': 'a whole number from 1 to 1024',
   'difusor.apply_dir': "the absolute path of remote_dir on the difusor's own disk (where prep-apply runs), e.g. /srv/sftp/iem/prep",
   'difusor.apply_keep_releases': 'a whole number of releases prep-apply keeps, 0 = all',
+  'difusor.delivery': 'package, site or both',
+  publish: 'a mapping with keep_releases',
+  'publish.keep_releases': 'a whole number of releases to keep on each difusor, 0 for all',
 };
 
 /** The EXPECTED key of a field path: difusores[3].port and defaults.port are both `difusor.port`. */
@@ -255,6 +260,7 @@ const difusorFields = {
   // makes the two differ, and how many releases its prep-apply keeps.
   apply_dir: withRules(z.string(), [checkRemoteDir]).optional(),
   apply_keep_releases: z.int().min(0).optional(),
+  delivery: z.enum(DELIVERY_MODES).optional(),
 };
 
 export const DIFUSOR_FIELD_NAMES = Object.keys(difusorFields);
@@ -307,6 +313,9 @@ export const registryFileSchema = z.strictObject({
       retries: z.int().min(0).max(10).default(DEFAULT_PUSH.retries),
     })
     .default({ ...DEFAULT_PUSH }),
+  publish: z
+    .strictObject({ keep_releases: z.int().min(0).default(DEFAULT_PUBLISH.keep_releases) })
+    .default({ ...DEFAULT_PUBLISH }),
   defaults: defaultsSchema.optional(),
   difusores: z.array(difusorEntrySchema).min(1),
   requirements: z
@@ -344,6 +353,7 @@ export function knownKeysAt(path: ReadonlyArray<string | number>): string[] {
   if (key === 'push') return Object.keys(DEFAULT_PUSH);
   if (key === 'requirements') return Object.keys(DEFAULT_REQUIREMENTS);
   if (key === 'audit') return ['ca_file', ...Object.keys(DEFAULT_AUDIT)];
+  if (key === 'publish') return Object.keys(DEFAULT_PUBLISH);
   if (key === 'defaults') return DIFUSOR_FIELD_NAMES.filter((f) => f !== 'id');
   if (key in NESTED_KEYS) return NESTED_KEYS[key];
   return DIFUSOR_FIELD_NAMES;

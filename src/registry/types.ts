@@ -34,6 +34,8 @@ export interface Difusor {
   applyDir?: string;
   /** Releases the kit's prep-apply keeps (0 = all); absent: 0. */
   applyKeepReleases?: number;
+  /** What the difusor receives: the package (default), the published site, or both. */
+  delivery?: DeliveryMode;
 }
 
 export interface Contact {
@@ -85,6 +87,13 @@ export interface AuditSettings {
   maxRequests: number;
 }
 
+export type DeliveryMode = 'package' | 'site' | 'both';
+
+export interface PublishSettings {
+  /** Newest releases kept on each difusor (site mode); 0 keeps all. The current one is never removed. */
+  keepReleases: number;
+}
+
 /** One pinned fingerprint, with its key type (`ssh-rsa`, `ssh-ed25519`...) when the registry names it. */
 export interface PinnedHostKey {
   fingerprint: string;
@@ -134,6 +143,8 @@ export interface Registry {
     passphraseEnv?: string;
   };
   push: PushSettings;
+  /** Absent in registries built by hand (tests): keep every release. */
+  publish?: PublishSettings;
   difusores: Difusor[];
   /** Absent only in registries built by hand (tests): read it with requirementsOf(). */
   requirements?: Requirements;

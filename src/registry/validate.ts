@@ -130,6 +130,7 @@ export async function validateRegistry(filePath: string, deps: RegistryDeps): Pr
   const registry = buildRegistry(parsed.data, absoluteFile);
   addPeopleAndPublic(registry, parsed.data, noticeHtml);
   checkDistinctDestinations(context, registry.difusores);
+  checkSitePackageFormat(context, registry);
   const clashes = problems.sorted();
   return clashes.length > 0 ? { registry: null, problems: clashes } : { registry, problems: [] };
 }
@@ -149,6 +150,19 @@ function checkDistinctDestinations(ctx: DifusorContext, difusores: Registry['dif
         `${d.host}:${d.port} ${d.remoteDir}; the two would overwrite each other's LATEST — remove the duplicate or give each its own remote_dir`
       );
     },
+  );
+}
+
+/** Site mode publishes from the stored tar.gz (extracted in the state dir); a zip cannot feed it. */
+function checkSitePackageFormat(ctx: DifusorContext, registry: Registry): void {
+  if (registry.package.format !== 'zip') return;
+  const site = registry.difusores.filter((d) => d.delivery === 'site' || d.delivery === 'both').map((d) => d.id);
+  if (site.length === 0) return;
+  const path = ['package', 'format'];
+  ctx.problems.add(
+    locateField(ctx.source, path),
+    path,
+    `zip cannot feed delivery: site (used by ${site.join(', ')}); site mode publishes from tar.gz packages — set format: tar.gz, or delivery: package for them`,
   );
 }
 
@@ -557,6 +571,7 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
     if (m.url !== undefined) difusor.url = normalizeUrl(m.url);
     if (m.apply_dir !== undefined) difusor.applyDir = m.apply_dir;
     if (m.apply_keep_releases !== undefined) difusor.applyKeepReleases = m.apply_keep_releases;
+    if (m.delivery !== undefined) difusor.delivery = m.delivery;
     return difusor;
   });
   const registry: Registry = {
@@ -571,6 +586,7 @@ function buildRegistry(data: RegistryFile, absoluteFile: string): Registry {
       transferTimeoutS: data.push.transfer_timeout_s,
       retries: data.push.retries,
     },
+    publish: { keepReleases: data.publish.keep_releases },
     difusores,
     requirements: {
       minFreeGb: data.requirements.min_free_gb,

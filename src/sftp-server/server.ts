@@ -10,7 +10,7 @@ import type { AuthContext, ParsedKey } from 'ssh2';
 
 import { PrepPushError } from '../core/errors.js';
 import { advertiseExtensions } from './openssh-extensions.js';
-import { serveSftpSession, SUPPORTED_EXTENSIONS, type ConnectionState, type ServerState } from './session.js';
+import { extensionsOffered, serveSftpSession, type ConnectionState, type ServerState } from './session.js';
 import type { SftpServerHandle, StartSftpServerOptions } from './types.js';
 
 export type { SftpFaults, SftpServerHandle, StartSftpServerOptions } from './types.js';
@@ -101,11 +101,11 @@ export async function startSftpServer(opts: StartSftpServerOptions): Promise<Sft
             return;
           }
           const sftp = acceptSftp();
-          advertiseExtensions(sftp, SUPPORTED_EXTENSIONS);
+          advertiseExtensions(sftp, extensionsOffered(opts.quirks));
           activeSessions += 1;
           maxConcurrentSessions = Math.max(maxConcurrentSessions, activeSessions);
           sftp.once('close', () => (activeSessions -= 1));
-          serveSftpSession(sftp, { root, faults, connection, server: serverState });
+          serveSftpSession(sftp, { root, faults, connection, server: serverState, quirks: opts.quirks });
         });
       });
     });

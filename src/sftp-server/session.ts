@@ -1,13 +1,14 @@
 // One SFTP session: answers each request from the local root, and injects the configured faults.
 import { constants as fsConstants } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, rmdir, stat, statfs, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
+import { link, lstat, mkdir, readlink, realpath, symlink, open, readdir, rename, rmdir, stat, statfs, unlink, utimes, chmod, type FileHandle } from 'node:fs/promises';
 
+import { posix } from 'node:path';
 import ssh2 from 'ssh2';
 import type { Attributes, FileEntry, SFTPWrapper } from 'ssh2';
 
 import { attributesOf, longnameOf, normaliseRemotePath, statusOfError, toLocalPath, type SftpAttributes } from './local-root.js';
 import { sendExtendedReply, statvfsReplyBody } from './openssh-extensions.js';
-import type { SftpFaults } from './types.js';
+import type { SftpFaults, SftpQuirks } from './types.js';
 
 const { STATUS_CODE, OPEN_MODE } = ssh2.utils.sftp;
 
@@ -16,7 +17,14 @@ export const SUPPORTED_EXTENSIONS: Record<string, string> = {
   'posix-rename@openssh.com': '1',
   'statvfs@openssh.com': '2',
   'fsync@openssh.com': '1',
+  'hardlink@openssh.com': '1',
 };
+
+/** The extensions a server with these quirks advertises. */
+export function extensionsOffered(quirks: SftpQuirks | undefined): Record<string, string> {
+  const without = new Set(quirks?.withoutExtensions ?? []);
+  return Object.fromEntries(Object.entries(SUPPORTED_EXTENSIONS).filter(([name]) => !without.has(name)));
+}
 
 /** OpenSSH's sftp-server never answers a READ with more than this. */
 const MAX_READ_LENGTH = 256 * 1024;
@@ -51,6 +59,7 @@ export interface SessionContext {
   faults: SftpFaults;
   connection: ConnectionState;
   server: ServerState;
+  quirks?: SftpQuirks;
 }
 
 type OpenHandle =
@@ -60,6 +69,14 @@ type OpenHandle =
 /** Wires every SFTP request of `sftp` to the local root. Returns when the handlers are in place. */
 export function serveSftpSession(sftp: SFTPWrapper, context: SessionContext): void {
   const { root, faults, connection, server } = context;
+  const quirks = context.quirks ?? {};
+  const offered = extensionsOffered(quirks);
+  /** ProFTPD resolves a rename's destination when it is a symlink (to where it points). */
+  const renameTarget = async (to: string): Promise<string> => {
+    if (!quirks.renameFollowsSymlinks) return to;
+    const isLink = await lstat(to).then((s) => s.isSymbolicLink(), () => false);
+    return isLink ? realpath(to) : to;
+  };
   const handles = new Map<number, OpenHandle>();
   let nextHandle = 1;
   const local = (remotePath: string): string => toLocalPath(root, remotePath);
@@ -278,7 +295,7 @@ export function serveSftpSession(sftp: SFTPWrapper, context: SessionContext): vo
     handle(id, async () => {
       if (faults.readOnly) return denied(id);
       const from = local(oldPath);
-      const to = local(newPath);
+      const to = await renameTarget(local(newPath));
       const source = await lstat(from);
       if (source.isFile()) {
         await link(from, to);
@@ -298,11 +315,18 @@ export function serveSftpSession(sftp: SFTPWrapper, context: SessionContext): vo
   sftp.on('EXTENDED', (id, name, data) =>
     handle(id, async () => {
       const args = readSshStrings(data);
+      if (!(name in offered)) return reply(() => sftp.status(id, STATUS_CODE.OP_UNSUPPORTED, 'Operation unsupported'));
       switch (name) {
         case 'posix-rename@openssh.com': {
           if (faults.readOnly) return denied(id);
           if (args.length < 2) return reply(() => sftp.status(id, STATUS_CODE.BAD_MESSAGE, 'Bad message'));
-          await rename(local(args[0].toString('utf8')), local(args[1].toString('utf8')));
+          await rename(local(args[0].toString('utf8')), await renameTarget(local(args[1].toString('utf8'))));
+          return ok(id);
+        }
+        case 'hardlink@openssh.com': {
+          if (faults.readOnly) return denied(id);
+          if (args.length < 2) return reply(() => sftp.status(id, STATUS_CODE.BAD_MESSAGE, 'Bad message'));
+          await link(local(args[0].toString('utf8')), local(args[1].toString('utf8')));
           return ok(id);
         }
         case 'statvfs@openssh.com': {
@@ -329,6 +353,26 @@ export function serveSftpSession(sftp: SFTPWrapper, context: SessionContext): vo
         default:
           return reply(() => sftp.status(id, STATUS_CODE.OP_UNSUPPORTED, 'Operation unsupported'));
       }
+    }),
+  );
+
+  // OpenSSH's sftp-server reads SYMLINK's strings as (target, link), the reverse of the draft, and
+  // every client that talks to it sends them so; ssh2 names them in the draft's order.
+  sftp.on('SYMLINK', (id, first, second) =>
+    handle(id, async () => {
+      if (faults.readOnly) return denied(id);
+      if (quirks.noSymlinks) return reply(() => sftp.status(id, STATUS_CODE.OP_UNSUPPORTED, 'Operation unsupported'));
+      // The target is stored as written (relative targets resolve from the link's folder).
+      await symlink(first, local(second));
+      ok(id);
+    }),
+  );
+
+  sftp.on('READLINK', (id, path) =>
+    handle(id, async () => {
+      const target = await readlink(local(path));
+      const answer = quirks.readlinkJoinsFolder && !target.startsWith('/') ? posix.join(posix.dirname(normaliseRemotePath(path)), target) : target;
+      reply(() => sftp.name(id, [{ filename: answer, longname: answer, attrs: {} as Attributes }]));
     }),
   );
 

@@ -32,6 +32,21 @@ export interface SftpFaults {
   refuseSftp?: boolean;
 }
 
+/**
+ * How this server differs from OpenSSH's sftp-server, to stand in for other servers (the
+ * capability fallbacks of site mode are tested against these).
+ */
+export interface SftpQuirks {
+  /** Extensions neither advertised nor served, e.g. `['hardlink@openssh.com']`. */
+  withoutExtensions?: string[];
+  /** SYMLINK answered with OP_UNSUPPORTED (servers or accounts without symlinks). */
+  noSymlinks?: boolean;
+  /** RENAME and posix-rename resolve a destination that is a symlink (ProFTPD mod_sftp). */
+  renameFollowsSymlinks?: boolean;
+  /** READLINK answers the target joined with the link's folder (ProFTPD mod_sftp). */
+  readlinkJoinsFolder?: boolean;
+}
+
 export interface StartSftpServerOptions {
   /** Local directory served as the remote `/`; remote absolute paths map inside it and `..` cannot leave it. */
   root: string;
@@ -48,6 +63,7 @@ export interface StartSftpServerOptions {
   /** A password allowed to log in. */
   password?: string;
   faults?: SftpFaults;
+  quirks?: SftpQuirks;
 }
 
 export interface SftpServerHandle {

@@ -124,8 +124,8 @@ describe('build, cut, push, status, block, unblock, keyscan', () => {
     expect(run.code).toBe(0);
     const doc = JSON.parse(run.stdout);
     expect(doc.difusores).toEqual([
-      { id: 'el-sol', name: 'Difusor el-sol', state: 'active', consecutive_misses: 0, last_delivered_cut: '20240602_2020', blocked_reason: null, blocked_since: null, last_error: null, last_audit: null },
-      { id: 'la-voz', name: 'Difusor la-voz', state: 'active', consecutive_misses: 0, last_delivered_cut: '20240602_2020', blocked_reason: null, blocked_since: null, last_error: null, last_audit: null },
+      { id: 'el-sol', name: 'Difusor el-sol', state: 'active', consecutive_misses: 0, last_delivered_cut: '20240602_2020', blocked_reason: null, blocked_since: null, last_error: null, last_audit: null, current_release: null },
+      { id: 'la-voz', name: 'Difusor la-voz', state: 'active', consecutive_misses: 0, last_delivered_cut: '20240602_2020', blocked_reason: null, blocked_since: null, last_error: null, last_audit: null, current_release: null },
       expect.objectContaining({ id: 'radio-uni', state: 'active', consecutive_misses: 1, last_delivered_cut: null, blocked_reason: null }),
     ]);
     expect(doc.difusores[2].last_error).toMatchObject({ cut: '20240602_2020', code: 'CONNECT_REFUSED' });
@@ -248,5 +248,8 @@ describe('demo', () => {
     expect(run.stdout).toMatch(/BLOCKED +tv-norte: auto: missed 3 consecutive cuts/);
     expect(run.stdout).toMatch(/tv-norte +blocked +3/);
     expect(run.stdout).toMatch(/unblocked tv-norte/);
+    // la-voz publishes the site: its web server served each cut's main.json in turn.
+    expect(run.stdout).toMatch(/json\/main\.json now says: corte 20240602_2100/);
+    expect(run.stdout).toMatch(/current -> releases\/20240602_2100/);
   }, 120_000);
 });

@@ -9,7 +9,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { probe, type ProbeCommandDeps } from '../../src/commands/probe.js';
 import { ssh2Transport } from '../../src/delivery/transport.js';
 import type { Difusor, Requirements } from '../../src/registry/types.js';
-import { startSftpServer, type SftpFaults, type SftpServerHandle } from '../../src/sftp-server/index.js';
+import { startSftpServer, type SftpFaults, type SftpQuirks, type SftpServerHandle } from '../../src/sftp-server/index.js';
 import { aDifusor, aRegistry } from '../helpers/builders.js';
 import { makeKeyPair, type KeyPair } from '../helpers/keys.js';
 import { startSshd, type SshdFixture } from '../helpers/sshd.js';
@@ -49,11 +49,11 @@ function sshdDifusor(id: string): Difusor {
 }
 
 /** An in-process server with `faults`, its remote_dir (/srv/prep) already there, and its local path. */
-async function served(id: string, faults: SftpFaults): Promise<{ difusor: Difusor; dir: string; server: SftpServerHandle }> {
+async function served(id: string, faults: SftpFaults, quirks?: SftpQuirks): Promise<{ difusor: Difusor; dir: string; server: SftpServerHandle }> {
   const root = await mkdtemp(join(work, `${id}-`));
   const dir = join(root, 'srv', 'prep');
   await mkdir(dir, { recursive: true });
-  const server = await startSftpServer({ root, username: 'iem', authorizedKeys: [clientKey.publicKey], faults });
+  const server = await startSftpServer({ root, username: 'iem', authorizedKeys: [clientKey.publicKey], faults, quirks });
   servers.push(server);
   const difusor = aDifusor(id, { port: server.port, privateKey: clientKey.privateKeyPath, hostKey: server.hostKeyFingerprint, remoteDir: '/srv/prep' });
   return { difusor, dir, server };
@@ -103,7 +103,8 @@ test('OpenSSH read-only account (internal-sftp -R): a write problem, package/sit
 }, 60_000);
 
 test('in-process server on a thin link: below min_upload_mb_s; no symlink or hard link offered: package only, said why', async () => {
-  const thin = await served('thin', { bytesPerSecond: 512 * 1024 });
+  // A server like many SFTP-only appliances: no hard links, no symlinks.
+  const thin = await served('thin', { bytesPerSecond: 512 * 1024 }, { withoutExtensions: ['hardlink@openssh.com'], noSymlinks: true });
   const report = await probe(registryOf([thin.difusor], { minFreeGb: 0.01, minUploadMbS: 40, probeMb: 1 }), undefined, deps);
   const [result] = report.results;
   expect(result.ok).toBe(false);

@@ -35,7 +35,7 @@ const EL_SOL = [
 const HOST_KEY_HINT = 'get it with `prep-push keyscan 203.0.113.10:22` and confirm it with the difusor';
 const EXPECTED_HOST_KEY = 'expected "SHA256:<base64>" as ssh-keygen -lf prints it';
 const DIFUSOR_FIELDS =
-  'id, name, host, port, username, host_key, remote_dir, enabled, private_key, private_key_passphrase_env, password_env, url, contacts, apply_dir, apply_keep_releases';
+  'id, name, host, port, username, host_key, remote_dir, enabled, private_key, private_key_passphrase_env, password_env, url, contacts, apply_dir, apply_keep_releases, delivery';
 
 interface BrokenCase {
   name: string;
@@ -84,7 +84,7 @@ const brokenCases: BrokenCase[] = [
     lines: ['institue: IEM', ...TOP.slice(1), ...EL_SOL],
     expected: [
       `${FILE}:1:1: institute: required: the institute's short name, e.g. IEM`,
-      `${FILE}:1:1: institue: unknown field "institue"; did you mean "institute"? expected one of: institute, timezone, block_after_misses, state_dir, max_future_minutes, package, signing_key, signing_key_passphrase_env, push, defaults, difusores, requirements, institute_name, notify, public_list, notice, audit`,
+      `${FILE}:1:1: institue: unknown field "institue"; did you mean "institute"? expected one of: institute, timezone, block_after_misses, state_dir, max_future_minutes, package, signing_key, signing_key_passphrase_env, push, publish, defaults, difusores, requirements, institute_name, notify, public_list, notice, audit`,
     ],
   },
   {
@@ -555,6 +555,29 @@ describe('distinct destinations', () => {
         const { problems } = await validateRegistry(file, { env: {}, displayPath: FILE });
         expect(problems).toEqual([]);
       }
+    } finally {
+      await ws.cleanup();
+    }
+  });
+});
+
+describe('site mode in the registry', () => {
+  test('delivery and publish.keep_releases are read, delivery settable in defaults; zip cannot feed site mode', async () => {
+    const ws = await makeRegistryWorkspace();
+    try {
+      const site = [...TOP.slice(0, 4), '  delivery: site', ...TOP.slice(4), ...EL_SOL, '  - id: la-voz', '    host: 203.0.113.11', `    host_key: "${HOST_KEY_B}"`, '    delivery: package'];
+      const file = await ws.write(FILE, yamlLines(...site, 'publish:', '  keep_releases: 5'));
+      const { registry, problems } = await validateRegistry(file, { env: {}, displayPath: FILE });
+      expect(problems).toEqual([]);
+      expect(registry!.difusores.map((d) => [d.id, d.delivery])).toEqual([['el-sol', 'site'], ['la-voz', 'package']]);
+      expect(registry!.publish).toEqual({ keepReleases: 5 });
+
+      const zip = [...TOP.slice(0, 3), '  format: zip', ...TOP.slice(3, 4), '  delivery: both', ...TOP.slice(4), ...EL_SOL];
+      const zipFile = await ws.write(FILE, yamlLines(...zip));
+      const result = await validateRegistry(zipFile, { env: {}, displayPath: FILE });
+      expect(result.problems.map(formatProblem)).toEqual([
+        `${FILE}:4:11: package.format: zip cannot feed delivery: site (used by el-sol); site mode publishes from tar.gz packages — set format: tar.gz, or delivery: package for them`,
+      ]);
     } finally {
       await ws.cleanup();
     }

@@ -67,6 +67,7 @@ describe('status', () => {
           blocked_since: '2024-06-03T02:40:01.404Z',
           last_error: null,
           last_audit: null,
+          current_release: null,
         },
       ],
     };

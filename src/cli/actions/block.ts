@@ -1,13 +1,18 @@
 // `block ID --reason TEXT`.
 import { block } from '../../commands/block.js';
 import { loadRegistryFor, resolveStateDir } from '../../commands/context.js';
+import { ssh2Transport } from '../../delivery/transport.js';
+import { siteNoticePublisher } from '../../notice/place.js';
 import type { Action } from '../io.js';
 import { makeStyle, renderBlockChange } from '../render.js';
 
 export const run: Action = async ({ args, opts }, env) => {
   const registry = await loadRegistryFor(env.globals, env.ctx);
   const stateDir = resolveStateDir(env.globals, registry, env.ctx.cwd);
-  const change = await block(registry, stateDir, args[0], opts.reason as string, env.ctx.clock, { env: env.ctx.env });
+  const change = await block(registry, stateDir, args[0], opts.reason as string, env.ctx.clock, {
+    env: env.ctx.env,
+    noticePublisher: siteNoticePublisher(registry, ssh2Transport, env.ctx.env),
+  });
   env.out(renderBlockChange(change));
   for (const w of change.follow_up?.warnings ?? []) env.err(makeStyle(env.colour).warn(`warning: ${w}`));
   return 0;

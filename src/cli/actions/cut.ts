@@ -24,5 +24,5 @@ export const run: Action = async ({ opts }, env) => {
     env.out(json ? JSON.stringify({ ...plan, exit_code: 0 }, null, 2) : renderDryRun(plan));
     return 0;
   }
-  return finishRun(env, await runCut(request, await withAudit(runDeps(env, json), opts.audit, request)), json);
+  return finishRun(env, await runCut(request, await withAudit(runDeps(env, json, registry), opts.audit, request)), json);
 };

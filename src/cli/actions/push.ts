@@ -15,6 +15,7 @@ export const run: Action = async ({ opts }, env) => {
     cutId: cut?.id,
     only: onlyIds(opts.only),
     failed: Boolean(opts.failed),
+    allowRollback: Boolean(opts.allowRollback),
   };
-  return finishRun(env, await runPush(request, await withAudit(runDeps(env, json), opts.audit, request)), json);
+  return finishRun(env, await runPush(request, await withAudit(runDeps(env, json, registry), opts.audit, request)), json);
 };

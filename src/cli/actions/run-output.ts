@@ -5,13 +5,14 @@ import { PrepPushError } from '../../core/errors.js';
 import type { RunDeps, RunProgress } from '../../cut/run.js';
 import type { RunReport } from '../../cut/report.js';
 import { ssh2Transport } from '../../delivery/transport.js';
+import { siteNoticePublisher } from '../../notice/place.js';
 import type { ActionEnv } from '../io.js';
 import { renderAuditLine } from '../render-audit.js';
 import type { Registry } from '../../registry/types.js';
 import { makeStyle, renderFollowUp, renderPackage, renderPlan, renderResultLine, renderRunSummary } from '../render.js';
 
 /** The run's side effects, with progress on stdout (stderr when stdout carries the JSON document). */
-export function runDeps(env: ActionEnv, json: boolean): RunDeps {
+export function runDeps(env: ActionEnv, json: boolean, registry: Registry): RunDeps {
   const style = makeStyle(env.colour);
   const print = json ? env.err : env.out;
   const onProgress = (event: RunProgress) => {
@@ -22,7 +23,14 @@ export function runDeps(env: ActionEnv, json: boolean): RunDeps {
     else if (event.type === 'audit') print(renderAuditLine({ id: event.id, ...event.audit }, style));
     else env.err(style.warn(`warning: ${event.message}`));
   };
-  return { clock: env.ctx.clock, env: env.ctx.env, transport: ssh2Transport, signal: env.io.signal, onProgress };
+  return {
+    clock: env.ctx.clock,
+    env: env.ctx.env,
+    transport: ssh2Transport,
+    signal: env.io.signal,
+    onProgress,
+    noticePublisher: siteNoticePublisher(registry, ssh2Transport, env.ctx.env),
+  };
 }
 
 /** A cut's or push's report: the JSON document or the summary, and its exit code. */

@@ -1,0 +1,25 @@
+// The site strategy: publishes the cut's publication folder as a release and switches `current`.
+import { publishRelease } from '../../publish/release.js';
+import { DeliveryError } from '../classify.js';
+import type { SftpSession } from '../transport.js';
+import type { DeliveryStrategy, StrategyContext, StrategyOutcome } from './strategy.js';
+
+export const siteStrategy: DeliveryStrategy = {
+  name: 'site',
+  async deliver(live: SftpSession, context: StrategyContext): Promise<StrategyOutcome> {
+    const { delivery, within, setStep } = context;
+    const { site, difusor } = delivery;
+    if (site === undefined) {
+      throw new DeliveryError('SFTP_ERROR', `internal error: ${difusor.id} is in site mode but the run prepared no site`);
+    }
+    const publish = await within(
+      publishRelease(live, difusor.remoteDir, site.release, {
+        keepReleases: site.keepReleases,
+        allowRollback: site.allowRollback,
+        isTrusted: (release, sha256) => site.isTrusted(difusor.id, release, sha256),
+        onStep: setStep,
+      }),
+    );
+    return { publish };
+  },
+};

@@ -1,0 +1,67 @@
+// Whole folders on a difusor: removing a tree (leftovers, pruned releases) with many requests in flight.
+import { posix } from 'node:path';
+import type pLimitType from 'p-limit';
+import type { SftpSession } from '../delivery/transport.js';
+
+type Limit = ReturnType<typeof pLimitType>;
+
+const SFTP_NO_SUCH_FILE = 2;
+
+function isNoSuchFile(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === SFTP_NO_SUCH_FILE;
+}
+
+function isStatus(error: unknown): boolean {
+  return typeof (error as { code?: unknown } | null)?.code === 'number';
+}
+
+/**
+ * Removes `path` and everything under it. Symlinks are removed, never followed. Entries of one
+ * folder are removed concurrently through `limit`. A path already gone is fine.
+ */
+export async function removeTree(session: SftpSession, path: string, limit: Limit): Promise<void> {
+  let entries;
+  try {
+    const stat = await limit(() => session.lstat(path));
+    if (!stat.isDirectory || stat.isSymlink) {
+      await limit(() => session.unlink(path));
+      return;
+    }
+    entries = await limit(() => session.readdir(path));
+  } catch (error) {
+    if (isNoSuchFile(error)) return;
+    throw error;
+  }
+  await Promise.all(
+    entries
+      .filter((e) => e.name !== '.' && e.name !== '..')
+      .map(async (entry) => {
+        const child = posix.join(path, entry.name);
+        try {
+          // Most entries are files: try that first, a folder answers with a status.
+          await limit(() => session.unlink(child));
+        } catch (error) {
+          if (isNoSuchFile(error)) return;
+          if (!isStatus(error)) throw error;
+          await removeTree(session, child, limit);
+        }
+      }),
+  );
+  try {
+    await limit(() => session.rmdir(path));
+  } catch (error) {
+    if (!isNoSuchFile(error)) throw error;
+  }
+}
+
+/** Names in `dir`, or [] when it does not exist. */
+export async function listNames(session: SftpSession, dir: string): Promise<string[]> {
+  try {
+    return (await session.readdir(dir)).map((e) => e.name).filter((n) => n !== '.' && n !== '..');
+  } catch (error) {
+    if (isNoSuchFile(error)) return [];
+    throw error;
+  }
+}
+
+export { isNoSuchFile };

@@ -1,0 +1,87 @@
+// The notice on a blocked difusor's portal, for real: a site-mode difusor on OpenSSH sshd is blocked,
+// its `current` then names a release holding only the Spanish notice (no results), a package-only
+// difusor's notice is refused with its reason and stays pending, and after unblock the next push
+// publishes results again. And `retract` moves a site-mode difusor's `current` back without
+// --allow-rollback.
+import { readFile, readdir, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { block, unblock } from '../../src/commands/block.js';
+import { retract } from '../../src/commands/retract.js';
+import { status } from '../../src/commands/status.js';
+import { systemClock } from '../../src/core/clock.js';
+import { parseCutTime } from '../../src/core/cut.js';
+import { runCut, runPush } from '../../src/cut/run.js';
+import { ssh2Transport } from '../../src/delivery/transport.js';
+import { siteNoticePublisher } from '../../src/notice/place.js';
+import { loadRegistry } from '../../src/registry/validate.js';
+import { registryYamlFor, startSshd, type SshdFixture } from '../helpers/sshd.js';
+import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
+
+const LONG = 120_000;
+let sshd: SshdFixture;
+let ws: Workspace;
+
+async function registry() {
+  const yaml = registryYamlFor(sshd, ['sitio', 'paquete'], { difusores: { sitio: { delivery: 'site' } } });
+  await ws.writeRegistry(`institute_name: Instituto Electoral de Michoacán\n${yaml}`);
+  return loadRegistry(ws.registryFile, { env: {} });
+}
+
+beforeAll(async () => {
+  sshd = await startSshd({ accounts: [{ id: 'sitio' }, { id: 'paquete' }] });
+  ws = await makeWorkspace();
+}, LONG);
+afterAll(async () => {
+  await sshd?.stop();
+  await ws?.remove();
+}, LONG);
+
+test('block places the notice on a site-mode difusor; unblock and push bring the results back', async () => {
+  const reg = await registry();
+  const noticePublisher = siteNoticePublisher(reg, ssh2Transport, {});
+  const deps = { clock: systemClock, env: {}, transport: ssh2Transport, noticePublisher };
+  const cut = parseCutTime('2024-06-02T20:20:00-06:00', reg.timezone, Date.now);
+  const first = await runCut({ registry: reg, stateDir: ws.stateDir, sourceDir: ws.sourceDir, cut }, deps);
+  expect(first.exit_code).toBe(0);
+  const sitio = sshd.accounts.sitio.dir;
+  expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20240602_2020');
+
+  const blocked = await block(reg, ws.stateDir, 'sitio', 'no respondió a las llamadas', systemClock, { env: {}, noticePublisher });
+  expect(blocked.follow_up?.warnings ?? []).toEqual([]);
+  expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20240602_2020-aviso');
+  const served = await readdir(path.join(sitio, 'current'));
+  expect(served.sort()).toEqual(['MANIFEST.json', 'index.html']);
+  const html = await readFile(path.join(sitio, 'current', 'index.html'), 'utf8');
+  expect(html).toContain('lang="es"');
+  expect(html).toContain('Instituto Electoral de Michoacán');
+  expect(html).toContain('no respondió a las llamadas');
+  // The results release is still there, whole, for when the difusor is back.
+  expect(await readFile(path.join(sitio, 'releases', '20240602_2020', 'MANIFEST.json'), 'utf8')).toContain('20240602_2020');
+
+  // A package-only difusor: the notice cannot be placed by prep-push; said, and left pending.
+  const blockedPackage = await block(reg, ws.stateDir, 'paquete', 'servidor caído', systemClock, { env: {}, noticePublisher });
+  expect((blockedPackage.follow_up?.warnings ?? []).join('\n')).toMatch(/paquete takes packages \(delivery: package\)/);
+  expect((await status(reg, ws.stateDir)).notices_pending).toEqual(['paquete']);
+
+  await unblock(reg, ws.stateDir, 'sitio', systemClock, { env: {}, noticePublisher });
+  const again = await runPush({ registry: reg, stateDir: ws.stateDir, only: ['sitio'] }, deps);
+  expect(again.results.map((r) => [r.id, r.outcome])).toEqual([['sitio', 'delivered']]);
+  expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20240602_2020');
+}, LONG);
+
+test('after retract, the next push moves current back to the newest cut not withdrawn', async () => {
+  const reg = await registry();
+  const deps = { clock: systemClock, env: {}, transport: ssh2Transport };
+  const sitio = sshd.accounts.sitio.dir;
+  const mistaken = parseCutTime('2027-06-02T20:40:00-06:00', reg.timezone, () => Date.parse('2027-06-02T20:41:00-06:00'));
+  const wrong = await runCut({ registry: reg, stateDir: ws.stateDir, sourceDir: ws.sourceDir, cut: mistaken, only: ['sitio'], allowFuture: true }, deps);
+  expect(wrong.results.map((r) => [r.id, r.outcome])).toEqual([['sitio', 'delivered']]);
+  expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20270602_2040');
+  // Without a retract, going back is refused.
+  const refused = await runPush({ registry: reg, stateDir: ws.stateDir, cutId: '20240602_2020', only: ['sitio'] }, deps);
+  expect(refused.results.map((r) => [r.id, r.outcome, r.error?.code])).toEqual([['sitio', 'failed', 'ROLLBACK_REFUSED']]);
+  await retract(reg, ws.stateDir, '20270602_2040', 'wrong year in --cut', systemClock);
+  const back = await runPush({ registry: reg, stateDir: ws.stateDir, only: ['sitio'] }, deps);
+  expect(back.results.map((r) => [r.id, r.outcome])).toEqual([['sitio', 'delivered']]);
+  expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20240602_2020');
+}, LONG);
