@@ -12,7 +12,7 @@ import {
   sourceReadError,
   type SourceListing,
 } from './source-scan.js';
-import { encodeTarHeader, TAR_END, tarPadding, type TarEntryHeader } from './tar-format.js';
+import { encodeTarHeader, TAR_BLOCK, TAR_END, TarHeaderWriter, tarPadding, type TarEntryHeader } from './tar-format.js';
 
 /** Owner and times are fixed so the archive does not depend on who built it, or when. */
 export function fixedTarFields(cut: Cut): Omit<TarEntryHeader, 'path' | 'type' | 'size' | 'mode'> {
@@ -31,18 +31,24 @@ export async function writeTarGz(
 ): Promise<void> {
   const gzip = new ParallelGzipWriter(writeOutput, gzipOptions);
   const fixed = fixedTarFields(cut);
+  const headers = new TarHeaderWriter(fixed);
   const manifestFiles: ManifestFile[] = [];
 
   for (const entry of listing.entries) {
     if (entry.type === 'directory') {
-      const wait = gzip.append(encodeTarHeader({ ...fixed, path: `${entry.relPath}/`, type: 'directory', size: 0, mode: 0o755 }));
+      let wait: Promise<void> | undefined;
+      const space = gzip.space();
+      if (headers.tryWrite(space.buffer, space.offset, entry.relPath, -1)) wait = gzip.advance(TAR_BLOCK);
+      else wait = gzip.append(encodeTarHeader({ ...fixed, path: `${entry.relPath}/`, type: 'directory', size: 0, mode: 0o755 }));
       if (wait) await wait;
       continue;
     }
     const { fd, size } = openSourceFile(entry.absPath);
     try {
-      const header = encodeTarHeader({ ...fixed, path: entry.relPath, type: 'file', size, mode: 0o644 });
-      let wait = gzip.append(header);
+      const headerSpace = gzip.space();
+      let wait = headers.tryWrite(headerSpace.buffer, headerSpace.offset, entry.relPath, size)
+        ? gzip.advance(TAR_BLOCK)
+        : gzip.append(encodeTarHeader({ ...fixed, path: entry.relPath, type: 'file', size, mode: 0o644 }));
       if (wait) await wait;
       // Most files arrive in one read; they are hashed in one call, without a Hash object.
       let hash: Hash | undefined;
