@@ -108,6 +108,16 @@ export class TarHeaderWriter {
     this.folder = templateFor({ ...fixed, path: '', type: 'directory', size: 0, mode: 0o755 }, '5');
   }
 
+  /** Whether the header of `path` is one plain ustar block: a short path of printable ASCII. */
+  isPlain(path: string, isFolder: boolean): boolean {
+    if (path.length + (isFolder ? 1 : 0) > NAME_FIELD) return false;
+    for (let i = 0; i < path.length; i += 1) {
+      const code = path.charCodeAt(i);
+      if (code < 0x20 || code > 0x7e) return false;
+    }
+    return true;
+  }
+
   /**
    * Writes the header of a file (`size` bytes) or a folder (`size` -1, `path` without its trailing
    * slash) at `target[offset]`, when it is one plain ustar block and fits; returns false otherwise
@@ -115,17 +125,19 @@ export class TarHeaderWriter {
    */
   tryWrite(target: Buffer, offset: number, path: string, size: number): boolean {
     const isFolder = size < 0;
-    const nameLength = path.length + (isFolder ? 1 : 0);
-    if (nameLength > NAME_FIELD || target.length - offset < TAR_BLOCK || size > MAX_OCTAL_SIZE) return false;
-    let sum = 0;
-    for (let i = 0; i < path.length; i += 1) {
-      const code = path.charCodeAt(i);
-      if (code < 0x20 || code > 0x7e) return false;
-      sum += code;
-    }
+    if (target.length - offset < TAR_BLOCK || size > MAX_OCTAL_SIZE || !this.isPlain(path, isFolder)) return false;
+    this.write(target, offset, path, size);
+    return true;
+  }
+
+  /** `tryWrite` for a caller that has checked `isPlain`, the room and the size itself. */
+  write(target: Buffer, offset: number, path: string, size: number): void {
+    const isFolder = size < 0;
     const template = isFolder ? this.folder : this.file;
     template.block.copy(target, offset);
     target.write(path, offset, path.length, 'latin1');
+    let sum = 0;
+    for (let i = 0; i < path.length; i += 1) sum += path.charCodeAt(i);
     if (isFolder) {
       target[offset + path.length] = 0x2f;
       sum += 0x2f;
@@ -134,7 +146,6 @@ export class TarHeaderWriter {
     target.write(sizeDigits, offset + 124, 11, 'latin1');
     for (let i = 0; i < 11; i += 1) sum += sizeDigits.charCodeAt(i);
     target.write((template.sum + sum).toString(8).padStart(6, '0') + '\0 ', offset + 148, 8, 'latin1');
-    return true;
   }
 }
 
