@@ -4,7 +4,7 @@ import { createHash, hash as hashOnce, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Cut } from '../core/cut.js';
 import { renderManifest, type ManifestFile } from './manifest.js';
-import { DEFAULT_PARALLEL_GZIP, ParallelGzipWriter, type BlockSpace, type ParallelGzipOptions } from './parallel-gzip.js';
+import { DEFAULT_PARALLEL_GZIP, ParallelGzipWriter, type ParallelGzipOptions } from './parallel-gzip.js';
 import {
   MANIFEST_NAME,
   openListedFile,
@@ -14,6 +14,8 @@ import {
   type SourceListing,
 } from './source-scan.js';
 import { encodeTarHeader, TAR_BLOCK, TAR_END, TarHeaderWriter, tarPadding, type TarEntryHeader } from './tar-format.js';
+// Kept apart from the import above so this file merges cleanly with the signing branch's edit there.
+import type { BlockSpace } from './parallel-gzip.js';
 
 /** Owner and times are fixed so the archive does not depend on who built it, or when. */
 export function fixedTarFields(cut: Cut): Omit<TarEntryHeader, 'path' | 'type' | 'size' | 'mode'> {
