@@ -14,7 +14,6 @@ import {
   type SourceListing,
 } from './source-scan.js';
 import { encodeTarHeader, TAR_BLOCK, TAR_END, TarHeaderWriter, tarPadding, type TarEntryHeader } from './tar-format.js';
-// Kept apart from the import above so this file merges cleanly with the signing branch's edit there.
 import type { BlockSpace } from './parallel-gzip.js';
 
 /** Owner and times are fixed so the archive does not depend on who built it, or when. */
