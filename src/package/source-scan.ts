@@ -154,12 +154,12 @@ export interface OpenSourceFile {
 
 /**
  * Opens a listed file for reading without following a symlink swapped in since the scan, and
- * checks it is still a regular file.
+ * without waiting on a named pipe swapped in (O_NONBLOCK, which regular files ignore): such a pipe
+ * then fails `sizeOfListedFile`, or reads as empty and is caught there too.
  */
-export function openSourceFile(absPath: string): OpenSourceFile {
-  let fd: number;
+export function openListedFile(absPath: string): number {
   try {
-    fd = fs.openSync(absPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    return fs.openSync(absPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') {
@@ -171,15 +171,29 @@ export function openSourceFile(absPath: string): OpenSourceFile {
     }
     throw sourceReadError(absPath, error);
   }
+}
+
+/** The size of a file opened by `openListedFile`, once it is checked to be still a regular file. */
+export function sizeOfListedFile(fd: number, absPath: string): number {
   const stats = fs.fstatSync(fd);
   if (!stats.isFile()) {
-    fs.closeSync(fd);
     throw sourceError(
       `source entry ${absPath} is no longer a regular file`,
       'do not change the source folder while a cut is being packaged',
     );
   }
-  return { fd, size: stats.size };
+  return stats.size;
+}
+
+/** `openListedFile` and `sizeOfListedFile` in one; the caller closes `fd`. */
+export function openSourceFile(absPath: string): OpenSourceFile {
+  const fd = openListedFile(absPath);
+  try {
+    return { fd, size: sizeOfListedFile(fd, absPath) };
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
+  }
 }
 
 export function sourceReadError(absPath: string, error: unknown): PrepPushError {

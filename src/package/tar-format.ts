@@ -94,6 +94,61 @@ function ustarBlock(header: TarEntryHeader, name: string, size: number, typeFlag
   return block;
 }
 
+/**
+ * Lays the one-block headers of a package straight into the caller's buffer: with the file and
+ * folder templates built once per package, a header costs a name copy and two sums, and no Buffer
+ * or key string per entry. Gives the same bytes as `encodeTarHeader` for the same entry.
+ */
+export class TarHeaderWriter {
+  private readonly file: HeaderTemplate;
+  private readonly folder: HeaderTemplate;
+
+  constructor(fixed: Omit<TarEntryHeader, 'path' | 'type' | 'size' | 'mode'>) {
+    this.file = templateFor({ ...fixed, path: '', type: 'file', size: 0, mode: 0o644 }, '0');
+    this.folder = templateFor({ ...fixed, path: '', type: 'directory', size: 0, mode: 0o755 }, '5');
+  }
+
+  /** Whether the header of `path` is one plain ustar block: a short path of printable ASCII. */
+  isPlain(path: string, isFolder: boolean): boolean {
+    if (path.length + (isFolder ? 1 : 0) > NAME_FIELD) return false;
+    for (let i = 0; i < path.length; i += 1) {
+      const code = path.charCodeAt(i);
+      if (code < 0x20 || code > 0x7e) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Writes the header of a file (`size` bytes) or a folder (`size` -1, `path` without its trailing
+   * slash) at `target[offset]`, when it is one plain ustar block and fits; returns false otherwise
+   * (a long or non-ASCII path, or too little room), and the caller uses `encodeTarHeader`.
+   */
+  tryWrite(target: Buffer, offset: number, path: string, size: number): boolean {
+    const isFolder = size < 0;
+    if (target.length - offset < TAR_BLOCK || size > MAX_OCTAL_SIZE || !this.isPlain(path, isFolder)) return false;
+    this.write(target, offset, path, size);
+    return true;
+  }
+
+  /** `tryWrite` for a caller that has checked `isPlain`, the room and the size itself. */
+  write(target: Buffer, offset: number, path: string, size: number): void {
+    const isFolder = size < 0;
+    const template = isFolder ? this.folder : this.file;
+    template.block.copy(target, offset);
+    target.write(path, offset, path.length, 'latin1');
+    let sum = 0;
+    for (let i = 0; i < path.length; i += 1) sum += path.charCodeAt(i);
+    if (isFolder) {
+      target[offset + path.length] = 0x2f;
+      sum += 0x2f;
+    }
+    const sizeDigits = (isFolder ? 0 : size).toString(8).padStart(11, '0');
+    target.write(sizeDigits, offset + 124, 11, 'latin1');
+    for (let i = 0; i < 11; i += 1) sum += sizeDigits.charCodeAt(i);
+    target.write((template.sum + sum).toString(8).padStart(6, '0') + '\0 ', offset + 148, 8, 'latin1');
+  }
+}
+
 /** Zero bytes that pad `size` bytes of entry data up to the next 512-byte boundary. */
 export function tarPadding(size: number): number {
   const rest = size % TAR_BLOCK;

@@ -2,7 +2,7 @@ import { cutAt } from '../../src/core/cut.js';
 import { PrepPushError } from '../../src/core/errors.js';
 import { packageFileName } from '../../src/package/build-package.js';
 import { renderManifest } from '../../src/package/manifest.js';
-import { encodeTarHeader, paxRecord, tarPadding, type TarEntryHeader } from '../../src/package/tar-format.js';
+import { encodeTarHeader, paxRecord, TarHeaderWriter, tarPadding, type TarEntryHeader } from '../../src/package/tar-format.js';
 import { dosDateTimeOf } from '../../src/package/zip-format.js';
 
 const fixed: Omit<TarEntryHeader, 'path' | 'type' | 'size'> = {
@@ -80,6 +80,48 @@ describe('tar headers', () => {
     [513, 511],
   ])('padding after %d bytes is %d', (size, pad) => {
     expect(tarPadding(size)).toBe(pad);
+  });
+});
+
+describe('tar headers laid into a buffer', () => {
+  const { mode: _mode, ...owner } = fixed;
+  const writer = new TarHeaderWriter(owner);
+
+  test.each([
+    ['a short file', 'json/main.json', 1234],
+    ['an empty file', 'vacio.txt', 0],
+    ['a file with a 100-byte path', 'x'.repeat(100), 7],
+    ['a folder', 'json', -1],
+    ['a folder whose path with its slash is 100 bytes', 'd'.repeat(99), -1],
+  ])('%s: the same bytes as encodeTarHeader, at the offset given', (_label, path, size) => {
+    const target = Buffer.alloc(2048, 0xaa);
+    expect(writer.tryWrite(target, 700, path, size)).toBe(true);
+    const expected =
+      size < 0
+        ? encodeTarHeader({ ...fixed, path: `${path}/`, type: 'directory', size: 0, mode: 0o755 })
+        : encodeTarHeader({ ...fixed, path, type: 'file', size, mode: 0o644 });
+    expect(expected.length).toBe(512);
+    expect(target.subarray(700, 1212).equals(expected)).toBe(true);
+    expect(target.subarray(0, 700).every((b) => b === 0xaa)).toBe(true);
+    expect(target.subarray(1212).every((b) => b === 0xaa)).toBe(true);
+  });
+
+  test.each([
+    ['a path over 100 bytes', 'x'.repeat(101), 1],
+    ['a folder whose path with its slash is over 100 bytes', 'd'.repeat(100), -1],
+    ['a non-ASCII path', 'índice.html', 1],
+    ['a control character', 'a\tb', 1],
+    ['a size past 11 octal digits', 'grande.bin', 0o77777777777 + 1],
+  ])('%s is left to encodeTarHeader', (_label, path, size) => {
+    const target = Buffer.alloc(1024, 0xaa);
+    expect(writer.tryWrite(target, 0, path, size)).toBe(false);
+    expect(target.every((b) => b === 0xaa)).toBe(true);
+  });
+
+  test('less than a block of room is refused, and nothing is written', () => {
+    const target = Buffer.alloc(1000, 0xaa);
+    expect(writer.tryWrite(target, 489, 'a.json', 1)).toBe(false);
+    expect(target.every((b) => b === 0xaa)).toBe(true);
   });
 });
 
