@@ -12,7 +12,9 @@ import { StoredManifests } from '../audit/stored-manifest.js';
 import { openJournal, readJournal } from '../ledger/journal.js';
 import { acquireLock } from '../ledger/lock.js';
 import { deriveLedgerState } from '../ledger/rules.js';
-import type { LedgerState } from '../ledger/types.js';
+import type { LedgerEvent, LedgerState } from '../ledger/types.js';
+import type { NotifyChannel } from '../notify/channel.js';
+import { followUpRun, type FollowUpReport } from '../notify/follow-up.js';
 import type { Difusor, Registry } from '../registry/types.js';
 
 export interface AuditRequest {
@@ -27,6 +29,12 @@ export interface AuditDeps {
   /** Which unchanged files are sampled; default Math.random. */
   random?: () => number;
   onResult?: (result: SiteAuditResult) => void;
+  /** For the notification channels' secrets ($VAR in the registry); default: none. */
+  env?: NodeJS.ProcessEnv;
+  /** Replaces the registry's channels (tests). */
+  channels?: NotifyChannel[];
+  /** Once aborted, notifications stay queued for the next run. */
+  signal?: AbortSignal;
 }
 
 export interface AuditReport {
@@ -35,6 +43,8 @@ export interface AuditReport {
   without_url: string[];
   warnings: string[];
   exit_code: 0 | 1;
+  /** `audit_failed` notifications (once per change to a failing outcome) and the public list. */
+  follow_up?: FollowUpReport;
 }
 
 /** Who `audit` checks: the ids asked for (each must have a url), else every enabled, non-blocked difusor with one. */
@@ -67,6 +77,7 @@ export async function audit(registry: Registry, stateDir: string, request: Audit
     const { targets, withoutUrl } = auditTargets(registry, deriveLedgerState(events), request.ids);
     const extraCa = await readExtraCa(settings);
     const journal = await openJournal(stateDir);
+    const appended: LedgerEvent[] = [];
     try {
       const results = await auditAll(targets, settings, registry.institute, {
         clock: deps.clock,
@@ -75,7 +86,7 @@ export async function audit(registry: Registry, stateDir: string, request: Audit
         extraCa,
         sites: registry.push.concurrency,
         onResult: async (result) => {
-          await journal.append({
+          const event: LedgerEvent = {
             type: 'audit',
             at: new Date(deps.clock.now()).toISOString(),
             id: result.id,
@@ -85,11 +96,25 @@ export async function audit(registry: Registry, stateDir: string, request: Audit
             problems: result.problems,
             via: 'audit',
             countsAsMiss: false,
-          });
+          };
+          await journal.append(event);
+          appended.push(event);
           deps.onResult?.(result);
         },
       });
-      return { results, without_url: withoutUrl, warnings: [...warnings, ...journal.warnings], exit_code: exitCodeOfAudit(results) };
+      // An audit changes no outcome: only its notifications (and the public list) follow. Nothing
+      // here changes the exit code; problems come back as warnings.
+      const followUp = await followUpRun(
+        { registry, stateDir, journal, events: [...events, ...appended], before: deriveLedgerState(events), runEvents: appended, cut: null },
+        { clock: deps.clock, env: deps.env ?? {}, channels: deps.channels, signal: deps.signal },
+      );
+      return {
+        results,
+        without_url: withoutUrl,
+        warnings: [...warnings, ...journal.warnings, ...followUp.warnings],
+        exit_code: exitCodeOfAudit(results),
+        follow_up: followUp,
+      };
     } finally {
       await journal.close();
     }

@@ -1,5 +1,6 @@
 // `probe [ID,...]`: checks difusores against the registry's requirements (free disk, upload rate,
-// write permission, server capabilities) before the drills. Never touches the ledger: not a miss.
+// write permission, server capabilities) before the drills. Never a miss: the only thing it writes
+// to the journal is the notifications outbox of its `probe_failed` events (notifyProbeFailures).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,12 @@ import type { SftpTransport } from '../delivery/transport.js';
 import { probeDifusor } from '../probe/probe.js';
 import { exitCodeOfProbe, judgeProbe, requirementsOf, uploadDeadlineSeconds, type ProbeResult } from '../probe/verdict.js';
 import type { Difusor, Registry } from '../registry/types.js';
+import { openJournal, readJournal } from '../ledger/journal.js';
+import { acquireLock } from '../ledger/lock.js';
+import { deriveLedgerState } from '../ledger/rules.js';
+import type { NotifyChannel } from '../notify/channel.js';
+import { probeFailedNotification } from '../notify/events.js';
+import { followUpRun, type FollowUpReport } from '../notify/follow-up.js';
 
 export interface ProbeCommandDeps {
   transport: SftpTransport;
@@ -109,4 +116,59 @@ export async function probe(registry: Registry, ids: string[] | undefined, deps:
     await rm(local.dir, { recursive: true, force: true });
   }
   return { results, not_started: notStarted, exit_code: notStarted.length ? 1 : exitCodeOfProbe(results), warnings };
+}
+
+export interface ProbeFailure {
+  difusor: Difusor;
+  problems: string[];
+}
+
+export interface ProbeNotifyDeps {
+  clock: Clock;
+  env: NodeJS.ProcessEnv;
+  /** Replaces the registry's channels (tests). */
+  channels?: NotifyChannel[];
+  signal?: AbortSignal;
+}
+
+/**
+ * Queues one `probe_failed` per failing difusor in the journal's outbox and sends what the outbox
+ * holds, under the state dir's lock like block/unblock. It records no outcome, so a probe is never
+ * a miss; the outbox key (probe_failed:ID:newest cut) keeps a repeated probe from notifying twice.
+ * Never throws: a busy lock or an unwritable state dir comes back as a warning.
+ */
+export async function notifyProbeFailures(
+  registry: Registry,
+  stateDir: string,
+  failures: readonly ProbeFailure[],
+  deps: ProbeNotifyDeps,
+): Promise<{ follow_up: FollowUpReport | null; warnings: string[] }> {
+  // Without `notify` in the registry there is nothing to queue: the state dir is left alone.
+  if (failures.length === 0 || registry.notify === undefined) return { follow_up: null, warnings: [] };
+  try {
+    const lock = await acquireLock(stateDir, { command: 'probe', timeZone: registry.timezone });
+    try {
+      const { events, warnings } = await readJournal(stateDir);
+      const before = deriveLedgerState(events);
+      const at = new Date(deps.clock.now()).toISOString();
+      const extra = failures.map((f) => probeFailedNotification(registry, f.difusor, f.problems, before.latestCut, at));
+      const journal = await openJournal(stateDir);
+      try {
+        const followUp = await followUpRun(
+          { registry, stateDir, journal, events: [...events], before, runEvents: [], cut: null, extra },
+          { clock: deps.clock, env: deps.env, channels: deps.channels, signal: deps.signal },
+        );
+        return { follow_up: followUp, warnings: [...warnings, ...journal.warnings, ...followUp.warnings] };
+      } finally {
+        await journal.close();
+      }
+    } finally {
+      await lock.release();
+    }
+  } catch (error) {
+    return {
+      follow_up: null,
+      warnings: [`probe_failed notifications not queued (run probe again once the state dir is free): ${(error as Error).message}`],
+    };
+  }
 }

@@ -1,5 +1,6 @@
 // The Spanish words people read: each failure code in words with what to do about it, and the
 // e-mail (Subject and body) of a notification. Pure: strings in, strings out.
+import type { AuditOutcome } from '../audit/model.js';
 import type { Notification, NotificationKind } from './events.js';
 import type { Contact, Registry } from '../registry/types.js';
 
@@ -79,6 +80,31 @@ export function whatToDo(code: string): string {
   return (CODE_WORDS[code] ?? UNKNOWN_WORDS).todo;
 }
 
+/** Each failing audit outcome in words (what the public sees) and what the difusor should do. */
+const AUDIT_WORDS: Record<Exclude<AuditOutcome, 'ok'>, CodeWords> = {
+  stale: {
+    what: 'su sitio público no muestra el último corte que se le entregó',
+    todo: 'revisen que el sitio se sirva desde la carpeta donde el Instituto entrega los cortes y que ningún caché o CDN retenga una versión anterior',
+  },
+  tampered: {
+    what: 'archivos de su sitio público no coinciden con los que entregó el Instituto (la información fue alterada)',
+    todo: 'restauren los archivos tal como los entregó el Instituto (sin modificación alguna) y avisen al Instituto qué los cambió',
+  },
+  misconfigured: {
+    what: 'su servidor web no envía los encabezados acordados (Cache-Control: no-cache, no-store, must-revalidate en json/main.json)',
+    todo: 'configuren el servidor web para enviar esos encabezados en json/main.json',
+  },
+  unreachable: {
+    what: 'no se pudo consultar su sitio público (sin respuesta, error del servidor o certificado TLS inválido)',
+    todo: 'revisen que el sitio esté en línea en la dirección registrada y que su certificado TLS sea válido',
+  },
+};
+
+/** The audit outcome in words, with the outcome itself: "su sitio público no muestra el último corte … (stale)". */
+export function describeAuditOutcome(outcome: AuditOutcome): string {
+  return outcome === 'ok' ? 'su sitio público sirve el último corte sin alteraciones (ok)' : `${AUDIT_WORDS[outcome].what} (${outcome})`;
+}
+
 /** A kind missing here (a new one) reads as a generic notice until someone words it. */
 const SUBJECT_OF: Partial<Record<NotificationKind, string>> = {
   missed: 'no recibió el corte',
@@ -86,8 +112,8 @@ const SUBJECT_OF: Partial<Record<NotificationKind, string>> = {
   recovered: 'recuperado',
   unblocked: 'desbloqueado',
   notice_published: 'aviso de suspensión publicado',
-  audit_failed: 'la revisión de su sitio encontró problemas',
-  probe_failed: 'la prueba de su servidor no cumple los requisitos',
+  audit_failed: 'la revisión de su sitio público encontró problemas',
+  probe_failed: 'su servidor no cumple los requisitos de la convocatoria',
 };
 
 const TODO_OF: Partial<Record<NotificationKind, string>> = {
@@ -97,8 +123,9 @@ const TODO_OF: Partial<Record<NotificationKind, string>> = {
   recovered: 'No se requiere ninguna acción.',
   unblocked: 'Verifiquen que su portal vuelva a mostrar los resultados del siguiente corte.',
   notice_published: 'No modifiquen el aviso; se retirará al publicar de nuevo resultados tras el desbloqueo.',
-  audit_failed: 'Revisen que su sitio sirva el último corte sin alteraciones y con los encabezados acordados.',
-  probe_failed: 'Revisen el espacio en disco, la velocidad de subida y los permisos de la cuenta del Instituto.',
+  audit_failed: 'Revisen que su sitio sirva el último corte sin alteraciones y con los encabezados acordados, y avisen al Instituto al corregirlo.',
+  probe_failed:
+    'Corrijan lo señalado antes de los simulacros (se requieren al menos 20 GB libres, 40 MB/s de subida por SFTP y permiso de escritura para la cuenta del Instituto) y pidan al Instituto repetir la prueba.',
 };
 
 export interface EmailText {
@@ -118,7 +145,7 @@ export function emailFor(registry: Registry, n: Notification): EmailText {
   const difusor = registry.difusores.find((d) => d.id === n.difusor.id);
   const cut = n.cut === null ? '' : ` — corte ${n.cut}`;
   const subject = `[PREP ${registry.institute}] ${n.difusor.name}: ${SUBJECT_OF[n.event] ?? `aviso (${n.event})`}${cut}`;
-  const todo = n.event === 'missed' ? `${capitalize(whatToDo(n.code ?? 'UNKNOWN'))}. Si la falla sigue ${registry.blockAfterMisses} cortes seguidos, el difusor será bloqueado.` : (TODO_OF[n.event] ?? 'Comuníquense con el Instituto si necesitan más información.');
+  const todo = todoOf(registry, n);
   const contacts = difusor?.contacts ?? [];
   const desk = registry.notify?.email?.to ?? [];
   const lines = [
@@ -140,6 +167,17 @@ export function emailFor(registry: Registry, n: Notification): EmailText {
     `Mensaje automático de prep-push para ${n.institute}; no responda a esta dirección si no la atiende una persona.`,
   ];
   return { subject, text: `${lines.join('\n')}\n` };
+}
+
+/** What to do: per failure code for `missed`, per outcome for `audit_failed`, else per kind. */
+function todoOf(registry: Registry, n: Notification): string {
+  if (n.event === 'missed') {
+    return `${capitalize(whatToDo(n.code ?? 'UNKNOWN'))}. Si la falla sigue ${registry.blockAfterMisses} cortes seguidos, el difusor será bloqueado.`;
+  }
+  if (n.event === 'audit_failed' && n.code !== undefined && n.code in AUDIT_WORDS) {
+    return `${capitalize(AUDIT_WORDS[n.code as keyof typeof AUDIT_WORDS].todo)}. ${TODO_OF.audit_failed}`;
+  }
+  return TODO_OF[n.event] ?? 'Comuníquense con el Instituto si necesitan más información.';
 }
 
 /** "2 de junio de 2024 a las 20:20 (America/Mexico_City)". */

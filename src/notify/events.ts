@@ -1,6 +1,7 @@
 // notify/: what the institute tells people when a difusor's state changes — events derived purely
 // from the ledger's transitions (this file), an outbox in the journal, and one file per channel.
-import { describeFailure } from './email-text.js';
+import { isNewAuditFailure } from '../audit/model.js';
+import { describeAuditOutcome, describeFailure } from './email-text.js';
 import { applyEvent, difusorState } from '../ledger/rules.js';
 import type { LedgerEvent, LedgerState } from '../ledger/types.js';
 import type { Difusor, Registry } from '../registry/types.js';
@@ -26,7 +27,7 @@ export interface Notification {
   time: string;
   /** One Spanish sentence a person can act on. */
   message: string;
-  /** For `missed`: the failure code (CONNECT_TIMEOUT...). */
+  /** For `missed`: the failure code (CONNECT_TIMEOUT...); for `audit_failed`: the audit outcome (stale...). */
   code?: string;
 }
 
@@ -95,6 +96,18 @@ export function notificationsOfTransition(registry: Registry, before: LedgerStat
     case 'unblock':
       if (was.blocked === null) return [];
       return make('unblocked', before.latestCut, `${name} fue desbloqueado: volverá a recibir los resultados a partir del siguiente corte.`);
+    case 'audit': {
+      // Once per change to a failing outcome: the previous audit is the ledger's, before this one.
+      if (!isNewAuditFailure(was.lastAudit?.outcome ?? null, event.outcome)) return [];
+      const served = event.servedCut === null ? 'ningún corte reconocible' : `el corte ${event.servedCut}`;
+      const expected = event.expectedCut === null ? '' : ` (debía mostrar el corte ${event.expectedCut})`;
+      const problems = event.problems.length === 0 ? '' : ` Detalle técnico: ${event.problems.slice(0, 5).join('; ')}${event.problems.length > 5 ? `; y ${event.problems.length - 5} más` : ''}.`;
+      return make(
+        'audit_failed',
+        event.expectedCut,
+        `La revisión del sitio público de ${name}${difusor.url ? ` (${difusor.url})` : ''} encontró que ${describeAuditOutcome(event.outcome)}; el sitio muestra ${served}${expected}.${problems}`,
+      ).map((n) => ({ ...n, code: event.outcome }));
+    }
     case 'notice_placed':
       return make('notice_published', event.cut, `Se publicó en el portal de ${name} el aviso de suspensión de la publicación del PREP.`);
     default:
@@ -111,4 +124,25 @@ export function notificationsOfEvents(registry: Registry, before: LedgerState, e
     state = applyEvent(state, event);
   }
   return found;
+}
+
+/**
+ * The `probe_failed` notification of a difusor that does not meet the call's requirements. Its cut
+ * is the newest the ledger has seen (null before the first), so a repeated probe with the same
+ * result is not notified twice in the outbox, and a failure after the next cut is told again.
+ */
+export function probeFailedNotification(
+  registry: Registry,
+  difusor: Pick<Difusor, 'id' | 'name' | 'url'>,
+  problems: readonly string[],
+  latestCut: string | null,
+  time: string,
+): Notification {
+  const found = problems.length === 0 ? 'no cumple los requisitos' : problems.join('; ');
+  return makeNotification(registry, difusor, {
+    event: 'probe_failed',
+    cut: latestCut,
+    time,
+    message: `La prueba del servidor SFTP de ${difusor.name} que hizo el Instituto encontró problemas. Detalle técnico: ${found}.`,
+  });
 }

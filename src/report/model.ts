@@ -1,7 +1,9 @@
 // The incident report (memoria técnica): a pure model built from the journal's events — per
 // difusor, per cut, and the difusor × cut grid — that the renderers (HTML, CSV, JSON, Markdown) print.
 import { cutFromId, formatLocalTime } from '../core/cut.js';
+import { isNewAuditFailure, type AuditOutcome } from '../audit/model.js';
 import type { LedgerEvent } from '../ledger/types.js';
+import { describeAuditOutcome } from '../notify/email-text.js';
 
 /**
  * What a difusor's cell of the grid says about one cut, from all the outcomes recorded for it:
@@ -149,17 +151,98 @@ export interface ReportInput {
 /** A journal event as the model reads it: the known union, or one another branch added. */
 type AnyEvent = { type: string; at: string; id?: string; cut?: string } & Record<string, unknown>;
 
+/** What an event's line may need from the journal before it (an audit: the difusor's previous audit). */
+export interface IncidentContext {
+  /** The outcome of the difusor's previous audit, or null when it had none. */
+  previousAudit: AuditOutcome | null;
+}
+
+/** A notification's event in words, for its line in the report. */
+const NOTIFICATION_WORDS: Record<string, string> = {
+  missed: 'corte no recibido',
+  blocked: 'bloqueo',
+  recovered: 'recuperación',
+  unblocked: 'desbloqueo',
+  notice_published: 'aviso de suspensión publicado',
+  audit_failed: 'problemas en su sitio público',
+  probe_failed: 'servidor sin los requisitos de la convocatoria',
+};
+
+const CHANNEL_WORDS: Record<string, string> = { email: 'correo electrónico', webhook: 'webhook', command: 'comando' };
+
+/** The outbox key `event:difusor:cut` ('-' for no cut) split back; null when it is not one. */
+export function parseNotificationKey(key: unknown): { event: string; difusor: string; cut: string | null } | null {
+  if (typeof key !== 'string') return null;
+  const parts = key.split(':');
+  if (parts.length !== 3 || parts.some((p) => p === '')) return null;
+  return { event: parts[0], difusor: parts[1], cut: parts[2] === '-' ? null : parts[2] };
+}
+
+function notificationLine(e: AnyEvent, sent: boolean): Omit<OtherIncident, 'at_local'> | null {
+  const key = parseNotificationKey(e.key);
+  if (key === null) return null;
+  const what = NOTIFICATION_WORDS[key.event] ?? key.event;
+  const channel = typeof e.channel === 'string' ? (CHANNEL_WORDS[e.channel] ?? e.channel) : 'un canal desconocido';
+  const summary = sent
+    ? `Notificación enviada por ${channel}: ${what}`
+    : `Notificación no enviada por ${channel} (se reintenta en la siguiente ejecución): ${what}${typeof e.error === 'string' ? ` — ${e.error}` : ''}`;
+  return { kind: 'event', type: e.type, difusor: key.difusor, cut: key.cut, at: e.at, summary };
+}
+
 /**
  * The hook for event kinds other branches add to the journal (notices, notifications, audits,
  * retractions): one entry per event type turns it into a listed incident (return null to skip it).
  * A 'retract' event `{cut}` also marks its cut withdrawn in the grid (see withdrawnCuts).
  */
-export const INCIDENT_OF_EVENT: Record<string, (event: AnyEvent) => Omit<OtherIncident, 'at_local'> | null> = {
+export const INCIDENT_OF_EVENT: Record<string, (event: AnyEvent, context: IncidentContext) => Omit<OtherIncident, 'at_local'> | null> = {
   retract: (e) =>
     typeof e.cut === 'string'
       ? { kind: 'event', type: 'retract', difusor: null, cut: e.cut, at: e.at, summary: `Corte ${e.cut} retirado${typeof e.reason === 'string' ? `: ${e.reason}` : ''}` }
       : null,
+  // Only a change worth a line: a new failing outcome, or the first ok after a failure.
+  audit: (e, { previousAudit }) => {
+    if (typeof e.id !== 'string' || !isAuditOutcome(e.outcome)) return null;
+    const cut = typeof e.expectedCut === 'string' ? e.expectedCut : null;
+    const base = { kind: 'event' as const, type: 'audit', difusor: e.id, cut, at: e.at };
+    if (isNewAuditFailure(previousAudit, e.outcome)) {
+      const served = typeof e.servedCut === 'string' ? `muestra el corte ${e.servedCut}` : 'no muestra ningún corte reconocible';
+      return { ...base, summary: `Revisión del sitio público: ${describeAuditOutcome(e.outcome)}; ${served}` };
+    }
+    if (e.outcome === 'ok' && previousAudit !== null && previousAudit !== 'ok') {
+      return { ...base, summary: `Revisión del sitio público: volvió a servir el último corte sin alteraciones (antes: ${previousAudit})` };
+    }
+    return null;
+  },
+  notice_placed: (e) =>
+    typeof e.id === 'string'
+      ? {
+          kind: 'event',
+          type: 'notice_placed',
+          difusor: e.id,
+          cut: typeof e.cut === 'string' ? e.cut : null,
+          at: e.at,
+          summary: `Aviso de suspensión publicado en su portal${typeof e.release === 'string' ? ` (${e.release})` : ''}`,
+        }
+      : null,
+  notice_failed: (e) =>
+    typeof e.id === 'string'
+      ? {
+          kind: 'event',
+          type: 'notice_failed',
+          difusor: e.id,
+          cut: typeof e.cut === 'string' ? e.cut : null,
+          at: e.at,
+          summary: `No se pudo publicar el aviso de suspensión (se reintenta en el siguiente corte)${typeof e.error === 'string' ? `: ${e.error}` : ''}`,
+        }
+      : null,
+  notify_sent: (e) => notificationLine(e, true),
+  notify_failed: (e) => notificationLine(e, false),
 };
+
+const AUDIT_OUTCOMES: readonly string[] = ['ok', 'stale', 'tampered', 'misconfigured', 'unreachable'] satisfies AuditOutcome[];
+function isAuditOutcome(value: unknown): value is AuditOutcome {
+  return typeof value === 'string' && AUDIT_OUTCOMES.includes(value);
+}
 
 const OUTCOME_RANK: Record<'delivered' | 'failed' | 'skipped', number> = { skipped: 0, failed: 1, delivered: 2 };
 
@@ -313,8 +396,11 @@ export function buildIncidentReport(input: ReportInput): IncidentReport {
   };
 
   const otherIncidents: OtherIncident[] = [];
+  // Each difusor's audit before the event at hand, over the whole journal (not only the range).
+  const lastAuditOf = new Map<string, AuditOutcome>();
   for (const e of input.events as readonly AnyEvent[]) {
-    const other = INCIDENT_OF_EVENT[e.type]?.(e);
+    const other = INCIDENT_OF_EVENT[e.type]?.(e, { previousAudit: typeof e.id === 'string' ? (lastAuditOf.get(e.id) ?? null) : null });
+    if (e.type === 'audit' && typeof e.id === 'string' && isAuditOutcome(e.outcome)) lastAuditOf.set(e.id, e.outcome);
     if (!other) continue;
     if (other.cut !== null ? !inRange(other.cut, from, to) : !inWindow(other.at)) continue;
     otherIncidents.push({ ...other, at_local: localTime(other.at, timezone) });

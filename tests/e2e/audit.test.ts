@@ -1,18 +1,14 @@
 // End-to-end: `audit --json` and `cut --audit` under audit.counts_as_miss, on the built binary,
 // with real OpenSSH receiving the packages and real nginx serving the difusores' public sites.
-import { chmod, rm } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { readStoredManifest } from '../../src/audit/stored-manifest.js';
-import { cutAt } from '../../src/core/cut.js';
-import { buildPackage } from '../../src/package/build-package.js';
-import { mainJsonLocation, publishRelease } from '../helpers/audit-site.js';
+import { publishBuiltCut, serveSite } from '../helpers/audit-site.js';
 import { runPrepPush } from '../helpers/cli.js';
-import { nginxUnavailableReason, startNginx, type NginxFixture } from '../helpers/nginx.js';
+import { nginxUnavailableReason, type NginxFixture } from '../helpers/nginx.js';
 import { registryYamlFor, startSshd, type SshdFixture } from '../helpers/sshd.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
-const TZ = 'America/Mexico_City';
 const CUT_TIMES = ['2024-06-02T20:00:00-06:00', '2024-06-02T20:20:00-06:00', '2024-06-02T20:40:00-06:00', '2024-06-02T21:00:00-06:00'];
 const CUT_IDS = ['20240602_2000', '20240602_2020', '20240602_2040', '20240602_2100'];
 
@@ -32,10 +28,7 @@ beforeAll(async () => {
   // Both sites start with the first cut, laid out as site mode would leave it.
   await publishCut(0, 'fiel');
   await publishCut(0, 'congelado');
-  const serve = async (name: string) => {
-    const root = join(ws.dir, 'sitios', name, 'current');
-    return startNginx({ root, serverExtra: mainJsonLocation(root) });
-  };
+  const serve = (name: string) => serveSite(join(ws.dir, 'sitios', name));
   fiel = await serve('fiel');
   congelado = await serve('congelado');
   await ws.writeRegistry(
@@ -51,12 +44,8 @@ afterAll(async () => {
   await ws?.remove();
 });
 
-/** What the difusor's web server will serve once cut `n` is published there (the same package the cut builds). */
 async function publishCut(n: number, name: string): Promise<void> {
-  const storeDir = join(ws.dir, 'scratch-store');
-  const pkg = await buildPackage({ sourceDir: ws.sourceDir, cut: cutAt(Date.parse(CUT_TIMES[n]), TZ), institute: 'IEM', nameTemplate: 'PREP2024_MICH_{cut}', format: 'tar.gz', storeDir });
-  await publishRelease(join(ws.dir, 'sitios', name), ws.sourceDir, await readStoredManifest(pkg));
-  await rm(storeDir, { recursive: true, force: true });
+  await publishBuiltCut(join(ws.dir, 'sitios', name), ws.sourceDir, CUT_TIMES[n], join(ws.dir, 'scratch-store'));
 }
 
 const prepPush = (args: string[]) => runPrepPush(['--config', ws.registryFile, '--state-dir', ws.stateDir, ...args], { cwd: ws.dir, timeoutMs: 120_000 });

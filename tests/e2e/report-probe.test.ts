@@ -62,7 +62,10 @@ describe('report', () => {
     expect(doc.cuts.map((c: { id: string }) => c.id)).toEqual(['20240602_2020', '20240602_2040']);
     const laVoz = doc.difusores.find((d: { id: string }) => d.id === 'la-voz');
     expect(laVoz).toMatchObject({ targeted: 2, delivered: 0, missed: 2, availability_pct: 0 });
-    expect(laVoz.incidents.map((i: { kind: string }) => i.kind)).toEqual(['miss_streak', 'block']);
+    expect(laVoz.incidents.map((i: { kind: string }) => i.kind)).toEqual(['miss_streak', 'block', 'event']);
+    // Blocked at 20:40; a package-mode difusor gets no notice from this run, and the report says so.
+    expect(laVoz.incidents[2]).toMatchObject({ type: 'notice_failed', cut: '20240602_2040' });
+    expect(laVoz.incidents[2].summary).toMatch(/^No se pudo publicar el aviso de suspensión \(se reintenta en el siguiente corte\): la-voz takes packages/);
     expect(doc.institute).toEqual({ short: 'IEM', name: 'IEM' });
 
     expect((await prepPush(['report', '--out', 'memoria.txt', '--format', 'md'])).code).toBe(0);

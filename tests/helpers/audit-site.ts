@@ -6,8 +6,35 @@ import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { Manifest } from '../../src/audit/model.js';
+import { readStoredManifest } from '../../src/audit/stored-manifest.js';
+import { cutAt } from '../../src/core/cut.js';
+import { buildPackage } from '../../src/package/build-package.js';
+import { startNginx, type NginxFixture } from './nginx.js';
 
 export const NO_CACHE = 'no-cache, no-store, must-revalidate';
+
+/**
+ * What a difusor's web server serves once the cut at `cutTime` (ISO, Mexico City) is published to
+ * `siteDir`: the same package `cut` builds (IEM, PREP2024_MICH_{cut}), built in a scratch store.
+ */
+export async function publishBuiltCut(siteDir: string, sourceDir: string, cutTime: string, scratchDir: string): Promise<void> {
+  const pkg = await buildPackage({
+    sourceDir,
+    cut: cutAt(Date.parse(cutTime), 'America/Mexico_City'),
+    institute: 'IEM',
+    nameTemplate: 'PREP2024_MICH_{cut}',
+    format: 'tar.gz',
+    storeDir: scratchDir,
+  });
+  await publishRelease(siteDir, sourceDir, await readStoredManifest(pkg));
+  await rm(scratchDir, { recursive: true, force: true });
+}
+
+/** nginx serving `siteDir/current` with json/main.json's headers, as a difusor would. */
+export function serveSite(siteDir: string): Promise<NginxFixture> {
+  const root = join(siteDir, 'current');
+  return startNginx({ root, serverExtra: mainJsonLocation(root) });
+}
 
 /** Lays out `remoteDir/releases/<cut>/` from `sourceDir` plus `manifest`, and points `current` at it. */
 export async function publishRelease(remoteDir: string, sourceDir: string, manifest: Manifest): Promise<string> {

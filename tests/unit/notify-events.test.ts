@@ -1,5 +1,5 @@
 // Which notifications each ledger transition yields, from tables of journal sequences.
-import { notificationKey, notificationsOfEvents } from '../../src/notify/events.js';
+import { notificationKey, notificationsOfEvents, probeFailedNotification } from '../../src/notify/events.js';
 import { applyEvent, EMPTY_LEDGER_STATE } from '../../src/ledger/rules.js';
 import type { LedgerEvent } from '../../src/ledger/types.js';
 import { aDifusor, aRegistry } from '../helpers/builders.js';
@@ -20,6 +20,10 @@ const cutEvent = (cut: string): LedgerEvent => ({ type: 'cut', at, cut, cutTime:
 const block = (by: 'auto' | 'manual' = 'auto'): LedgerEvent => ({ type: 'block', at, id: 'el-sol', reason: by === 'auto' ? 'auto: missed 2 consecutive cuts' : 'mantenimiento', by });
 const unblock: LedgerEvent = { type: 'unblock', at, id: 'el-sol' };
 
+const audited = (outcome: 'ok' | 'stale' | 'tampered' | 'misconfigured' | 'unreachable', expectedCut = '1', via: 'audit' | 'cut' = 'audit'): LedgerEvent => ({
+  type: 'audit', at, id: 'el-sol', outcome, servedCut: outcome === 'unreachable' ? null : '0', expectedCut, problems: outcome === 'ok' ? [] : ['json/main.json: sha256 differs'], via, countsAsMiss: false,
+});
+
 const keysOf = (events: LedgerEvent[]) => notificationsOfEvents(registry, EMPTY_LEDGER_STATE, events).map(notificationKey);
 
 function applyAll(state: typeof EMPTY_LEDGER_STATE, events: LedgerEvent[]) {
@@ -39,6 +43,12 @@ describe('notifications of transitions', () => {
     ['delivery with no misses: nothing', [cutEvent('1')], [delivered('1')], []],
     ['late delivery of an older cut does not recover', [cutEvent('1'), cutEvent('2'), failed('2')], [delivered('1', 'el-sol', 'push')], []],
     ['a notice placed', [cutEvent('1'), block()], [{ type: 'notice_placed', at, id: 'el-sol', cut: '1', release: '1-aviso' }], ['notice_published:el-sol:1']],
+    ['a first audit that fails', [cutEvent('1'), delivered('1')], [audited('stale')], ['audit_failed:el-sol:1']],
+    ['a first audit that is ok: nothing', [cutEvent('1'), delivered('1')], [audited('ok')], []],
+    ['the same failing outcome again: nothing', [cutEvent('1'), delivered('1'), audited('stale')], [audited('stale')], []],
+    ['the same failing outcome on the next cut (cut --audit): nothing', [cutEvent('1'), audited('stale'), cutEvent('2')], [audited('stale', '2', 'cut')], []],
+    ['a change to another failure', [cutEvent('1'), audited('misconfigured'), cutEvent('2')], [audited('tampered', '2')], ['audit_failed:el-sol:2']],
+    ['failing, ok, failing again', [cutEvent('1'), audited('stale'), cutEvent('2')], [audited('ok', '2'), audited('stale', '2')], ['audit_failed:el-sol:2']],
     ['a difusor no longer in the registry: nothing', [cutEvent('1')], [failed('1', 'gone')], []],
   ])('%s', (_name, history, events, expected) => {
     expect(notificationsOfEvents(registry, applyAll(EMPTY_LEDGER_STATE, history), events).map(notificationKey)).toEqual(expected);
@@ -55,6 +65,21 @@ describe('notifications of transitions', () => {
       message: 'El Sol no recibió el corte 20240602_2020: el servidor no respondió a tiempo (CONNECT_TIMEOUT). Cortes perdidos seguidos: 1 de 2 antes del bloqueo.',
       code: 'CONNECT_TIMEOUT',
     });
+  });
+
+  test('audit_failed: the outcome in words, what the site serves, the problems, and the outcome as code', () => {
+    const [n] = notificationsOfEvents(registry, applyAll(EMPTY_LEDGER_STATE, [cutEvent('1')]), [audited('tampered')]);
+    expect(n).toMatchObject({ event: 'audit_failed', cut: '1', code: 'tampered', difusor: { id: 'el-sol' } });
+    expect(n.message).toBe(
+      'La revisión del sitio público de El Sol (https://elsol.example/) encontró que archivos de su sitio público no coinciden con los que entregó el Instituto (la información fue alterada) (tampered); el sitio muestra el corte 0 (debía mostrar el corte 1). Detalle técnico: json/main.json: sha256 differs.',
+    );
+  });
+
+  test('probe_failed: keyed by the newest cut (none yet: "-"), problems in the message', () => {
+    const n = probeFailedNotification(registry, registry.difusores[0], ['free space 3 GB is below the required 20 GB'], null, at);
+    expect(notificationKey(n)).toBe('probe_failed:el-sol:-');
+    expect(n.message).toBe('La prueba del servidor SFTP de El Sol que hizo el Instituto encontró problemas. Detalle técnico: free space 3 GB is below the required 20 GB.');
+    expect(notificationKey(probeFailedNotification(registry, registry.difusores[0], [], '20240602_2020', at))).toBe('probe_failed:el-sol:20240602_2020');
   });
 
   test('the same journal always yields the same keys (a replayed run finds what it queued)', () => {

@@ -1,5 +1,5 @@
 // The Spanish people read: e-mail Subject and body, codes in words, the notice and its placeholders.
-import { describeFailure, emailFor } from '../../src/notify/email-text.js';
+import { describeAuditOutcome, describeFailure, emailFor } from '../../src/notify/email-text.js';
 import type { Notification } from '../../src/notify/events.js';
 import { noticesDue } from '../../src/notice/decide.js';
 import { renderNotice } from '../../src/notice/release.js';
@@ -38,6 +38,28 @@ describe('e-mail', () => {
     expect(subject).toBe('[PREP IEM] El Sol de Morelia: bloqueado');
     expect(text).toContain('Corte: sin corte');
     expect(text).toContain('solicitar el desbloqueo');
+  });
+
+  test('audit_failed: Subject and what to do per outcome, the outcome in words', () => {
+    const n: Notification = { ...base, event: 'audit_failed', cut: '20240602_2020', message: 'm', code: 'stale' };
+    const { subject, text } = emailFor(registry, n);
+    expect(subject).toBe('[PREP IEM] El Sol de Morelia: la revisión de su sitio público encontró problemas — corte 20240602_2020');
+    expect(text).toContain('Instituto Electoral de Michoacán');
+    expect(text).toContain('Qué hacer: Revisen que el sitio se sirva desde la carpeta donde el Instituto entrega los cortes');
+    const tampered = emailFor(registry, { ...n, code: 'tampered' }).text;
+    expect(tampered).toContain('Qué hacer: Restauren los archivos tal como los entregó el Instituto');
+  });
+
+  test.each(['stale', 'tampered', 'misconfigured', 'unreachable'] as const)('audit outcome %s has its own words', (outcome) => {
+    const others = (['stale', 'tampered', 'misconfigured', 'unreachable'] as const).filter((o) => o !== outcome).map(describeAuditOutcome);
+    expect(others).not.toContain(describeAuditOutcome(outcome));
+    expect(describeAuditOutcome(outcome)).toMatch(new RegExp(`\\(${outcome}\\)$`));
+  });
+
+  test('probe_failed: Subject and the requirements in what to do', () => {
+    const { subject, text } = emailFor(registry, { ...base, event: 'probe_failed', cut: null, message: 'm' });
+    expect(subject).toBe('[PREP IEM] El Sol de Morelia: su servidor no cumple los requisitos de la convocatoria');
+    expect(text).toContain('se requieren al menos 20 GB libres, 40 MB/s de subida por SFTP');
   });
 
   test.each([...FAILURE_CODES, 'REMOTE_DIR_MISSING', 'ROLLBACK_REFUSED'])('%s has its own words', (code) => {

@@ -207,6 +207,95 @@ describe('buildIncidentReport', () => {
   });
 });
 
+describe('incidents from audits, notices and notifications', () => {
+  type Audit = Extract<LedgerEvent, { type: 'audit' }>;
+  const audit = (clock: string, id: string, outcome: Audit['outcome'], servedCut: string | null, expectedCut = cutId('20:40')): Audit => ({
+    type: 'audit',
+    at: at(clock, 45),
+    id,
+    outcome,
+    servedCut,
+    expectedCut,
+    problems: [],
+    via: 'audit',
+    countsAsMiss: false,
+  });
+  const eventLines = (events: LedgerEvent[], id: string) =>
+    buildIncidentReport(input([...night(), ...events]))
+      .difusores.find((d) => d.id === id)!
+      .incidents.filter((i) => i.kind === 'event')
+      .map((i) => (i.kind === 'event' ? [i.type, i.cut, i.summary] : null));
+
+  test('an audit gets a line only when it turns to a failure, changes failure, or recovers', () => {
+    const lines = eventLines(
+      [
+        audit('20:41', 'el-sol', 'ok', cutId('20:40')),
+        audit('20:42', 'el-sol', 'stale', '20240602_2000'),
+        audit('20:43', 'el-sol', 'stale', '20240602_2000'),
+        audit('20:44', 'el-sol', 'tampered', cutId('20:40')),
+        audit('20:45', 'el-sol', 'ok', cutId('20:40')),
+        audit('20:46', 'el-sol', 'ok', cutId('20:40')),
+      ],
+      'el-sol',
+    );
+    expect(lines).toEqual([
+      ['audit', cutId('20:40'), 'Revisión del sitio público: su sitio público no muestra el último corte que se le entregó (stale); muestra el corte 20240602_2000'],
+      ['audit', cutId('20:40'), expect.stringMatching(/^Revisión del sitio público: archivos de su sitio público no coinciden .*\(tampered\); muestra el corte 20240602_2040$/)],
+      ['audit', cutId('20:40'), 'Revisión del sitio público: volvió a servir el último corte sin alteraciones (antes: tampered)'],
+    ]);
+  });
+
+  test('the first audit of a difusor, if failing, is a line; an unreachable site names no cut', () => {
+    expect(eventLines([audit('20:41', 'el-sol', 'unreachable', null)], 'el-sol')).toEqual([
+      ['audit', cutId('20:40'), expect.stringMatching(/^Revisión del sitio público: no se pudo consultar su sitio público .*\(unreachable\); no muestra ningún corte reconocible$/)],
+    ]);
+  });
+
+  test('an audit before the range still counts as the previous one of an audit inside it', () => {
+    const events = [...night(), audit('20:41', 'el-sol', 'stale', null, cutId('20:40')), audit('21:41', 'el-sol', 'stale', null, cutId('21:40'))];
+    const r = buildIncidentReport(input(events, { from: cutId('21:40') }));
+    expect(r.difusores.find((d) => d.id === 'el-sol')!.incidents).toEqual([]);
+  });
+
+  test('notices placed and failed, each a line with its cut', () => {
+    const lines = eventLines(
+      [
+        { type: 'notice_failed', at: at('21:20', 50), id: 'la-voz', cut: cutId('21:20'), error: 'la-voz: CONNECT_TIMEOUT' },
+        { type: 'notice_placed', at: at('21:30', 50), id: 'la-voz', cut: cutId('21:30'), release: 'aviso-20240602_2130' },
+      ],
+      'la-voz',
+    );
+    expect(lines).toEqual([
+      ['notice_failed', cutId('21:20'), 'No se pudo publicar el aviso de suspensión (se reintenta en el siguiente corte): la-voz: CONNECT_TIMEOUT'],
+      ['notice_placed', cutId('21:30'), 'Aviso de suspensión publicado en su portal (aviso-20240602_2130)'],
+    ]);
+  });
+
+  test('one line per notification sent or failed, naming channel and event in Spanish; queue and attempt are not lines', () => {
+    const key = `missed:la-voz:${cutId('21:00')}`;
+    const lines = eventLines(
+      [
+        { type: 'notify_queued', at: at('21:00', 40), key, channel: 'email', notification: {} as never },
+        { type: 'notify_attempt', at: at('21:00', 41), key, channel: 'email' },
+        { type: 'notify_failed', at: at('21:00', 42), key, channel: 'email', error: 'SMTP 127.0.0.1:25: ECONNREFUSED' },
+        { type: 'notify_sent', at: at('21:00', 43), key, channel: 'command', detail: null },
+        { type: 'notify_sent', at: at('21:10', 43), key: 'blocked:la-voz:-', channel: 'webhook', detail: null },
+      ],
+      'la-voz',
+    );
+    expect(lines).toEqual([
+      ['notify_failed', cutId('21:00'), 'Notificación no enviada por correo electrónico (se reintenta en la siguiente ejecución): corte no recibido — SMTP 127.0.0.1:25: ECONNREFUSED'],
+      ['notify_sent', cutId('21:00'), 'Notificación enviada por comando: corte no recibido'],
+      ['notify_sent', null, 'Notificación enviada por webhook: bloqueo'],
+    ]);
+  });
+
+  test('a notification whose key is not event:difusor:cut is no line rather than a wrong one', () => {
+    const r = buildIncidentReport(input([...night(), { type: 'notify_sent', at: at('21:00', 43), key: 'garbled', channel: 'email', detail: null }]));
+    expect(r.difusores.flatMap((d) => d.incidents).filter((i) => i.kind === 'event')).toEqual([]);
+  });
+});
+
 describe('CSV', () => {
   test.each([
     ['plain', 'plain'],

@@ -17,7 +17,7 @@ export const run: Action = async ({ args, opts }, env) => {
     registry,
     resolveStateDir(env.globals, registry, env.ctx.cwd),
     { ids: given.length ? parseIdList(given.join(',')) : undefined, sample },
-    { clock: env.ctx.clock, onResult: (r) => (json ? env.err : env.out)(renderAuditLine(r, style)) },
+    { clock: env.ctx.clock, env: env.ctx.env, signal: env.io.signal, onResult: (r) => (json ? env.err : env.out)(renderAuditLine(r, style)) },
   );
   for (const w of report.warnings) env.err(style.warn(`warning: ${w}`));
   env.out(json ? JSON.stringify({ results: report.results, exit_code: report.exit_code }, null, 2) : renderAuditSummary(report, style));

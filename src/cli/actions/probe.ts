@@ -1,6 +1,6 @@
 // `probe [ID,...] [--json]`: checks difusores against the call's requirements.
-import { probe } from '../../commands/probe.js';
-import { loadRegistryFor, parseIdList } from '../../commands/context.js';
+import { notifyProbeFailures, probe, type ProbeFailure } from '../../commands/probe.js';
+import { loadRegistryFor, parseIdList, resolveStateDir } from '../../commands/context.js';
 import { PrepPushError } from '../../core/errors.js';
 import { ssh2Transport } from '../../delivery/transport.js';
 import type { Action } from '../io.js';
@@ -18,14 +18,24 @@ export const run: Action = async ({ args, opts }, env) => {
     throw new PrepPushError('usage', 'probe: no difusor id given', { hint: 'e.g. prep-push probe el-sol,la-voz' });
   }
   const print = json ? env.err : env.out;
+  const failures: ProbeFailure[] = [];
   const done = await probe(registry, ids, {
     transport: ssh2Transport,
     env: env.ctx.env,
     clock: env.ctx.clock,
     signal: env.io.signal,
     onResult: (result) => print(renderProbeLine(result, style)),
+    onProbeFailed: (difusor, problems) => {
+      failures.push({ difusor, problems });
+    },
   });
-  for (const w of done.warnings) env.err(style.warn(`warning: ${w}`));
+  // The notifications never change the probe's result or exit code.
+  const notified = await notifyProbeFailures(registry, resolveStateDir(env.globals, registry, env.ctx.cwd), failures, {
+    clock: env.ctx.clock,
+    env: env.ctx.env,
+    signal: env.io.signal,
+  });
+  for (const w of [...done.warnings, ...notified.warnings]) env.err(style.warn(`warning: ${w}`));
   if (done.not_started.length) env.err(style.warn(`interrupted: not probed: ${done.not_started.join(', ')}`));
   env.out(
     json
