@@ -120,7 +120,9 @@ export async function startSftpServer(opts: StartSftpServerOptions): Promise<Sft
       linkFaulty: faults.onlyFirstConnections === undefined || connections <= faults.onlyFirstConnections,
       stalled: false,
       throttledUntil: 0,
-      drop: () => socket.destroy(),
+      // A cut link is a reset, not a polite close: destroy() sends a FIN whenever the receive buffer
+      // happens to be empty, and the client then sees an orderly end instead of ECONNRESET.
+      drop: () => socket.resetAndDestroy(),
     };
     connectionsByPeer.set(peer, state);
     socket.on('error', () => {});
