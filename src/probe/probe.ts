@@ -207,8 +207,9 @@ async function tryCapabilities(
   try {
     // A relative target, as site mode's `current -> releases/<cut>` is.
     await session.symlink(posix.basename(testFile), link);
+    // READLINK answering is what tells a symlink: ProFTPD's LSTAT follows one whose target exists.
     const target = await session.readlink(link);
-    m.symlink = (await session.lstat(link)).isSymlink && posix.basename(target) === posix.basename(testFile);
+    m.symlink = posix.basename(target) === posix.basename(testFile);
   } catch {
     m.symlink = false;
   }
@@ -233,8 +234,7 @@ async function tryCapabilities(
     try {
       await session.symlink(posix.basename(at('other')), next);
       await session.posixRename(next, link);
-      const stat = await session.lstat(link);
-      m.symlinkSwap = stat.isSymlink && posix.basename(await session.readlink(link)) === posix.basename(at('other'));
+      m.symlinkSwap = posix.basename(await session.readlink(link)) === posix.basename(at('other'));
     } catch {
       m.symlinkSwap = false;
     }

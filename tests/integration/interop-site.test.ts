@@ -10,6 +10,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { parseCutTime } from '../../src/core/cut.js';
 import type { RunReport } from '../../src/cut/report.js';
 import { runCut, runPush } from '../../src/cut/run.js';
+import { probeDifusor } from '../../src/probe/probe.js';
 import { ssh2Transport } from '../../src/delivery/transport.js';
 import type { Difusor, Registry } from '../../src/registry/types.js';
 import { dropbearUnavailableReason, startDropbear, type DropbearFixture } from '../helpers/dropbear.js';
@@ -60,6 +61,17 @@ async function entriesUnder(dir: string): Promise<string[]> {
   return (await readdir(dir, { recursive: true })).map(String).sort();
 }
 
+/** A difusor entry for one test server's account (key authentication, ed25519 host key pinned). */
+function difusorOf(
+  id: string,
+  server: { host: string; port: number; hostKeys: { 'ssh-ed25519': string }; clientKey: { privateKeyPath: string } },
+  username: string,
+  remoteDir: string,
+): Difusor {
+  const { host, port } = server;
+  return { id, name: id, host, port, username, privateKey: server.clientKey.privateKeyPath, hostKey: server.hostKeys['ssh-ed25519'], remoteDir, enabled: true };
+}
+
 /**
  * What a run of the site scenario needs: where the difusor's folder is on the server's disk, how
  * to reach it, and the publish.mode the server deserves.
@@ -69,6 +81,8 @@ interface SiteTarget {
   diskDir: string;
   difusor: Difusor;
   mode: string;
+  /** What `probe` must find: a symlink swapped atomically by a rename (how `rename` switches current). */
+  atomicSymlinkSwap: boolean;
 }
 
 function siteScenario(label: string, target: () => SiteTarget): void {
@@ -163,6 +177,21 @@ function siteScenario(label: string, target: () => SiteTarget): void {
       await expectPublished(ID2, source);
     }, LONG);
 
+    test('probe finds what site mode found: symlinks, hard links, and whether a rename swaps a symlink; leaves nothing', async () => {
+      const probeFile = path.join(work, 'probe.bin');
+      await writeFile(probeFile, Buffer.alloc(64 * 1024, 1));
+      const before = await entriesUnder(target().diskDir);
+      const m = await probeDifusor(
+        target().difusor,
+        { connectTimeoutMs: 10_000, uploadDeadlineS: 30, probeFile, probeBytes: 64 * 1024 },
+        { transport: ssh2Transport, env: {}, clock: systemClock },
+      );
+      expect([m.connectError, m.interrupted, m.writeTest]).toEqual([null, null, { ok: true }]);
+      expect([m.symlink, m.hardlink, m.symlinkSwap]).toEqual([true, true, target().atomicSymlinkSwap]);
+      expect(m.leftBehind).toEqual([]);
+      expect(await entriesUnder(target().diskDir)).toEqual(before);
+    }, LONG);
+
     test('pushing the older cut: ROLLBACK_REFUSED naming --allow-rollback, current still on the newer one', async () => {
       const report = await push(ID1);
       expect(report.results[0]).toMatchObject({ outcome: 'failed', error: { code: 'ROLLBACK_REFUSED' } });
@@ -193,17 +222,8 @@ describe('ProFTPD 1.3.8 mod_sftp', () => {
   siteScenario('site mode', () => ({
     diskDir,
     mode: 'link+relink',
-    difusor: {
-      id: 'proftpd',
-      name: 'ProFTPD',
-      host: server!.host,
-      port: server!.port,
-      username: server!.username,
-      privateKey: server!.clientKey.privateKeyPath,
-      hostKey: server!.hostKeys['ssh-ed25519'],
-      remoteDir: server!.remotePathOf(diskDir),
-      enabled: true,
-    },
+    atomicSymlinkSwap: false,
+    difusor: difusorOf('proftpd', server!, server!.username, server!.remotePathOf(diskDir)),
   }));
 });
 
@@ -228,16 +248,7 @@ describe('Dropbear 2022.83 (OpenSSH sftp-server)', () => {
   siteScenario('site mode', () => ({
     diskDir,
     mode: 'link+rename',
-    difusor: {
-      id: 'dropbear',
-      name: 'Dropbear',
-      host: server!.host,
-      port: server!.port,
-      username: server!.account.username,
-      privateKey: server!.clientKey.privateKeyPath,
-      hostKey: server!.hostKeys['ssh-ed25519'],
-      remoteDir: diskDir,
-      enabled: true,
-    },
+    atomicSymlinkSwap: true,
+    difusor: difusorOf('dropbear', server!, server!.account.username, diskDir),
   }));
 });
