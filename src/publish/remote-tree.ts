@@ -20,13 +20,18 @@ function isStatus(error: unknown): boolean {
  * folder are removed concurrently through `limit`. A path already gone is fine.
  */
 export async function removeTree(session: SftpSession, path: string, limit: Limit): Promise<void> {
+  // UNLINK first, never LSTAT: ProFTPD mod_sftp's LSTAT follows a symlink to a folder (and its
+  // RMDIR removes that folder), so a `.`-named link to a release would take the release with it.
+  // UNLINK removes a file or a link, and a folder answers it with a status.
+  try {
+    await limit(() => session.unlink(path));
+    return;
+  } catch (error) {
+    if (isNoSuchFile(error)) return;
+    if (!isStatus(error)) throw error;
+  }
   let entries;
   try {
-    const stat = await limit(() => session.lstat(path));
-    if (!stat.isDirectory || stat.isSymlink) {
-      await limit(() => session.unlink(path));
-      return;
-    }
     entries = await limit(() => session.readdir(path));
   } catch (error) {
     if (isNoSuchFile(error)) return;

@@ -3,7 +3,7 @@
 // changes nothing, a rollback refused. Checked on the server's own disk: `current` is a relative
 // symlink naming the right release, every file byte-identical to the source, 0644 files and 0755
 // folders, no `.`-leftovers, and the publish.mode each server deserves.
-import { chown, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, lchown, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
@@ -174,6 +174,18 @@ function siteScenario(label: string, target: () => SiteTarget): void {
       const after = await lstat(path.join(target().diskDir, 'current'));
       // Not even re-created: the same link (inode) as before.
       expect(after.ino).toBe(before.ino);
+      await expectPublished(ID2, source);
+    }, LONG);
+
+    test('a `.`-named symlink to a release in releases/ is removed as a leftover, never followed: that release keeps its files', async () => {
+      const releases = path.join(target().diskDir, 'releases');
+      const before = await entriesUnder(path.join(releases, ID1));
+      await symlink(ID1, path.join(releases, '.staging-ajeno'));
+      const owner = await stat(releases);
+      await lchown(path.join(releases, '.staging-ajeno'), owner.uid, owner.gid);
+      const report = await push(ID2);
+      expect(report.results[0]).toMatchObject({ outcome: 'delivered', publish: { uploaded_files: 0 } });
+      expect(await entriesUnder(path.join(releases, ID1))).toEqual(before);
       await expectPublished(ID2, source);
     }, LONG);
 
