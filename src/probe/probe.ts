@@ -40,10 +40,17 @@ function isNoSuchFile(error: unknown): boolean {
 
 /** Removes one scratch entry (file, symlink or folder); true when it is gone. */
 async function removeEntry(session: SftpSession, path: string): Promise<boolean> {
+  // UNLINK first, not LSTAT: ProFTPD's LSTAT follows a symlink, and would send a link to a
+  // folder to RMDIR. A folder answers UNLINK with a status.
   try {
-    const stat = await session.lstat(path);
-    if (stat.isDirectory) await session.rmdir(path);
-    else await session.unlink(path);
+    await session.unlink(path);
+    return true;
+  } catch (error) {
+    if (isNoSuchFile(error)) return true;
+    if (typeof (error as { code?: unknown }).code !== 'number') return false;
+  }
+  try {
+    await session.rmdir(path);
     return true;
   } catch (error) {
     return isNoSuchFile(error);

@@ -10,7 +10,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { parseCutTime } from '../../src/core/cut.js';
 import type { RunReport } from '../../src/cut/report.js';
 import { runCut, runPush } from '../../src/cut/run.js';
-import { probeDifusor } from '../../src/probe/probe.js';
+import { PROBE_PREFIX, probeDifusor } from '../../src/probe/probe.js';
 import { ssh2Transport } from '../../src/delivery/transport.js';
 import type { Difusor, Registry } from '../../src/registry/types.js';
 import { dropbearUnavailableReason, startDropbear, type DropbearFixture } from '../helpers/dropbear.js';
@@ -193,6 +193,15 @@ function siteScenario(label: string, target: () => SiteTarget): void {
       const probeFile = path.join(work, 'probe.bin');
       await writeFile(probeFile, Buffer.alloc(64 * 1024, 1));
       const before = await entriesUnder(target().diskDir);
+      // What an interrupted probe may leave: a file, a folder, a link (here to releases/, which
+      // must survive the sweep), all owned by the account.
+      const dir = target().diskDir;
+      const owner = await stat(dir);
+      const left = ['old-test', 'old-dir', 'old-link'].map((n) => path.join(dir, `${PROBE_PREFIX}-${n}`));
+      await writeFile(left[0], 'x');
+      await mkdir(left[1]);
+      await symlink('releases', left[2]);
+      for (const p of left) await lchown(p, owner.uid, owner.gid);
       const m = await probeDifusor(
         target().difusor,
         { connectTimeoutMs: 10_000, uploadDeadlineS: 30, probeFile, probeBytes: 64 * 1024 },
@@ -201,6 +210,7 @@ function siteScenario(label: string, target: () => SiteTarget): void {
       expect([m.connectError, m.interrupted, m.writeTest]).toEqual([null, null, { ok: true }]);
       expect([m.symlink, m.hardlink, m.symlinkSwap]).toEqual([true, true, target().atomicSymlinkSwap]);
       expect(m.leftBehind).toEqual([]);
+      expect(m.leftoversRemoved.map((p) => path.posix.basename(p)).sort()).toEqual(left.map((p) => path.basename(p)).sort());
       expect(await entriesUnder(target().diskDir)).toEqual(before);
     }, LONG);
 
