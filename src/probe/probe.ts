@@ -40,8 +40,8 @@ function isNoSuchFile(error: unknown): boolean {
 
 /** Removes one scratch entry (file, symlink or folder); true when it is gone. */
 async function removeEntry(session: SftpSession, path: string): Promise<boolean> {
-  // UNLINK first, not LSTAT: ProFTPD's LSTAT follows a symlink, and would send a link to a
-  // folder to RMDIR. A folder answers UNLINK with a status.
+  // UNLINK first, LSTAT only after it is refused: ProFTPD's LSTAT follows a symlink, and would
+  // send a link to a folder to RMDIR. A folder (or a read-only server) answers UNLINK with a status.
   try {
     await session.unlink(path);
     return true;
@@ -50,6 +50,7 @@ async function removeEntry(session: SftpSession, path: string): Promise<boolean>
     if (typeof (error as { code?: unknown }).code !== 'number') return false;
   }
   try {
+    if (!(await session.lstat(path)).isDirectory) return false;
     await session.rmdir(path);
     return true;
   } catch (error) {
