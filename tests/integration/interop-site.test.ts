@@ -2,7 +2,10 @@
 // 2022.83 (OpenSSH's sftp-server behind it): a first publish, an incremental cut, a re-run that
 // changes nothing, a rollback refused. Checked on the server's own disk: `current` is a relative
 // symlink naming the right release, every file byte-identical to the source, 0644 files and 0755
-// folders, no `.`-leftovers, and the publish.mode each server deserves.
+// folders, no `.`-leftovers, and the publish.mode each server deserves. ProFTPD's LSTAT follows a
+// live symlink (and its RMDIR removes what one names), so two more: a `.`-named link to a release
+// in releases/ is removed without touching the release, and `probe` finds the same capabilities
+// site mode used, sweeping a leftover link without following it.
 import { chown, lchown, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
