@@ -40,10 +40,18 @@ function isNoSuchFile(error: unknown): boolean {
 
 /** Removes one scratch entry (file, symlink or folder); true when it is gone. */
 async function removeEntry(session: SftpSession, path: string): Promise<boolean> {
+  // UNLINK first, LSTAT only after it is refused: ProFTPD's LSTAT follows a symlink, and would
+  // send a link to a folder to RMDIR. A folder (or a read-only server) answers UNLINK with a status.
   try {
-    const stat = await session.lstat(path);
-    if (stat.isDirectory) await session.rmdir(path);
-    else await session.unlink(path);
+    await session.unlink(path);
+    return true;
+  } catch (error) {
+    if (isNoSuchFile(error)) return true;
+    if (typeof (error as { code?: unknown }).code !== 'number') return false;
+  }
+  try {
+    if (!(await session.lstat(path)).isDirectory) return false;
+    await session.rmdir(path);
     return true;
   } catch (error) {
     return isNoSuchFile(error);
@@ -207,8 +215,9 @@ async function tryCapabilities(
   try {
     // A relative target, as site mode's `current -> releases/<cut>` is.
     await session.symlink(posix.basename(testFile), link);
+    // READLINK answering is what tells a symlink: ProFTPD's LSTAT follows one whose target exists.
     const target = await session.readlink(link);
-    m.symlink = (await session.lstat(link)).isSymlink && posix.basename(target) === posix.basename(testFile);
+    m.symlink = posix.basename(target) === posix.basename(testFile);
   } catch {
     m.symlink = false;
   }
@@ -233,8 +242,7 @@ async function tryCapabilities(
     try {
       await session.symlink(posix.basename(at('other')), next);
       await session.posixRename(next, link);
-      const stat = await session.lstat(link);
-      m.symlinkSwap = stat.isSymlink && posix.basename(await session.readlink(link)) === posix.basename(at('other'));
+      m.symlinkSwap = posix.basename(await session.readlink(link)) === posix.basename(at('other'));
     } catch {
       m.symlinkSwap = false;
     }

@@ -71,8 +71,8 @@ export async function probeCapabilities(session: SftpSession, remoteDir: string,
       await session.symlink('b', posix.join(dir, 'next'));
       try {
         await session.posixRename(posix.join(dir, 'next'), posix.join(dir, 'link'));
-        const after = await session.lstat(posix.join(dir, 'link'));
-        caps.renameReplacesSymlink = after.isSymlink && posix.basename(await session.readlink(posix.join(dir, 'link'))) === 'b';
+        // READLINK, not LSTAT: ProFTPD's LSTAT follows a live symlink and would call it a folder.
+        caps.renameReplacesSymlink = posix.basename(await session.readlink(posix.join(dir, 'link'))) === 'b';
       } catch (error) {
         // A server that resolves `link` tries to rename onto the folder it names, and fails.
         if (typeof (error as { code?: unknown }).code !== 'number') throw error;

@@ -284,6 +284,13 @@ async function readCurrentRelease(session: SftpSession, currentPath: string): Pr
     throw error;
   }
   if (!stat.isSymlink) {
+    // ProFTPD mod_sftp's LSTAT follows a symlink whose target exists (it answers with the folder's
+    // attributes), so a live `current` looks like a folder there; READLINK tells a link from one.
+    const target = await session.readlink(currentPath).catch((error: unknown) => {
+      if (typeof (error as { code?: unknown }).code === 'number') return null;
+      throw error;
+    });
+    if (target !== null) return releaseOfLinkTarget(target);
     throw new DeliveryError(
       'SFTP_ERROR',
       `${currentPath} exists and is not a symlink; move it away (site mode makes current a link to releases/<cut>)`,

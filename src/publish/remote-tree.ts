@@ -6,6 +6,7 @@ import type { SftpSession } from '../delivery/transport.js';
 type Limit = ReturnType<typeof pLimitType>;
 
 const SFTP_NO_SUCH_FILE = 2;
+const SFTP_PERMISSION_DENIED = 3;
 
 function isNoSuchFile(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === SFTP_NO_SUCH_FILE;
@@ -20,16 +21,26 @@ function isStatus(error: unknown): boolean {
  * folder are removed concurrently through `limit`. A path already gone is fine.
  */
 export async function removeTree(session: SftpSession, path: string, limit: Limit): Promise<void> {
+  // UNLINK first, never LSTAT: ProFTPD mod_sftp's LSTAT follows a symlink to a folder (and its
+  // RMDIR removes that folder), so a `.`-named link to a release would take the release with it.
+  // UNLINK removes a file or a link, and a folder answers it with a status.
+  let refused: unknown;
+  try {
+    await limit(() => session.unlink(path));
+    return;
+  } catch (error) {
+    if (isNoSuchFile(error)) return;
+    if (!isStatus(error)) throw error;
+    refused = error;
+  }
   let entries;
   try {
-    const stat = await limit(() => session.lstat(path));
-    if (!stat.isDirectory || stat.isSymlink) {
-      await limit(() => session.unlink(path));
-      return;
-    }
     entries = await limit(() => session.readdir(path));
   } catch (error) {
     if (isNoSuchFile(error)) return;
+    // A folder we may not read says so (permission denied); anything else means it was no
+    // folder after all, and the UNLINK refusal is the one that says why.
+    if (isStatus(error) && (error as { code: number }).code !== SFTP_PERMISSION_DENIED) throw refused;
     throw error;
   }
   await Promise.all(

@@ -139,7 +139,14 @@ export function serveSftpSession(sftp: SFTPWrapper, context: SessionContext): vo
   );
 
   sftp.on('STAT', (id, path) => handle(id, async () => sendAttrs(id, attributesOf(await stat(local(path))))));
-  sftp.on('LSTAT', (id, path) => handle(id, async () => sendAttrs(id, attributesOf(await lstat(local(path))))));
+  sftp.on('LSTAT', (id, path) =>
+    handle(id, async () => {
+      const stats = await lstat(local(path));
+      // ProFTPD: a live symlink is answered as what it names; a dangling one as a link.
+      const answered = quirks.lstatFollowsSymlinks && stats.isSymbolicLink() ? await stat(local(path)).catch(() => stats) : stats;
+      sendAttrs(id, attributesOf(answered));
+    }),
+  );
   sftp.on('FSTAT', (id, buffer) =>
     handle(id, async () => {
       const entry = lookup(buffer);

@@ -45,6 +45,8 @@ export interface SftpQuirks {
   renameFollowsSymlinks?: boolean;
   /** READLINK answers the target joined with the link's folder (ProFTPD mod_sftp). */
   readlinkJoinsFolder?: boolean;
+  /** LSTAT of a symlink whose target exists answers the target's attributes (ProFTPD mod_sftp 1.3.8). */
+  lstatFollowsSymlinks?: boolean;
 }
 
 export interface StartSftpServerOptions {

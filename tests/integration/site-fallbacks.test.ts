@@ -118,7 +118,7 @@ describe('capability fallbacks, each named in publish.mode', () => {
     { name: 'openssh-like', quirks: {}, mode: 'link+rename' },
     { name: 'no-hardlink', quirks: { withoutExtensions: ['hardlink@openssh.com'] }, mode: 'upload+rename' },
     { name: 'no-posix-rename', quirks: { withoutExtensions: ['posix-rename@openssh.com'] }, mode: 'link+unlink-rename' },
-    { name: 'proftpd-like', quirks: { renameFollowsSymlinks: true, readlinkJoinsFolder: true }, mode: 'link+relink' },
+    { name: 'proftpd-like', quirks: { renameFollowsSymlinks: true, readlinkJoinsFolder: true, lstatFollowsSymlinks: true }, mode: 'link+relink' },
   ])('$name: $mode', async ({ name, quirks, mode }) => {
     const { first, second, dir } = await publishTwice(name, quirks);
     expect(first.results[0]).toMatchObject({ outcome: 'delivered', publish: { mode } });
