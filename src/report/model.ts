@@ -214,30 +214,21 @@ export const INCIDENT_OF_EVENT: Record<string, (event: AnyEvent, context: Incide
     return null;
   },
   notice_placed: (e) =>
-    typeof e.id === 'string'
-      ? {
-          kind: 'event',
-          type: 'notice_placed',
-          difusor: e.id,
-          cut: typeof e.cut === 'string' ? e.cut : null,
-          at: e.at,
-          summary: `Aviso de suspensión publicado en su portal${typeof e.release === 'string' ? ` (${e.release})` : ''}`,
-        }
-      : null,
+    noticeLine(e, `Aviso de suspensión publicado en su portal${typeof e.release === 'string' ? ` (${e.release})` : ''}`),
   notice_failed: (e) =>
-    typeof e.id === 'string'
-      ? {
-          kind: 'event',
-          type: 'notice_failed',
-          difusor: e.id,
-          cut: typeof e.cut === 'string' ? e.cut : null,
-          at: e.at,
-          summary: `No se pudo publicar el aviso de suspensión (se reintenta en el siguiente corte)${typeof e.error === 'string' ? `: ${e.error}` : ''}`,
-        }
-      : null,
+    noticeLine(
+      e,
+      `No se pudo publicar el aviso de suspensión (se reintenta en el siguiente corte)${typeof e.error === 'string' ? `: ${e.error}` : ''}`,
+    ),
   notify_sent: (e) => notificationLine(e, true),
   notify_failed: (e) => notificationLine(e, false),
 };
+
+/** A notice placed on (or not placed on) a blocked difusor's portal, as an incident line. */
+function noticeLine(e: AnyEvent, summary: string): Omit<OtherIncident, 'at_local'> | null {
+  if (typeof e.id !== 'string') return null;
+  return { kind: 'event', type: e.type, difusor: e.id, cut: typeof e.cut === 'string' ? e.cut : null, at: e.at, summary };
+}
 
 const AUDIT_OUTCOMES: readonly string[] = ['ok', 'stale', 'tampered', 'misconfigured', 'unreachable'] satisfies AuditOutcome[];
 function isAuditOutcome(value: unknown): value is AuditOutcome {
