@@ -132,4 +132,31 @@ test('blocked kit difusor: notice package applied by prep-apply, not re-sent, th
   expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/20240602_2100');
   expect(readFileSync(path.join(dir, 'current', 'json', 'main.json'), 'utf8')).toBe('{"version":4}');
   expect(readdirSync(path.join(dir, 'releases')).sort()).toEqual(['20240602_2020-aviso', '20240602_2100']);
+
+  // Blocked again with a publisher at hand: the notice of the cut it has replaces that cut's results.
+  const again = await block(registry, ws.stateDir, 'tv-norte', 'servidor caído', systemClock, { env: {}, noticePublisher });
+  expect(again.follow_up?.warnings ?? []).toEqual([]);
+  expect(latest()).toBe('PREP2024_MICH_20240602_2100-aviso.tar.gz');
+  expect(await apply(SHELLS[0])).toMatchObject({ code: 0, stderr: '' });
+  expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/20240602_2100-aviso');
+  expect(readFileSync(path.join(dir, 'current', 'index.html'), 'utf8')).toContain('servidor caído');
+  // Unblocked and blocked again before anything else was sent: LATEST still names that notice,
+  // which is in place as it is (never rewritten).
+  const noticeSha256 = () => readFileSync(path.join(dir, 'PREP2024_MICH_20240602_2100-aviso.tar.gz.sha256'), 'utf8');
+  const sha256Before = noticeSha256();
+  await unblock(registry, ws.stateDir, 'tv-norte', systemClock, { env: {}, noticePublisher });
+  const kept = await block(registry, ws.stateDir, 'tv-norte', 'otra razón', systemClock, { env: {}, noticePublisher });
+  expect(kept.follow_up?.notices.placed).toEqual(['tv-norte']);
+  expect(latest()).toBe('PREP2024_MICH_20240602_2100-aviso.tar.gz');
+  expect(noticeSha256()).toBe(sha256Before);
+  // Unblocked, the cut's results pushed, then blocked with another reason: the same name with other
+  // text. A package LATEST named is never rewritten, so that notice waits for the next cut, said so.
+  await unblock(registry, ws.stateDir, 'tv-norte', systemClock, { env: {}, noticePublisher });
+  expect((await runPush({ registry, stateDir: ws.stateDir }, deps)).exit_code).toBe(0);
+  expect(latest()).toBe('PREP2024_MICH_20240602_2100.tar.gz');
+  const reblocked = await block(registry, ws.stateDir, 'tv-norte', 'una tercera razón', systemClock, { env: {}, noticePublisher });
+  expect((reblocked.follow_up?.warnings ?? []).join('\n')).toMatch(/PREP2024_MICH_20240602_2100-aviso\.tar\.gz is already there with other content/);
+  expect(noticeSha256()).toBe(sha256Before);
+  expect(latest()).toBe('PREP2024_MICH_20240602_2100.tar.gz');
+  expect((await status(registry, ws.stateDir)).notices_pending).toEqual(['tv-norte']);
 }, LONG);

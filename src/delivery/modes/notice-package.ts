@@ -1,8 +1,9 @@
 // The notice package strategy: a blocked package-mode difusor gets its notice as a signed package
 // (`<package>-aviso.tar.gz`, built by src/notice/package.ts) that its prep-apply applies like any
-// other. Same uploads as the package strategy; what differs is LATEST: a package LATEST already
-// names is never touched again, and a notice older than what LATEST names would be refused by
-// prep-apply, so it is not sent.
+// other. Same uploads as the package strategy; what differs is around LATEST: a package LATEST
+// names (or may have named) is never touched again, and a notice older than what LATEST names would
+// be refused by prep-apply, so it is not sent.
+import { posix } from 'node:path';
 import { DeliveryError } from '../classify.js';
 import type { SftpSession } from '../transport.js';
 import { shouldReplaceLatest, sweepStaleTemps } from '../upload.js';
@@ -22,6 +23,15 @@ export const noticePackageStrategy: DeliveryStrategy = {
     if (!shouldReplaceLatest(current, pkg.cutId)) {
       throw new DeliveryError('ROLLBACK_REFUSED', `LATEST names ${current}, newer than the notice's cut ${pkg.cutId}`, {
         hint: "prep-apply would refuse an older cut; the notice is placed with the next cut's id",
+      });
+    }
+    // Unblocked and blocked again before a new cut: the same name, maybe other bytes (a new reason).
+    // A package LATEST may have named is never modified, so that notice waits for the next cut's name.
+    setStep(`reading ${pkg.fileName}.sha256`);
+    const theirs = await within(live.readSmallFile(posix.join(difusor.remoteDir, `${pkg.fileName}.sha256`)));
+    if (theirs !== null && theirs !== delivery.sha256Text) {
+      throw new DeliveryError('VERIFY_FAILED', `${pkg.fileName} is already there with other content (an earlier notice for cut ${pkg.cutId})`, {
+        hint: 'a package once named by LATEST is never modified; the notice goes with the next cut',
       });
     }
     const sigText = delivery.extras?.sigText;
