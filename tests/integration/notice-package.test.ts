@@ -159,4 +159,20 @@ test('blocked kit difusor: notice package applied by prep-apply, not re-sent, th
   expect(noticeSha256()).toBe(sha256Before);
   expect(latest()).toBe('PREP2024_MICH_20240602_2100.tar.gz');
   expect((await status(registry, ws.stateDir)).notices_pending).toEqual(['tv-norte']);
+
+  // prep-apply still refuses an older cut's notice, and a notice dressed up as a cut's results.
+  const applied2100 = readFileSync(path.join(dir, 'APPLIED'), 'utf8');
+  expect(applied2100).toBe('20240602_2100-aviso\n');
+  writeFileSync(path.join(dir, 'LATEST'), `${notice}\n`);
+  const older = await apply(SHELLS[1]);
+  expect(older).toMatchObject({ code: 1, stdout: '' });
+  expect(older.stderr).toMatch(/refusing rollback: LATEST names cut 20240602_2020, older than the applied 20240602_2100-aviso/);
+  const asResults = 'PREP2024_MICH_20240602_2100_b.tar.gz';
+  for (const suffix of ['', '.sha256', '.sig']) copyFileSync(path.join(dir, `PREP2024_MICH_20240602_2100-aviso.tar.gz${suffix}`), path.join(dir, `${asResults}${suffix}`));
+  writeFileSync(path.join(dir, 'LATEST'), `${asResults}\n`);
+  const disguised = await apply(SHELLS[1]);
+  expect(disguised).toMatchObject({ code: 1, stdout: '' });
+  expect(disguised.stderr).toMatch(/is named as results but its MANIFEST.json is a notice/);
+  expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/20240602_2100-aviso');
+  expect(readFileSync(path.join(dir, 'APPLIED'), 'utf8')).toBe(applied2100);
 }, LONG);

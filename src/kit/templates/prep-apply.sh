@@ -181,14 +181,14 @@ esac
 BASE=$(printf '%s\n' "$NAME" | sed -n 's/.*\.from-\([0-9]\{8\}_[0-9]\{4\}\)\.[a-z.]*$/\1/p')
 CUT=$(cut_in_name "$(printf '%s\n' "$NAME" | sed 's/\.from-[0-9]\{8\}_[0-9]\{4\}\.[a-z.]*$//')")
 [ -n "$CUT" ] || fail "LATEST names $NAME, which holds no cut id (YYYYMMDD_HHmm)"
-# A notice package (see the header): its release is `<cut>-aviso`, beside the cut's results.
+# A notice package (see the header): its release is `<cut>-aviso`, beside the cut's results. Its
+# name never ends in `.from-<cut>.<ext>`, so it is never taken for a delta.
 NOTICE=0
 KIND='cut'
 RELEASE=$CUT
 case $NAME in
   *-aviso.tar.gz|*-aviso.zip) NOTICE=1; KIND=notice; RELEASE=$CUT-aviso ;;
 esac
-[ "$NOTICE" = 0 ] || [ -z "$BASE" ] || fail "$NAME is named both a notice and a delta; not applied"
 
 APPLIED=''
 if [ -f "$DIR/APPLIED" ]; then APPLIED=$(head -n 1 -- "$DIR/APPLIED" | tr -d '\r'); fi
