@@ -2,7 +2,7 @@
 // notice package to OpenSSH sshd, the kit's prep-apply (dash, bash, busybox sh, as nobody) applies
 // it so `current` shows only the notice; it is not sent again; a forged or mislabelled notice is
 // refused; and after unblock the cut's full package, then the next cut, bring the results back.
-import { copyFileSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { block, unblock } from '../../src/commands/block.js';
 import { writeKit } from '../../src/commands/kit.js';
@@ -16,7 +16,7 @@ import { loadRegistry } from '../../src/registry/validate.js';
 import { signerFromKeyData } from '../../src/signing/load-signing-key.js';
 import { signBytes } from '../../src/signing/sshsig.js';
 import { makeKeyPair } from '../helpers/keys.js';
-import { giveToNobody, openUpTo, runPrepApply, SHELLS, writeSite } from '../helpers/prep-apply.js';
+import { giveToNobody, openAllParents, runPrepApply, SHELLS, writeSite } from '../helpers/prep-apply.js';
 import { registryYamlFor, startSshd, type SshdFixture } from '../helpers/sshd.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
@@ -33,10 +33,6 @@ afterAll(async () => {
   await ws?.remove();
 }, LONG);
 
-function allParentsOpen(dir: string): void {
-  for (let p = dir; p !== path.dirname(p); p = path.dirname(p)) if (statSync(p).mode & 0o700 && !(statSync(p).mode & 0o001)) openUpTo(p);
-}
-
 test('blocked kit difusor: notice package applied by prep-apply, not re-sent, then results again after unblock', async () => {
   const keys = await makeKeyPair(ws.dir, 'firma_ed25519');
   const yaml = registryYamlFor(sshd, ['tv-norte']).replace('  format: tar.gz\n', '  format: tar.gz\n  delta: true\n');
@@ -45,8 +41,8 @@ test('blocked kit difusor: notice package applied by prep-apply, not re-sent, th
   const noticePublisher = noticePublisherFor(registry, { transport: ssh2Transport, env: {}, clock: systemClock });
   const deps = { clock: systemClock, env: {}, transport: ssh2Transport, noticePublisher };
   const dir = sshd.accounts['tv-norte'].dir;
-  allParentsOpen(dir);
-  allParentsOpen(ws.dir);
+  openAllParents(dir);
+  openAllParents(ws.dir);
   const kit = await writeKit('tv-norte', path.join(ws.dir, 'kit'), { config: ws.registryFile }, { cwd: ws.dir, env: {}, clock: systemClock });
   const latest = () => readFileSync(path.join(dir, 'LATEST'), 'utf8').trim();
   const apply = async (shell: (typeof SHELLS)[number], args: string[] = []) => {
