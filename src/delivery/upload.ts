@@ -26,7 +26,7 @@ import {
   type PublishSummary,
 } from './types.js';
 import type { PackageExtras } from './package-choice.js';
-import { strategiesFor, usesSite, type SitePlan } from './modes/strategy.js';
+import { strategiesFor, usesSite, type DeliveryStrategy, type SitePlan } from './modes/strategy.js';
 
 function usesPackage(mode: Difusor['delivery']): boolean {
   return !usesSite(mode) || mode === 'both';
@@ -163,6 +163,8 @@ export interface DifusorDelivery {
   extras?: PackageExtras;
   /** The site to publish, for a difusor whose `delivery` is site or both. */
   site?: SitePlan;
+  /** What to run instead of the strategies of the difusor's `delivery` (a notice package). */
+  strategies?: DeliveryStrategy[];
 }
 
 export interface DeliveryDeps {
@@ -304,7 +306,7 @@ async function attemptDelivery(
     await within(checkRemoteDir(live, remoteDir));
     let publish: PublishSummary | undefined;
     let sentBytes = 0;
-    for (const strategy of strategiesFor(difusor.delivery)) {
+    for (const strategy of delivery.strategies ?? strategiesFor(difusor.delivery)) {
       const outcome = await strategy.deliver(live, {
         delivery,
         within,

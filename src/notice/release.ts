@@ -25,11 +25,22 @@ export interface NoticeRelease {
 }
 
 /**
- * Places a notice release on a difusor. Implemented by the publishing layer (site mode:
- * publishRelease; kit difusores: a signed package); resolves once it is in place, throws otherwise.
+ * Places a notice release on a difusor (src/notice/place.ts: a site release, or a signed package
+ * for prep-apply); resolves once it is in place, throws otherwise.
  */
 export interface NoticePublisher {
   publish(difusor: Difusor, release: NoticeRelease): Promise<void>;
+}
+
+/**
+ * What marks a notice's names: release `<cut>-aviso` (site mode and prep-apply alike), package
+ * `<package of the cut>-aviso.tar.gz`. Orderings compare the cut id in front of it, so for one cut
+ * the notice and the results replace each other, and an older cut is still a rollback.
+ */
+export const NOTICE_MARK = '-aviso';
+
+export function noticeReleaseName(cutId: string): string {
+  return `${cutId}${NOTICE_MARK}`;
 }
 
 export function noticesDir(stateDir: string): string {
@@ -75,5 +86,5 @@ export async function writeNoticeRelease(
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'index.html'), html, { mode: 0o644 });
   await writeFile(path.join(dir, 'MANIFEST.json'), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
-  return { name: cut ? `${cut.id}-aviso` : 'aviso', sourceDir: dir, manifest };
+  return { name: cut ? noticeReleaseName(cut.id) : 'aviso', sourceDir: dir, manifest };
 }

@@ -145,6 +145,8 @@ export const checkPackageName: Rule<string> = (v) => {
   if (unknownPlaceholder) return `unknown placeholder ${unknownPlaceholder[0]} in "${v}"; only {cut} is replaced`;
   if (!v.includes('{cut}')) return `"${v}" has no {cut}; every cut needs its own package name, e.g. "${v}_{cut}"`;
   if (/\.(tar\.gz|tgz|zip)$/i.test(v)) return `"${v}" ends with an extension; drop it, package.format adds it`;
+  // `<package>-aviso.tar.gz` is a notice package (src/notice/package.ts): prep-apply tells them by name.
+  if (/-aviso$/i.test(v)) return `"${v}" ends with "-aviso", which marks notice packages; end it otherwise, e.g. "${v.replace(/-aviso$/i, '')}"`;
   return null;
 };
 

@@ -93,6 +93,11 @@ export function openUpTo(dir: string): void {
   chmodSync(dir, 0o755);
 }
 
+/** Lets nobody traverse every folder above `dir` that others cannot (an sshd account's, a workspace). */
+export function openAllParents(dir: string): void {
+  for (let p = dir; p !== path.dirname(p); p = path.dirname(p)) if (statSync(p).mode & 0o700 && !(statSync(p).mode & 0o001)) openUpTo(p);
+}
+
 export function modeOf(p: string): number {
   return statSync(p).mode & 0o777;
 }

@@ -11,7 +11,7 @@ import { runCut } from '../../src/cut/run.js';
 import { ssh2Transport } from '../../src/delivery/transport.js';
 import { loadRegistry } from '../../src/registry/validate.js';
 import { makeKeyPair } from '../helpers/keys.js';
-import { giveToNobody, openUpTo, runPrepApply, SHELLS, writeSite } from '../helpers/prep-apply.js';
+import { giveToNobody, openAllParents, runPrepApply, SHELLS, writeSite } from '../helpers/prep-apply.js';
 import { registryYamlFor, startSshd, type SshdFixture } from '../helpers/sshd.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
@@ -28,18 +28,14 @@ afterAll(async () => {
   await ws?.remove();
 });
 
-function allParentsOpen(dir: string): void {
-  for (let p = dir; p !== path.dirname(p); p = path.dirname(p)) if (statSync(p).mode & 0o700 && !(statSync(p).mode & 0o001)) openUpTo(p);
-}
-
 test('cut → sshd → prep-apply: full, then delta, then a full package when the last delta was not applied', async () => {
   const keys = await makeKeyPair(ws.dir, 'firma_ed25519');
   const yaml = registryYamlFor(sshd, ['el-sol'], { push: { retries: 0 } }).replace('  format: tar.gz\n', '  format: tar.gz\n  delta: true\n');
   await ws.writeRegistry(`${yaml}signing_key: ./${path.basename(keys.privateKeyPath)}\n`);
   const registry = await loadRegistry(ws.registryFile, { env: {} });
   const dir = sshd.accounts['el-sol'].dir;
-  allParentsOpen(dir);
-  allParentsOpen(ws.dir);
+  openAllParents(dir);
+  openAllParents(ws.dir);
   const kit = await writeKit('el-sol', path.join(ws.dir, 'kit'), { config: ws.registryFile }, { cwd: ws.dir, env: {}, clock: systemClock });
   expect(kit.files.sort()).toEqual(['README.md', 'allowed_signers', 'apache.conf', 'crontab.txt', 'nginx.conf', 'prep-apply', 'prep-apply.path', 'prep-apply.service', 'sshd_config.txt']);
 

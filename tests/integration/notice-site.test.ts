@@ -1,6 +1,6 @@
 // The notice on a blocked difusor's portal, for real: a site-mode difusor on OpenSSH sshd is blocked,
 // its `current` then names a release holding only the Spanish notice (no results), a package-only
-// difusor's notice is refused with its reason and stays pending, and after unblock the next push
+// difusor's notice without a signing_key is refused with that reason and stays pending, and after unblock the next push
 // publishes results again. And `retract` moves a site-mode difusor's `current` back without
 // --allow-rollback.
 import { readFile, readdir, readlink } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { parseCutTime } from '../../src/core/cut.js';
 import { runCut, runPush } from '../../src/cut/run.js';
 import { ssh2Transport } from '../../src/delivery/transport.js';
-import { siteNoticePublisher } from '../../src/notice/place.js';
+import { noticePublisherFor } from '../../src/notice/place.js';
 import { loadRegistry } from '../../src/registry/validate.js';
 import { registryYamlFor, startSshd, type SshdFixture } from '../helpers/sshd.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
@@ -38,7 +38,7 @@ afterAll(async () => {
 
 test('block places the notice on a site-mode difusor; unblock and push bring the results back', async () => {
   const reg = await registry();
-  const noticePublisher = siteNoticePublisher(reg, ssh2Transport, {});
+  const noticePublisher = noticePublisherFor(reg, { transport: ssh2Transport, env: {}, clock: systemClock });
   const deps = { clock: systemClock, env: {}, transport: ssh2Transport, noticePublisher };
   const cut = parseCutTime('2024-06-02T20:20:00-06:00', reg.timezone, Date.now);
   const first = await runCut({ registry: reg, stateDir: ws.stateDir, sourceDir: ws.sourceDir, cut }, deps);
@@ -58,9 +58,9 @@ test('block places the notice on a site-mode difusor; unblock and push bring the
   // The results release is still there, whole, for when the difusor is back.
   expect(await readFile(path.join(sitio, 'releases', '20240602_2020', 'MANIFEST.json'), 'utf8')).toContain('20240602_2020');
 
-  // A package-only difusor: the notice cannot be placed by prep-push; said, and left pending.
+  // A package-only difusor gets a signed notice package; without signing_key it cannot: said, and left pending.
   const blockedPackage = await block(reg, ws.stateDir, 'paquete', 'servidor caído', systemClock, { env: {}, noticePublisher });
-  expect((blockedPackage.follow_up?.warnings ?? []).join('\n')).toMatch(/paquete takes packages \(delivery: package\)/);
+  expect((blockedPackage.follow_up?.warnings ?? []).join('\n')).toMatch(/paquete takes packages \(delivery: package\): its notice goes as a signed package, and the registry has no signing_key/);
   expect((await status(reg, ws.stateDir)).notices_pending).toEqual(['paquete']);
 
   await unblock(reg, ws.stateDir, 'sitio', systemClock, { env: {}, noticePublisher });

@@ -286,6 +286,11 @@ const brokenCases: BrokenCase[] = [
     ],
   },
   {
+    name: 'package.name ending in the notice mark',
+    lines: [TOP[0], TOP[1], '  name: PREP_{cut}-aviso', ...TOP.slice(3), ...EL_SOL],
+    expected: [`${FILE}:3:9: package.name: "PREP_{cut}-aviso" ends with "-aviso", which marks notice packages; end it otherwise, e.g. "PREP_{cut}"`],
+  },
+  {
     name: 'bad timezone',
     lines: ['timezone: Mexico/Morelia', ...TOP, ...EL_SOL],
     expected: [

@@ -5,7 +5,7 @@ import { PrepPushError } from '../../core/errors.js';
 import type { RunDeps, RunProgress } from '../../cut/run.js';
 import type { RunReport } from '../../cut/report.js';
 import { ssh2Transport } from '../../delivery/transport.js';
-import { siteNoticePublisher } from '../../notice/place.js';
+import { noticePublisherFor } from '../../notice/place.js';
 import type { ActionEnv } from '../io.js';
 import { renderAuditLine } from '../render-audit.js';
 import type { Registry } from '../../registry/types.js';
@@ -29,7 +29,7 @@ export function runDeps(env: ActionEnv, json: boolean, registry: Registry): RunD
     transport: ssh2Transport,
     signal: env.io.signal,
     onProgress,
-    noticePublisher: siteNoticePublisher(registry, ssh2Transport, env.ctx.env),
+    noticePublisher: noticePublisherFor(registry, { transport: ssh2Transport, env: env.ctx.env, clock: env.ctx.clock }),
   };
 }
 

@@ -2,7 +2,7 @@
 import { unblock } from '../../commands/block.js';
 import { loadRegistryFor, resolveStateDir } from '../../commands/context.js';
 import { ssh2Transport } from '../../delivery/transport.js';
-import { siteNoticePublisher } from '../../notice/place.js';
+import { noticePublisherFor } from '../../notice/place.js';
 import type { Action } from '../io.js';
 import { makeStyle, renderBlockChange } from '../render.js';
 
@@ -11,7 +11,7 @@ export const run: Action = async ({ args }, env) => {
   const stateDir = resolveStateDir(env.globals, registry, env.ctx.cwd);
   const change = await unblock(registry, stateDir, args[0], env.ctx.clock, {
     env: env.ctx.env,
-    noticePublisher: siteNoticePublisher(registry, ssh2Transport, env.ctx.env),
+    noticePublisher: noticePublisherFor(registry, { transport: ssh2Transport, env: env.ctx.env, clock: env.ctx.clock }),
   });
   env.out(renderBlockChange(change));
   for (const w of change.follow_up?.warnings ?? []) env.err(makeStyle(env.colour).warn(`warning: ${w}`));

@@ -1,5 +1,6 @@
-// Each way of delivering to a difusor (package files, the published site) is a strategy behind one
-// small interface, run on the connection the delivery loop opened; the loop does not learn about modes.
+// Each way of delivering to a difusor (package files, the published site, a notice package) is a
+// strategy behind one small interface, run on the connection the delivery loop opened; the loop
+// does not learn about modes.
 import type { LocalRelease } from '../../publish/release.js';
 import type { DeliveryMode } from '../../registry/types.js';
 import type { SftpSession } from '../transport.js';
@@ -28,7 +29,7 @@ export interface StrategyOutcome {
 }
 
 export interface DeliveryStrategy {
-  readonly name: 'package' | 'site';
+  readonly name: 'package' | 'site' | 'notice-package';
   deliver(session: SftpSession, context: StrategyContext): Promise<StrategyOutcome>;
 }
 

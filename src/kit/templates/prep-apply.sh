@@ -11,6 +11,14 @@
 # MANIFEST.json, one atomic switch of `current`, APPLIED, and old releases pruned.
 # Exit 0: `current` is the newest valid cut. 1: refused or failed; `current` and APPLIED are
 # unchanged and one line on stderr says why. 2: usage.
+#
+# Notices: while the institute has this difusor blocked, LATEST may name a notice package,
+# `<package name of cut C>-aviso.tar.gz`, whose index.html is the notice and which holds no
+# results. It is applied like any other package, as release `C-aviso` (APPLIED says `C-aviso`).
+# Ordering compares cut ids with `-aviso` stripped: an older cut is refused (anti-rollback); the
+# same name as APPLIED is a no-op; for the same cut id the notice replaces cut C's results, and
+# cut C's results (after the unblock) replace the notice. A notice's signed MANIFEST.json must name
+# cut C and carry the "notice" marker (a results package must not); a notice is never a delta.
 
 set -u
 umask 022
@@ -173,12 +181,21 @@ esac
 BASE=$(printf '%s\n' "$NAME" | sed -n 's/.*\.from-\([0-9]\{8\}_[0-9]\{4\}\)\.[a-z.]*$/\1/p')
 CUT=$(cut_in_name "$(printf '%s\n' "$NAME" | sed 's/\.from-[0-9]\{8\}_[0-9]\{4\}\.[a-z.]*$//')")
 [ -n "$CUT" ] || fail "LATEST names $NAME, which holds no cut id (YYYYMMDD_HHmm)"
+# A notice package (see the header): its release is `<cut>-aviso`, beside the cut's results. Its
+# name never ends in `.from-<cut>.<ext>`, so it is never taken for a delta.
+NOTICE=0
+KIND='cut'
+RELEASE=$CUT
+case $NAME in
+  *-aviso.tar.gz|*-aviso.zip) NOTICE=1; KIND=notice; RELEASE=$CUT-aviso ;;
+esac
 
 APPLIED=''
 if [ -f "$DIR/APPLIED" ]; then APPLIED=$(head -n 1 -- "$DIR/APPLIED" | tr -d '\r'); fi
 if [ -n "$APPLIED" ]; then
-  if [ "$CUT" = "$APPLIED" ]; then echo "prep-apply: cut $CUT is already applied in $DIR; nothing to do"; exit 0; fi
-  newest=$(printf '%s\n%s\n' "$CUT" "$APPLIED" | sort | tail -n 1)
+  if [ "$RELEASE" = "$APPLIED" ]; then echo "prep-apply: $KIND $RELEASE is already applied in $DIR; nothing to do"; exit 0; fi
+  # Same cut id, other kind (results <-> notice): allowed either way; only an older cut is refused.
+  newest=$(printf '%s\n%s\n' "$CUT" "${APPLIED%-aviso}" | sort | tail -n 1)
   [ "$newest" = "$CUT" ] || fail "refusing rollback: LATEST names cut $CUT, older than the applied $APPLIED"
 fi
 
@@ -207,6 +224,10 @@ extract_one "$PKG" MANIFEST.json.sig > "$META/MANIFEST.json.sig" 2>/dev/null || 
 signature_ok "$META/MANIFEST.json" "$META/MANIFEST.json.sig" || fail "MANIFEST.json in $NAME does not verify with $SIGNERS; not applied"
 manifest_cut_id=$(manifest_cut "$META/MANIFEST.json")
 [ "$manifest_cut_id" = "$CUT" ] || fail "$NAME is named for cut $CUT but its MANIFEST.json is cut ${manifest_cut_id:-unknown}; not applied"
+# The signed manifest, not the file name, says whether this is a notice: both must agree.
+if grep -q '^  "notice": {' "$META/MANIFEST.json"; then marked=1; else marked=0; fi
+if [ "$NOTICE" = 1 ] && [ "$marked" = 0 ]; then fail "$NAME is named as a notice but its MANIFEST.json carries no notice marker; not applied"; fi
+if [ "$NOTICE" = 0 ] && [ "$marked" = 1 ]; then fail "$NAME is named as results but its MANIFEST.json is a notice; not applied"; fi
 manifest_checklist "$META/MANIFEST.json" > "$META/checklist" 2>/dev/null || fail "cannot write in $META (disk full?)"
 grep -q '[\\]' "$META/checklist" && fail "MANIFEST.json of $CUT has a file name prep-apply does not handle (backslash or escaped character)"
 { cut -c67- "$META/checklist"; echo MANIFEST.json; echo MANIFEST.json.sig; } | sort > "$META/expected-files"
@@ -215,7 +236,7 @@ if [ -e "$DIR/current" ] && [ ! -L "$DIR/current" ]; then
   fail "$DIR/current is a real folder, not a link; move it away (prep-apply makes current a link to releases/<cut>)"
 fi
 mkdir -p -- "$RELEASES" || fail "cannot create $RELEASES"
-STAGING=$RELEASES/.staging-$CUT.$$
+STAGING=$RELEASES/.staging-$RELEASE.$$
 if [ -n "$BASE" ]; then
   [ "$BASE" = "$APPLIED" ] || fail "$NAME is a delta from $BASE, but APPLIED is ${APPLIED:-nothing}; a full package comes at the next cut"
   [ -d "$RELEASES/$BASE" ] || fail "base release $BASE of $NAME is gone from $RELEASES; a full package comes at the next cut"
@@ -272,38 +293,41 @@ fi
 chmod 0755 "$STAGING" || fail "cannot set the permissions of the staging release"
 
 # Into place: the release, then `current` by one rename, then APPLIED.
-if [ -e "$RELEASES/$CUT" ]; then
-  if [ "$(readlink -- "$DIR/current" 2>/dev/null)" = "releases/$CUT" ]; then
+if [ -e "$RELEASES/$RELEASE" ]; then
+  if [ "$(readlink -- "$DIR/current" 2>/dev/null)" = "releases/$RELEASE" ]; then
     # An earlier run switched current and died before APPLIED: finish its work.
-    if ! { printf '%s\n' "$CUT" > "$DIR/.APPLIED.prep-apply.$$" && mv -f -- "$DIR/.APPLIED.prep-apply.$$" "$DIR/APPLIED"; }; then
-      fail "current is releases/$CUT but APPLIED could not be written; check the disk of $DIR"
+    if ! { printf '%s\n' "$RELEASE" > "$DIR/.APPLIED.prep-apply.$$" && mv -f -- "$DIR/.APPLIED.prep-apply.$$" "$DIR/APPLIED"; }; then
+      fail "current is releases/$RELEASE but APPLIED could not be written; check the disk of $DIR"
     fi
-    echo "prep-apply: current was already releases/$CUT; APPLIED now says $CUT"
+    echo "prep-apply: current was already releases/$RELEASE; APPLIED now says $RELEASE"
     exit 0
   fi
-  rm -rf -- "${RELEASES:?}/$CUT" || fail "cannot remove the incomplete releases/$CUT left by an earlier run"
+  # An incomplete release left by an earlier run, or the same cut's release before a notice (or
+  # the reverse) replaced it: the verified staging tree takes its place.
+  rm -rf -- "${RELEASES:?}/$RELEASE" || fail "cannot remove the earlier releases/$RELEASE"
 fi
-mv -- "$STAGING" "$RELEASES/$CUT" || fail "cannot move the staging release to releases/$CUT"
+mv -- "$STAGING" "$RELEASES/$RELEASE" || fail "cannot move the staging release to releases/$RELEASE"
 STAGING=''
-ln -s "releases/$CUT" "$DIR/.current.prep-apply.$$" || fail "cannot create the link for current in $DIR"
+ln -s "releases/$RELEASE" "$DIR/.current.prep-apply.$$" || fail "cannot create the link for current in $DIR"
 if mv -T -- "$DIR/.current.prep-apply.$$" "$DIR/current" 2>/dev/null; then
   switch='atomic rename'
 else
   # A mv without -T would move the link INTO the folder current points to; replace it instead.
   rm -f -- "$DIR/current"
-  mv -- "$DIR/.current.prep-apply.$$" "$DIR/current" || fail "cannot switch current to releases/$CUT"
+  mv -- "$DIR/.current.prep-apply.$$" "$DIR/current" || fail "cannot switch current to releases/$RELEASE"
   switch='remove and rename (this mv has no -T)'
 fi
-if ! { printf '%s\n' "$CUT" > "$DIR/.APPLIED.prep-apply.$$" && mv -f -- "$DIR/.APPLIED.prep-apply.$$" "$DIR/APPLIED"; }; then
-  fail "current is releases/$CUT but APPLIED could not be written; check the disk of $DIR"
+if ! { printf '%s\n' "$RELEASE" > "$DIR/.APPLIED.prep-apply.$$" && mv -f -- "$DIR/.APPLIED.prep-apply.$$" "$DIR/APPLIED"; }; then
+  fail "current is releases/$RELEASE but APPLIED could not be written; check the disk of $DIR"
 fi
 
-# History: the newest KEEP releases stay (0 = all); the current one is never removed.
+# History: the newest KEEP releases stay (0 = all), notices counted like cuts; the current one is
+# never removed.
 if [ "$KEEP" -gt 0 ]; then
-  ( cd "$RELEASES" && ls -1 ) | grep -E '^[0-9]{8}_[0-9]{4}$' | sort -r | tail -n "+$((KEEP + 1))" |
-    while IFS= read -r old; do [ "$old" = "$CUT" ] || rm -rf -- "${RELEASES:?}/$old"; done
+  ( cd "$RELEASES" && ls -1 ) | grep -E '^[0-9]{8}_[0-9]{4}(-aviso)?$' | sort -r | tail -n "+$((KEEP + 1))" |
+    while IFS= read -r old; do [ "$old" = "$RELEASE" ] || rm -rf -- "${RELEASES:?}/$old"; done
 fi
 
 if [ -n "$BASE" ]; then how="delta from $BASE"; else how='full package'; fi
-echo "prep-apply: applied cut $CUT ($how, $(wc -l < "$META/checklist" | tr -d ' ') files) in $DIR; current switched by $switch"
+echo "prep-apply: applied $KIND $RELEASE ($how, $(wc -l < "$META/checklist" | tr -d ' ') files) in $DIR; current switched by $switch"
 exit 0
