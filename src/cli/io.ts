@@ -8,6 +8,8 @@ export interface CliIO {
   stderr(text: string): void;
   /** Whether stdout is a terminal (colour, symbols). */
   isTTY: boolean;
+  /** The terminal's width when stdout is one (help is wrapped to it). */
+  columns?: number;
   /** Whether stderr is a terminal; defaults to `isTTY`. */
   stderrIsTTY?: boolean;
   env: NodeJS.ProcessEnv;
@@ -58,4 +60,19 @@ const TYPOGRAPHIC = new RegExp(`[${Object.keys(ASCII_OF).join('')}]`, 'g');
 /** The text with typographic punctuation spelled in ASCII (letters with accents are kept). */
 export function asciiPunctuation(text: string): string {
   return text.replace(TYPOGRAPHIC, (c) => ASCII_OF[c]);
+}
+
+/** The width the build wraps the static help at: commander's own when the output is no terminal. */
+export const STATIC_HELP_WIDTH = 80;
+
+/**
+ * Which help an invocation asks for and nothing else: '' for the program's (`--help`, `-h`, `help`), a
+ * command's name (`help cut`, `cut --help`, `cut -h`); undefined for anything else (commander decides).
+ */
+export function helpKey(args: string[]): string | undefined {
+  const isFlag = (a: string) => a === '--help' || a === '-h';
+  if (args.length === 1 && (isFlag(args[0]) || args[0] === 'help')) return '';
+  if (args.length !== 2) return undefined;
+  const name = args[0] === 'help' ? args[1] : isFlag(args[1]) ? args[0] : undefined;
+  return name !== undefined && /^[a-z][a-z-]*$/.test(name) ? name : undefined;
 }
