@@ -59,7 +59,9 @@ export interface Interleaved {
 }
 
 /**
- * One warm-up pair (discarded), then `reps` pairs A B A B ...; `reset` runs (unmeasured) before
+ * One warm-up pair (discarded), then `reps` pairs, A first in even pairs and B first in odd ones:
+ * the second run of a pair tends to be slower (the first one's writeback and freed memory are still
+ * being settled), and a fixed order would hand that to one side. `reset` runs (unmeasured) before
  * every single measurement, e.g. to empty the remote directories.
  */
 export async function interleave(
@@ -71,10 +73,19 @@ export async function interleave(
 ): Promise<Interleaved> {
   const out: Interleaved = { a: [], b: [], ratios: [] };
   for (let i = 0; i <= reps; i += 1) {
-    await reset();
-    const ta = await a();
-    await reset();
-    const tb = await b();
+    let ta: number;
+    let tb: number;
+    if (i % 2 === 0) {
+      await reset();
+      ta = await a();
+      await reset();
+      tb = await b();
+    } else {
+      await reset();
+      tb = await b();
+      await reset();
+      ta = await a();
+    }
     log(`  ${i === 0 ? 'warm-up' : `rep ${i}`}: prep-push ${ta.toFixed(3)} s, baseline ${tb.toFixed(3)} s`);
     if (i === 0) continue;
     out.a.push(ta);
