@@ -14,7 +14,7 @@ import {
   RELEASES_DIR,
   TEMP_LINK_PATTERN,
   WORK_PREFIX,
-  isRollback,
+  currentMoveFor,
   linkTargetOf,
   pruningNameFor,
   releaseOfLinkTarget,
@@ -42,6 +42,11 @@ export interface PublishOptions {
   keepReleases: number;
   /** Let `current` move to an older release than the one it names. */
   allowRollback: boolean;
+  /**
+   * Publish a release older than the one `current` names, leaving `current` where it is
+   * (`cut --allow-older`). Ignored when allowRollback is set (that one moves `current`).
+   */
+  allowOlder?: boolean;
   /**
    * Whether a release found on the difusor is what we published (its MANIFEST.json's SHA-256 is
    * one we recorded). Only trusted releases lend their files as hard links; when in doubt, upload.
@@ -132,7 +137,8 @@ async function publishOnSession(
 
   step(`reading ${currentPath}`);
   const current = await readCurrentRelease(session, currentPath);
-  if (!options.allowRollback && isRollback(current, release.name)) {
+  const move = currentMoveFor(current, release.name, { rollback: options.allowRollback, older: options.allowOlder ?? false });
+  if (move === 'refuse') {
     throw new DeliveryError(
       'ROLLBACK_REFUSED',
       `${currentPath} names ${current}, newer than ${release.name}; current was left as it is`,
@@ -156,12 +162,13 @@ async function publishOnSession(
     const theirs = await readRemoteManifest(session, posix.join(finalDir, MANIFEST_NAME));
     if (theirs !== null && theirs.sha256 === manifestSha256 && (await extraFilesPresent(session, finalDir, release))) {
       // Already there, complete (its manifest is written last): at most the switch is left to do.
-      if (current !== release.name) {
+      if (move === 'switch' && current !== release.name) {
         step(`switching ${currentPath} to ${release.name}`);
         await switchCurrent(session, remoteDir, release.name, switchMethod);
       }
-      await prune(session, releasesDir, onDifusor, options.keepReleases, release.name, limit, step);
-      return summary(0, 0, 0, release.name);
+      const now = move === 'switch' ? release.name : current;
+      await prune(session, releasesDir, onDifusor, options.keepReleases, [now, release.name], limit, step);
+      return summary(0, 0, 0, now);
     }
     replaced = release.name;
   }
@@ -232,11 +239,14 @@ async function publishOnSession(
     await session.posixRename(finalDir, aside);
   }
   await session.posixRename(staging, finalDir);
-  step(`switching ${currentPath} to ${release.name}`);
-  await switchCurrent(session, remoteDir, release.name, switchMethod);
+  if (move === 'switch') {
+    step(`switching ${currentPath} to ${release.name}`);
+    await switchCurrent(session, remoteDir, release.name, switchMethod);
+  }
+  const now = move === 'switch' ? release.name : current;
   if (aside !== null) await removeTree(session, aside, limit);
-  await prune(session, releasesDir, [...new Set([...onDifusor, release.name])], options.keepReleases, release.name, limit, step);
-  return summary(uploaded, linked, bytesUploaded, release.name);
+  await prune(session, releasesDir, [...new Set([...onDifusor, release.name])], options.keepReleases, [now, release.name], limit, step);
+  return summary(uploaded, linked, bytesUploaded, now);
 }
 
 async function ensureDirectory(session: SftpSession, dir: string): Promise<void> {
@@ -385,11 +395,12 @@ async function prune(
   releasesDir: string,
   releases: readonly string[],
   keep: number,
-  current: string,
+  protect: ReadonlyArray<string | null>,
   limit: ReturnType<typeof pLimit>,
   step: (text: string) => void,
 ): Promise<void> {
-  const doomed = releasesToPrune(releases, keep, [current]);
+  // `current` and the release just published are never removed, even when older than the newest N.
+  const doomed = releasesToPrune(releases, keep, protect);
   if (doomed.length === 0) return;
   step(`removing ${doomed.length} old releases (publish.keep_releases ${keep})`);
   for (const name of doomed) {
