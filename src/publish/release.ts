@@ -7,7 +7,7 @@ import pLimit from 'p-limit';
 import { DeliveryError } from '../delivery/classify.js';
 import type { SftpSession } from '../delivery/transport.js';
 import type { PublishSummary } from '../delivery/types.js';
-import { probeCapabilities, publishModeOf, switchMethodOf, type SwitchMethod } from './capabilities.js';
+import { probeCapabilities, publishModeOf, recycledModeOf, switchMethodOf, type SwitchMethod } from './capabilities.js';
 import {
   CURRENT_LINK,
   MANIFEST_NAME,
@@ -22,7 +22,8 @@ import {
   stagingNameFor,
   tempLinkName,
 } from './layout.js';
-import { dirsByDepth, parseManifestFiles, planRelease, type LinkBase, type PlanFile } from './plan.js';
+import { dirsByDepth, foldersOf, parseManifestFiles, planRelease, sortShallowFirst, type LinkBase, type PlanFile } from './plan.js';
+import { planRecycle } from './recycle.js';
 import { isNoSuchFile, listNames, removeTree } from './remote-tree.js';
 
 /** A release as it sits on the institute's disk. */
@@ -144,15 +145,19 @@ async function publishOnSession(
       `${currentPath} names ${current}, newer than ${release.name}; current was left as it is`,
     );
   }
-  const summary = (uploaded: number, linked: number, bytes: number, now: string | null): PublishSummary => ({
-    mode,
+  // Where `current` is once this publish is done.
+  const after = move === 'switch' ? release.name : current;
+  const summary = (uploaded: number, linked: number, bytes: number, recycled: Recycled | null = null): PublishSummary => ({
+    mode: recycled === null ? mode : recycledModeOf(switchMethod),
     release: release.name,
     uploaded_files: uploaded,
     linked_files: linked,
     bytes_uploaded: bytes,
-    current: now,
+    current: after,
     manifest_sha256: manifestSha256,
     sftp_operations: count(),
+    kept_files: recycled?.kept ?? 0,
+    recycled_from: recycled?.name ?? null,
   });
 
   const onDifusor = (await listNames(session, releasesDir)).filter((n) => !n.startsWith(WORK_PREFIX));
@@ -166,30 +171,25 @@ async function publishOnSession(
         step(`switching ${currentPath} to ${release.name}`);
         await switchCurrent(session, remoteDir, release.name, switchMethod);
       }
-      const now = move === 'switch' ? release.name : current;
-      await prune(session, releasesDir, onDifusor, options.keepReleases, [now, release.name], limit, step);
-      return summary(0, 0, 0, now);
+      await prune(session, releasesDir, onDifusor, options.keepReleases, [after, release.name], limit, step);
+      return summary(0, 0, 0);
     }
     replaced = release.name;
   }
 
   step('reading the manifests of the releases on the difusor');
-  const bases = caps.hardlink ? await trustedBases(session, releasesDir, current, onDifusor, release.name, options) : [];
-  const plan = planRelease(files, bases, caps.hardlink);
+  // Never the release `current` names now or after, nor one being replaced: only one pruning removes.
+  const candidate =
+    replaced === null
+      ? await recyclableRelease(session, releasesDir, [...new Set([...onDifusor, release.name])], [current, after, release.name], options)
+      : null;
+  const sources = candidate === null ? onDifusor : onDifusor.filter((n) => n !== candidate.name);
+  const bases = caps.hardlink ? await trustedBases(session, releasesDir, current, sources, release.name, options) : [];
   const staging = posix.join(releasesDir, stagingNameFor(release.name));
-
-  step(`creating ${plan.dirs.length + 1} folders in ${staging}`);
-  await session.mkdir(staging, DIR_MODE);
-  const dirModeRight = (await session.lstat(staging)).permissions === DIR_MODE;
-  for (const group of dirsByDepth(plan.dirs)) {
-    await Promise.all(group.map((dir) => limit(() => session.mkdir(posix.join(staging, dir), DIR_MODE))));
-  }
-  if (!dirModeRight) {
-    // The server's umask took bits off: set them explicitly, on every folder.
-    await Promise.all(
-      [staging, ...plan.dirs.map((d) => posix.join(staging, d))].map((dir) => limit(() => session.chmod(dir, DIR_MODE))),
-    );
-  }
+  const stageOptions = { staging, limit, step, extraFiles: release.extraFiles ?? [] };
+  const recycled = candidate === null ? null : await stageRecycled(session, releasesDir, candidate, files, stageOptions);
+  const place = recycled === null ? await stageFresh(session, files, stageOptions) : recycled.place;
+  const plan = planRelease(place, bases, caps.hardlink);
 
   let uploaded = 0;
   let bytesUploaded = 0;
@@ -243,10 +243,123 @@ async function publishOnSession(
     step(`switching ${currentPath} to ${release.name}`);
     await switchCurrent(session, remoteDir, release.name, switchMethod);
   }
-  const now = move === 'switch' ? release.name : current;
   if (aside !== null) await removeTree(session, aside, limit);
-  await prune(session, releasesDir, [...new Set([...onDifusor, release.name])], options.keepReleases, [now, release.name], limit, step);
-  return summary(uploaded, linked, bytesUploaded, now);
+  const left = [...new Set([...onDifusor, release.name])].filter((n) => n !== recycled?.name);
+  await prune(session, releasesDir, left, options.keepReleases, [after, release.name], limit, step);
+  return summary(uploaded, linked, bytesUploaded, recycled);
+}
+
+interface StageOptions {
+  staging: string;
+  limit: ReturnType<typeof pLimit>;
+  step: (text: string) => void;
+  /** Files uploaded after the listed ones (MANIFEST.json.sig): removed from a recycled tree first. */
+  extraFiles: readonly string[];
+}
+
+/** A release found on the difusor that pruning would remove, whose manifest we trust. */
+interface RecycleCandidate {
+  name: string;
+  files: PlanFile[];
+}
+
+/** What recycling a release left to do: the files to link or upload, and what it saved. */
+interface Recycled {
+  name: string;
+  kept: number;
+  place: PlanFile[];
+}
+
+/**
+ * Creates the staging folder and every folder of the release; resolves with the files to place
+ * (all of them). Folders get 0755 explicitly when the server's umask took bits off.
+ */
+async function stageFresh(session: SftpSession, files: readonly PlanFile[], o: StageOptions): Promise<PlanFile[]> {
+  const dirs = sortShallowFirst(foldersOf(files));
+  o.step(`creating ${dirs.length + 1} folders in ${o.staging}`);
+  await session.mkdir(o.staging, DIR_MODE);
+  const dirModeRight = (await session.lstat(o.staging)).permissions === DIR_MODE;
+  await makeFolders(session, o.staging, dirs, dirModeRight, o.limit);
+  if (!dirModeRight) await session.chmod(o.staging, DIR_MODE);
+  return [...files];
+}
+
+/**
+ * A release pruning would remove after this publish (oldest first; never `protect`), if its
+ * MANIFEST.json is one we published (the same trust as a link source). Null when there is none:
+ * then the release is built fresh.
+ */
+async function recyclableRelease(
+  session: SftpSession,
+  releasesDir: string,
+  releasesAfter: readonly string[],
+  protect: ReadonlyArray<string | null>,
+  options: PublishOptions,
+): Promise<RecycleCandidate | null> {
+  const doomed = releasesToPrune(releasesAfter, options.keepReleases, protect);
+  for (const name of doomed) {
+    const manifest = await readRemoteManifest(session, posix.join(releasesDir, name, MANIFEST_NAME));
+    if (manifest === null || !options.isTrusted(name, manifest.sha256)) continue;
+    const files = parseManifestFiles(manifest.text);
+    if (files !== null) return { name, files };
+  }
+  return null;
+}
+
+/**
+ * Renames the old release to the staging name (from then on it is a leftover the next run removes
+ * if this one dies) and applies the difference: removes names first (its files are hard links shared
+ * with kept releases: a name is unlinked before anything is written under it), then dropped
+ * folders, then new folders. Resolves with the files still to link or upload.
+ */
+async function stageRecycled(
+  session: SftpSession,
+  releasesDir: string,
+  candidate: RecycleCandidate,
+  files: readonly PlanFile[],
+  o: StageOptions,
+): Promise<Recycled> {
+  const plan = planRecycle(candidate.files, files);
+  o.step(`recycling ${candidate.name} as ${o.staging} (${plan.kept} files kept, ${plan.remove.length} removed)`);
+  await session.posixRename(posix.join(releasesDir, candidate.name), o.staging);
+  const inStaging = (relative: string): string => posix.join(o.staging, relative);
+  const unlinkAll = (names: readonly string[]): Promise<unknown> =>
+    Promise.all(names.map((relative) => o.limit(() => unlinkIfPresent(session, inStaging(relative)))));
+  // The old manifest first: the tree is no longer the release it describes.
+  await unlinkAll([MANIFEST_NAME, ...o.extraFiles, ...plan.remove]);
+  await Promise.all(plan.removeDirs.map((dir) => removeTree(session, inStaging(dir), o.limit)));
+  await unlinkAll(plan.clear);
+  if (plan.makeDirs.length > 0) {
+    const [first, ...rest] = plan.makeDirs;
+    await session.mkdir(inStaging(first), DIR_MODE);
+    const dirModeRight = (await session.lstat(inStaging(first))).permissions === DIR_MODE;
+    if (!dirModeRight) await session.chmod(inStaging(first), DIR_MODE);
+    await makeFolders(session, o.staging, rest, dirModeRight, o.limit);
+  }
+  return { name: candidate.name, kept: plan.kept, place: plan.place };
+}
+
+/** Creates `dirs` (sorted shallow first) under `root`, each depth at once; chmods them when told. */
+async function makeFolders(
+  session: SftpSession,
+  root: string,
+  dirs: readonly string[],
+  dirModeRight: boolean,
+  limit: ReturnType<typeof pLimit>,
+): Promise<void> {
+  for (const group of dirsByDepth(dirs)) {
+    await Promise.all(group.map((dir) => limit(() => session.mkdir(posix.join(root, dir), DIR_MODE))));
+  }
+  // The server's umask took bits off: set them explicitly, on every folder.
+  if (!dirModeRight) await Promise.all(dirs.map((dir) => limit(() => session.chmod(posix.join(root, dir), DIR_MODE))));
+}
+
+async function unlinkIfPresent(session: SftpSession, path: string): Promise<void> {
+  try {
+    await session.unlink(path);
+  } catch (error) {
+    if (!isNoSuchFile(error)) throw error;
+  }
 }
 
 async function ensureDirectory(session: SftpSession, dir: string): Promise<void> {
