@@ -203,7 +203,16 @@ export interface PushRun {
   maxDeliveryS: number;
   failed: Array<{ id: string; code: string }>;
   /** Site mode: each delivered result's `publish` object, as `--json` printed it. */
-  publish: Array<{ id: string; uploaded_files: number; linked_files: number; bytes_uploaded: number; sftp_operations?: number }>;
+  publish: Array<{
+    id: string;
+    mode?: string;
+    uploaded_files: number;
+    linked_files: number;
+    bytes_uploaded: number;
+    sftp_operations?: number;
+    kept_files?: number;
+    recycled_from?: string | null;
+  }>;
 }
 
 /**
