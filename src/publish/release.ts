@@ -441,8 +441,10 @@ async function extraFilesPresent(session: SftpSession, dir: string, release: Loc
 }
 
 /**
- * Link sources: the current release first, then the newest other release on the difusor (after a
- * rollback, the newer one still holds most files), each only if its manifest is one we published.
+ * Link sources: the current release first, then the newest other release on the difusor when it is
+ * newer than the current one (after a rollback, the newer one still holds most files), each only if
+ * its manifest is one we published. An older release is not read: with 20,000 files its manifest is
+ * ~3 MB to fetch for the rare file that changed back.
  */
 async function trustedBases(
   session: SftpSession,
@@ -455,7 +457,7 @@ async function trustedBases(
   const candidates: string[] = [];
   if (current !== null && onDifusor.includes(current)) candidates.push(current);
   const newestOther = [...onDifusor].sort().reverse().find((n) => n !== current && n !== publishing);
-  if (newestOther !== undefined) candidates.push(newestOther);
+  if (newestOther !== undefined && (current === null || !onDifusor.includes(current) || newestOther > current)) candidates.push(newestOther);
   const bases: LinkBase[] = [];
   for (const name of candidates) {
     const manifest = await readRemoteManifest(session, posix.join(releasesDir, name, MANIFEST_NAME));

@@ -16,6 +16,7 @@ import { ssh2Transport } from '../../src/delivery/transport.js';
 import type { Registry } from '../../src/registry/types.js';
 import { loadRegistry } from '../../src/registry/validate.js';
 import { startSftpServer, type SftpFaults, type SftpServerHandle } from '../../src/sftp-server/index.js';
+import { aDifusor, aRegistry } from '../helpers/builders.js';
 import { makeKeyPair } from '../helpers/keys.js';
 import { registryYamlFor, startSshd, type SshdFixture } from '../helpers/sshd.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
@@ -184,18 +185,11 @@ describe('a connection dropped in the middle of a recycle', () => {
       servers.push(server);
       return server;
     };
-    const registryFor = (server: SftpServerHandle): Registry => ({
-      file: ws.registryFile,
-      institute: 'IEM',
-      timezone: 'America/Mexico_City',
-      blockAfterMisses: 100,
-      package: { name: 'PREP_{cut}', format: 'tar.gz' },
-      push: { concurrency: 4, connectTimeoutS: 5, transferTimeoutS: 20, retries: 0 },
-      publish: { keepReleases: 2 },
-      difusores: [
-        { id: 'd1', name: 'Difusor d1', host: server.host, port: server.port, username: 'iem', privateKey: key.privateKeyPath, hostKey: server.hostKeyFingerprint, remoteDir: '/prep', enabled: true, delivery: 'site' },
-      ],
-    });
+    const registryFor = (server: SftpServerHandle): Registry =>
+      aRegistry(
+        [aDifusor('d1', { host: server.host, port: server.port, privateKey: key.privateKeyPath, hostKey: server.hostKeyFingerprint, delivery: 'site' })],
+        { file: ws.registryFile, blockAfterMisses: 100, push: { concurrency: 4, connectTimeoutS: 5, transferTimeoutS: 20, retries: 0 }, publish: { keepReleases: 2 } },
+      );
     const cutAt = async (server: SftpServerHandle, n: number, big = 0): Promise<RunReport> => {
       await writeSite(source, n, big);
       const reg = registryFor(server);
