@@ -1,7 +1,6 @@
 // Publishes one local folder as a release on an open session: stage under `releases/.staging-…`,
 // link what the difusor already holds, upload the rest, rename into place, switch `current`, prune.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import pLimit from 'p-limit';
 import { DeliveryError } from '../delivery/classify.js';
@@ -23,6 +22,7 @@ import {
   tempLinkName,
 } from './layout.js';
 import { dirsByDepth, foldersOf, parseManifestFiles, planRelease, sortShallowFirst, type LinkBase, type PlanFile } from './plan.js';
+import { manifestFilesOf, readReleaseFile } from './local-reads.js';
 import { planRecycle } from './recycle.js';
 import { isNoSuchFile, listNames, removeTree } from './remote-tree.js';
 
@@ -117,7 +117,7 @@ async function publishOnSession(
   const step = (text: string): void => options.onStep?.(text);
   const releasesDir = posix.join(remoteDir, RELEASES_DIR);
   const currentPath = posix.join(remoteDir, CURRENT_LINK);
-  const files = parseManifestFiles(release.manifest.toString('utf8'));
+  const files = manifestFilesOf(release.manifest);
   if (files === null) throw new DeliveryError('SFTP_ERROR', `the MANIFEST.json of release ${release.name} is not valid`);
   const manifestSha256 = sha256Of(release.manifest);
 
@@ -216,7 +216,7 @@ async function publishOnSession(
   let fileModeFixNeeded: boolean | undefined;
   const put = async (relative: string, data?: Buffer): Promise<void> => {
     const remote = posix.join(staging, relative);
-    const size = await uploadFile(session, data ?? join(release.sourceDir, relative), remote);
+    const size = await uploadFile(session, data ?? join(release.sourceDir, relative), remote, release.manifest);
     uploaded += 1;
     bytesUploaded += size;
     if (fileModeFixNeeded === undefined) fileModeFixNeeded = (await session.lstat(remote)).permissions !== FILE_MODE;
@@ -374,13 +374,13 @@ async function ensureDirectory(session: SftpSession, dir: string): Promise<void>
   if ((await session.lstat(dir)).permissions !== DIR_MODE) await session.chmod(dir, DIR_MODE);
 }
 
-/** Uploads a local file (path) or bytes; resolves with the bytes sent. */
-async function uploadFile(session: SftpSession, source: string | Buffer, remote: string): Promise<number> {
+/** Uploads a local file of the release (path) or bytes; resolves with the bytes sent. */
+async function uploadFile(session: SftpSession, source: string | Buffer, remote: string, releaseManifest: Buffer): Promise<number> {
   if (typeof source !== 'string') {
     await session.writeFile(remote, source);
     return source.length;
   }
-  const data = await readFile(source).catch((error: unknown) => {
+  const data = await readReleaseFile(releaseManifest, source, SMALL_FILE_BYTES).catch((error: unknown) => {
     throw new DeliveryError('SFTP_ERROR', `cannot read the local file ${source}: ${(error as Error).message}`);
   });
   if (data.length > SMALL_FILE_BYTES) await session.fastPut(source, remote);
