@@ -1,6 +1,5 @@
 // Publishes one local folder as a release on an open session: stage under `releases/.staging-…`,
 // link what the difusor already holds, upload the rest, rename into place, switch `current`, prune.
-import { createHash } from 'node:crypto';
 import { join, posix } from 'node:path';
 import pLimit from 'p-limit';
 import { DeliveryError } from '../delivery/classify.js';
@@ -21,8 +20,8 @@ import {
   stagingNameFor,
   tempLinkName,
 } from './layout.js';
-import { dirsByDepth, foldersOf, parseManifestFiles, planRelease, sortShallowFirst, type LinkBase, type PlanFile } from './plan.js';
-import { manifestFilesOf, readReleaseFile } from './local-reads.js';
+import { dirsByDepth, foldersOf, planRelease, sortShallowFirst, type LinkBase, type PlanFile } from './plan.js';
+import { manifestFilesOf, manifestSha256Of, readReleaseFile, remoteManifestFilesOf, sha256Of } from './local-reads.js';
 import { planRecycle } from './recycle.js';
 import { isNoSuchFile, listNames, removeTree } from './remote-tree.js';
 
@@ -64,10 +63,6 @@ const DEFAULT_CONCURRENCY = 64;
 const SMALL_FILE_BYTES = 1 << 20;
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
-
-export function sha256Of(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 /** Counts every request made through the session, for the benchmark's requests-per-cut. */
 function countingSession(session: SftpSession): { session: SftpSession; count: () => number } {
@@ -119,7 +114,7 @@ async function publishOnSession(
   const currentPath = posix.join(remoteDir, CURRENT_LINK);
   const files = manifestFilesOf(release.manifest);
   if (files === null) throw new DeliveryError('SFTP_ERROR', `the MANIFEST.json of release ${release.name} is not valid`);
-  const manifestSha256 = sha256Of(release.manifest);
+  const manifestSha256 = manifestSha256Of(release.manifest);
 
   step(`creating ${releasesDir}`);
   await ensureDirectory(session, releasesDir);
@@ -260,7 +255,7 @@ interface StageOptions {
 /** A release found on the difusor that pruning would remove, whose manifest we trust. */
 interface RecycleCandidate {
   name: string;
-  files: PlanFile[];
+  files: readonly PlanFile[];
 }
 
 /** What recycling a release left to do: the files to link or upload, and what it saved. */
@@ -300,7 +295,7 @@ async function recyclableRelease(
   for (const name of doomed) {
     const manifest = await readRemoteManifest(session, posix.join(releasesDir, name, MANIFEST_NAME));
     if (manifest === null || !options.isTrusted(name, manifest.sha256)) continue;
-    const files = parseManifestFiles(manifest.text);
+    const files = remoteManifestFilesOf(manifest.text, manifest.sha256);
     if (files !== null) return { name, files };
   }
   return null;
@@ -462,7 +457,7 @@ async function trustedBases(
   for (const name of candidates) {
     const manifest = await readRemoteManifest(session, posix.join(releasesDir, name, MANIFEST_NAME));
     if (manifest === null || !options.isTrusted(name, manifest.sha256)) continue;
-    const files: PlanFile[] | null = parseManifestFiles(manifest.text);
+    const files = remoteManifestFilesOf(manifest.text, manifest.sha256);
     if (files !== null) bases.push({ release: name, files });
   }
   return bases;

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { manifestFilesOf, readReleaseFile } from '../../src/publish/local-reads.js';
+import { manifestFilesOf, manifestSha256Of, readReleaseFile, remoteManifestFilesOf, sha256Of } from '../../src/publish/local-reads.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -44,4 +44,16 @@ test('a manifest is parsed once and a damaged one is null', () => {
   expect(first).toEqual([{ path: 'a.json', size: 3, sha256: 'ab' }]);
   expect(manifestFilesOf(manifest)).toBe(first);
   expect(manifestFilesOf(Buffer.from('{'))).toBeNull();
+});
+
+test('a manifest read from a difusor is parsed once per SHA-256; other bytes are parsed on their own', () => {
+  const text = JSON.stringify({ files: [{ path: 'b.json', size: 1, sha256: 'cd' }] });
+  const sha = sha256Of(Buffer.from(text));
+  const first = remoteManifestFilesOf(text, sha);
+  expect(first).toEqual([{ path: 'b.json', size: 1, sha256: 'cd' }]);
+  expect(remoteManifestFilesOf(text, sha)).toBe(first);
+  const other = JSON.stringify({ files: [{ path: 'c.json', size: 2, sha256: 'ef' }] });
+  expect(remoteManifestFilesOf(other, sha256Of(Buffer.from(other)))).toEqual([{ path: 'c.json', size: 2, sha256: 'ef' }]);
+  const manifest = Buffer.from(text);
+  expect(manifestSha256Of(manifest)).toBe(sha);
 });
