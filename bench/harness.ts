@@ -214,7 +214,16 @@ export interface PushRun {
   maxDeliveryS: number;
   failed: Array<{ id: string; code: string }>;
   /** Site mode: each delivered result's `publish` object, as `--json` printed it. */
-  publish: Array<{ id: string; uploaded_files: number; linked_files: number; bytes_uploaded: number; sftp_operations?: number }>;
+  publish: Array<{
+    id: string;
+    mode?: string;
+    uploaded_files: number;
+    linked_files: number;
+    bytes_uploaded: number;
+    sftp_operations?: number;
+    kept_files?: number;
+    recycled_from?: string | null;
+  }>;
 }
 
 /**
@@ -224,7 +233,10 @@ export interface PushRun {
 export function runPushCli(config: string, stateDir: string, timeoutMs: number, extraArgs: string[] = []): Promise<PushRun> {
   return new Promise((resolvePromise, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [CLI, '--config', config, '--state-dir', stateDir, 'push', '--json', ...extraArgs], {
+    // PREP_PUSH_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles each push (Node refuses
+    // --cpu-prof in NODE_OPTIONS).
+    const nodeArgs = (process.env.PREP_PUSH_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const child = spawn(process.execPath, [...nodeArgs, CLI, '--config', config, '--state-dir', stateDir, 'push', '--json', ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
     });

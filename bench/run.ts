@@ -34,7 +34,7 @@ import { generateSyntheticSite } from './synthetic-site.js';
 import { benchPrepShaped } from './prep-shaped.js';
 import { measureStartupOf } from './startup.js';
 import { benchDeltaKit } from './delta-kit.js';
-import { benchSitePublish } from './site-publish.js';
+import { benchSitePublish, type SitePublishRow } from './site-publish.js';
 
 const quick = process.argv.includes('--quick');
 // `--only 2,4`: run only these figures (for investigating one; the full table needs all five).
@@ -310,17 +310,25 @@ async function benchShaped(work: string): Promise<Row> {
   return row;
 }
 
-// Figure 6 (bench/site-publish.ts): a ~3% cut of a PREP-shaped site to 8 difusores in site mode vs rclone sync.
-async function benchSite(work: string): Promise<Row> {
+// Figure 6 (bench/site-publish.ts): a ~3% cut of a PREP-shaped site to 8 difusores in site mode vs
+// rclone sync, in two rows: 6a keeps every release (links), 6b keep_releases 3 (recycles the oldest).
+async function benchSite(work: string): Promise<Row[]> {
   const sizes = quick
     ? { files: 200, bytes: 1_000_000, difusores: 4, reps: 1, stepTimeoutMs: STEP_TIMEOUT_MS }
     : { files: 20_000, bytes: 50_000_000, difusores: 8, reps: 3, stepTimeoutMs: STEP_TIMEOUT_MS };
-  const row = emptyRow(`6. Site publish (${sizes.files} files, ~3% changed, to ${sizes.difusores})`, 'prep-push push (site) / rclone sync ×8 in parallel', '<= 0.5');
+  const what = `${sizes.files} files, ~3% changed, to ${sizes.difusores}`;
   const fixture = await startBenchSshd(sizes.difusores, 'w');
   defer(() => fixture.stop());
-  const { incremental, notes } = await benchSitePublish(work, fixture, sizes, log);
-  row.notes.push(...notes);
-  return finishRatioRow(row, incremental, (r) => r <= 0.5);
+  const result = await benchSitePublish(work, fixture, sizes, log);
+  const rowOf = (figure: string, data: SitePublishRow): Row => {
+    const row = emptyRow(figure, 'prep-push push (site) / rclone sync ×8 in parallel', '<= 0.5');
+    row.notes.push(...data.notes, ...result.notes);
+    return finishRatioRow(row, data.incremental, (r) => r <= 0.5);
+  };
+  return [
+    rowOf(`6a. Site publish, keep all (${what})`, result.keepAll),
+    rowOf(`6b. Site publish, keep_releases 3 (${what})`, result.recycle),
+  ];
 }
 
 // ---- report -----------------------------------------------------------------------------------
@@ -372,11 +380,11 @@ async function main(): Promise<number> {
   defer(() => rmSync(work, { recursive: true, force: true }));
 
   const rows: Row[] = [];
-  const attempt = async (figure: string, fn: () => Promise<Row>): Promise<void> => {
+  const attempt = async (figure: string, fn: () => Promise<Row | Row[]>): Promise<void> => {
     if (!wanted(figure)) return;
     log(`${figure} ...`);
     try {
-      rows.push(await fn());
+      rows.push(...[await fn()].flat());
     } catch (error) {
       const row = emptyRow(figure, '-', '-');
       row.error = (error as Error).message;

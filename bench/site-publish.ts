@@ -10,7 +10,7 @@ import { buildPackage } from '../src/package/build-package.js';
 import { packageStoreDir } from '../src/cut/state-dir.js';
 import type { SshdFixture } from '../tests/helpers/sshd.js';
 import { mulberry32 } from '../tests/helpers/prng.js';
-import { interleave, PACKAGE_NAME, runPushCli, targetsOf, writeRegistry, type Interleaved, type Target } from './harness.js';
+import { interleave, PACKAGE_NAME, runPushCli, targetsOf, writeRegistry, type Interleaved, type PushRun, type Target } from './harness.js';
 import { generateSyntheticSite } from './synthetic-site.js';
 
 export interface SitePublishSizes {
@@ -21,14 +21,27 @@ export interface SitePublishSizes {
   stepTimeoutMs: number;
 }
 
-export interface SitePublishResult {
-  /** prep-push push (a = prep-push, b = rclone sync), the ~3% cut. */
+/** One setting of `publish.keep_releases`: prep-push push (a) vs rclone sync (b), the ~3% cut. */
+export interface SitePublishRow {
   incremental: Interleaved;
+  notes: string[];
+}
+
+export interface SitePublishResult {
+  /** keep_releases 0 (keep all, the default): the new release hard-links every unchanged file. */
+  keepAll: SitePublishRow;
+  /** keep_releases 3: the release pruning would remove is recycled into the new one. */
+  recycle: SitePublishRow;
+  /** About the site and the tools, shared by both rows. */
   notes: string[];
 }
 
 const CUT1 = cutAt(Date.parse('2024-06-02T20:00:00-06:00'), 'America/Mexico_City');
 const CUT2 = cutAt(Date.parse('2024-06-02T20:20:00-06:00'), 'America/Mexico_City');
+// Two older cuts, for the keep_releases row: the difusor holds A, B and cut 1 when cut 2 comes.
+const CUT_A = cutAt(Date.parse('2024-06-02T19:20:00-06:00'), 'America/Mexico_City');
+const CUT_B = cutAt(Date.parse('2024-06-02T19:40:00-06:00'), 'America/Mexico_City');
+const KEEP_RELEASES = 3;
 const CHANGED_SHARE = 0.03;
 
 function filesUnder(dir: string, prefix = ''): string[] {
@@ -41,10 +54,13 @@ function filesUnder(dir: string, prefix = ''): string[] {
   return out.sort();
 }
 
-/** The next cut: a copy of `from` (mtimes kept, as a PREP system rewrites only what changed) with ~3% of the files rewritten. */
-function makeNextCut(from: string, to: string): { changed: number; changedBytes: number; paths: string[] } {
+/**
+ * Another cut: a copy of `from` (mtimes kept, as a PREP system rewrites only what changed) with ~3%
+ * of the files rewritten; `seed` picks which.
+ */
+function makeNextCut(from: string, to: string, seed = 99): { changed: number; changedBytes: number; paths: string[] } {
   cpSync(from, to, { recursive: true, preserveTimestamps: true });
-  const random = mulberry32(99);
+  const random = mulberry32(seed);
   let changed = 0;
   let changedBytes = 0;
   const paths: string[] = [];
@@ -136,7 +152,11 @@ export async function benchSitePublish(work: string, fixture: SshdFixture, sizes
   mkdirSync(v1, { recursive: true });
   const site = generateSyntheticSite(v1, { files: sizes.files, bytes: sizes.bytes, seed: 6 });
   const next = makeNextCut(v1, v2);
-  for (const [source, cut] of [[v1, CUT1], [v2, CUT2]] as const) {
+  const vA = join(dir, 'vA');
+  const vB = join(dir, 'vB');
+  makeNextCut(v1, vA, 11);
+  makeNextCut(v1, vB, 12);
+  for (const [source, cut] of [[v1, CUT1], [v2, CUT2], [vA, CUT_A], [vB, CUT_B]] as const) {
     await buildPackage({ sourceDir: source, cut, institute: 'IEM', nameTemplate: PACKAGE_NAME, format: 'tar.gz', storeDir: packageStoreDir(stateDir) });
   }
   const targets = targetsOf(fixture, sizes.difusores);
@@ -164,46 +184,91 @@ export async function benchSitePublish(work: string, fixture: SshdFixture, sizes
   };
   log(`  first publish: prep-push ${first.prepS.toFixed(3)} s, rclone copy ${first.rcloneS.toFixed(3)} s`);
 
-  // The ~3% cut: each side starts from the previous cut on every difusor.
-  // Both sides hold cut 1 now (prep-push's release and current, rclone's copy); every rep resets to that.
-  const requests: number[] = [];
-  const bytes = { prep: 0, rclone: 0, uploadedFiles: 0, linkedFiles: 0 };
-  const incremental = await interleave(
-    sizes.reps,
-    async () => {
-      const run = await runPushCli(config, stateDir, sizes.stepTimeoutMs, ['--cut', CUT2.id]);
-      if (run.delivered.length !== targets.length) throw new Error(`incremental publish: ${JSON.stringify(run.failed.slice(0, 3))}`);
-      requests.push(median(run.publish.map((p) => p.sftp_operations ?? NaN)));
-      bytes.prep = run.publish.reduce((a, p) => a + p.bytes_uploaded, 0);
-      bytes.uploadedFiles = run.publish[0]?.uploaded_files ?? NaN;
-      bytes.linkedFiles = run.publish[0]?.linked_files ?? NaN;
-      return run.wallS;
-    },
-    async () => {
-      const run = await runRclone('sync', v2, conf, targets, rcloneDir, sizes.stepTimeoutMs);
-      bytes.rclone = run.bytes.reduce((a, b) => a + b, 0);
-      return run.wallS;
-    },
-    async () => {
-      for (const t of targets) {
-        resetToFirstCut(t, CUT1.id);
-        // rclone sync rewrote only the changed files: put cut 1's back, with their times.
-        for (const rel of next.paths) cpSync(join(v1, rel), join(t.localDir as string, 'rclone', rel), { preserveTimestamps: true });
+  const restoreRclone = (): void => {
+    // rclone sync rewrote only the changed files: put cut 1's back, with their times.
+    for (const t of targets) for (const rel of next.paths) cpSync(join(v1, rel), join(t.localDir as string, 'rclone', rel), { preserveTimestamps: true });
+  };
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  /** The ~3% cut, interleaved with rclone sync; each side starts from the previous cut on every difusor. */
+  const measure = async (reset: () => void): Promise<SitePublishRow> => {
+    const requests: number[] = [];
+    let last: PushRun['publish'] = [];
+    let rcloneBytes = 0;
+    const incremental = await interleave(
+      sizes.reps,
+      async () => {
+        const run = await runPushCli(config, stateDir, sizes.stepTimeoutMs, ['--cut', CUT2.id]);
+        if (run.delivered.length !== targets.length) throw new Error(`incremental publish: ${JSON.stringify(run.failed.slice(0, 3))}`);
+        requests.push(median(run.publish.map((p) => p.sftp_operations ?? NaN)));
+        last = run.publish;
+        return run.wallS;
+      },
+      async () => {
+        const run = await runRclone('sync', v2, conf, targets, rcloneDir, sizes.stepTimeoutMs);
+        rcloneBytes = run.bytes.reduce((a, b) => a + b, 0);
+        return run.wallS;
+      },
+      async () => {
+        reset();
+        restoreRclone();
+      },
+      log,
+    );
+    const one = last[0];
+    const prepBytes = last.reduce((a, p) => a + p.bytes_uploaded, 0);
+    const kept = one?.recycled_from ? `, ${one.kept_files} kept in place in the recycled ${one.recycled_from}` : '';
+    return {
+      incremental,
+      notes: [
+        `publish.mode ${one?.mode}; per difusor ${one?.uploaded_files} uploaded + ${one?.linked_files} linked${kept}`,
+        `bytes uploaded per difusor: prep-push ${mb(prepBytes / targets.length)}, rclone sync ${mb(rcloneBytes / targets.length)} (all ${targets.length}: ${mb(prepBytes)} vs ${mb(rcloneBytes)})`,
+        `SFTP operations per difusor (prep-push's count; an upload = open+write+close counts once): ${median(requests)} (rclone's not counted)`,
+      ],
+    };
+  };
+
+  // keep_releases 0: every rep starts from "cut 1 published", the new release links what is unchanged.
+  const keepAll = await measure(() => {
+    for (const t of targets) resetToFirstCut(t, CUT1.id);
+  });
+
+  // keep_releases 3: the steady state of a night with history trimmed. The difusor holds A, B and
+  // cut 1 (current), all published by prep-push (so trusted); cut 2 makes A the one pruning removes,
+  // and it is recycled. A differs from cut 2 by two cuts' changes (its own ~3% and cut 2's).
+  writeFileSync(config, `${readFileSync(config, 'utf8')}publish:\n  keep_releases: ${KEEP_RELEASES}\n`);
+  for (const t of targets) resetToFirstCut(t, CUT1.id);
+  for (const args of [['--cut', CUT_A.id, '--allow-rollback'], ['--cut', CUT_B.id], ['--cut', CUT1.id]]) {
+    const run = await runPushCli(config, stateDir, sizes.stepTimeoutMs, args);
+    if (run.delivered.length !== targets.length) throw new Error(`setting up the recycle row (${args.join(' ')}): ${JSON.stringify(run.failed.slice(0, 3))}`);
+  }
+  // A copy of A made of hard links beside the difusor's folder: recycling unlinks names in A, never
+  // writes its inodes, so this copy stays cut A and puts A back between reps in a second.
+  const pristineOf = (t: Target): string => `${t.localDir as string}.pristine-${CUT_A.id}`;
+  for (const t of targets) {
+    rmSync(pristineOf(t), { recursive: true, force: true });
+    execFileSync('cp', ['-al', join(t.localDir as string, 'releases', CUT_A.id), pristineOf(t)]);
+  }
+  const recycle = await measure(() => {
+    for (const t of targets) {
+      const releases = join(t.localDir as string, 'releases');
+      for (const name of readdirSync(releases)) {
+        if (![CUT_A.id, CUT_B.id, CUT1.id].includes(name)) rmSync(join(releases, name), { recursive: true, force: true });
       }
-    },
-    log,
-  );
+      if (!readdirSync(releases).includes(CUT_A.id)) execFileSync('cp', ['-al', pristineOf(t), join(releases, CUT_A.id)]);
+      rmSync(join(t.localDir as string, 'current'), { force: true });
+      symlinkSync(`releases/${CUT1.id}`, join(t.localDir as string, 'current'));
+    }
+  });
+  for (const t of targets) rmSync(pristineOf(t), { recursive: true, force: true });
   clean();
   rmSync(dir, { recursive: true, force: true });
 
-  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
   return {
-    incremental,
+    keepAll,
+    recycle,
     notes: [
       `site ${site.files} files, ${mb(site.bytes)}; cut 2 changes ${next.changed} files (${mb(next.changedBytes)}), ${sizes.difusores} difusores`,
-      `bytes uploaded to all difusores for cut 2: prep-push ${mb(bytes.prep)} (${bytes.uploadedFiles} uploaded + ${bytes.linkedFiles} linked per difusor), rclone sync ${mb(bytes.rclone)}`,
-      `SFTP operations per difusor (prep-push's count; an upload = open+write+close counts once): cut 2 ${median(requests)}, first publish ${first.requests}`,
-      `first publish of the whole site (one pair): prep-push ${first.prepS.toFixed(2)} s vs rclone copy ${first.rcloneS.toFixed(2)} s (ratio ${(first.prepS / first.rcloneS).toFixed(2)}); bytes ${mb(first.prepBytes)} vs ${mb(first.rcloneBytes)}`,
+      `first publish of the whole site (one pair): prep-push ${first.prepS.toFixed(2)} s vs rclone copy ${first.rcloneS.toFixed(2)} s (ratio ${(first.prepS / first.rcloneS).toFixed(2)}); bytes ${mb(first.prepBytes)} vs ${mb(first.rcloneBytes)}; ${first.requests} SFTP operations per difusor`,
       `rclone ${execFileSync('rclone', ['version']).toString().split('\n')[0]}, defaults (--transfers 4, --checkers 8), shell_type none, disable_hashcheck`,
     ],
   };

@@ -58,9 +58,13 @@ export function renderPackage(pkg: BuiltPackage): string[] {
   ];
 }
 
-/** `site 20240602_2020 (link+rename): 612 uploaded (1.2 MB), 19,388 linked` */
+/**
+ * `site 20240602_2020 (link+rename): 612 uploaded (1.2 MB), 19,388 linked`, and for a recycled
+ * release `…, 19,350 kept from 20240602_1940`.
+ */
 export function describePublish(p: PublishSummary): string {
-  return `site ${p.release} (${p.mode}): ${p.uploaded_files} uploaded (${formatBytes(p.bytes_uploaded)}), ${p.linked_files} linked`;
+  const kept = p.recycled_from ? `, ${p.kept_files ?? 0} kept from ${p.recycled_from}` : '';
+  return `site ${p.release} (${p.mode}): ${p.uploaded_files} uploaded (${formatBytes(p.bytes_uploaded)}), ${p.linked_files} linked${kept}`;
 }
 
 /** One line per difusor as it finishes (and the error's message under a failure). */

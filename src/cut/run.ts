@@ -131,7 +131,7 @@ export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunRep
       ...(await packageSigningOptions(request.registry, deps.env)),
     });
     deps.onProgress?.({ type: 'package', pkg });
-    return await deliverAndRecord('cut', request.registry, request.stateDir, pkg, { only: request.only }, deps);
+    return await deliverAndRecord('cut', request.registry, request.stateDir, pkg, { only: request.only, allowOlder: request.allowOlder }, deps);
   } finally {
     await lock.release();
   }
@@ -216,7 +216,7 @@ async function deliverAndRecord(
   registry: Registry,
   stateDir: string,
   pkg: BuiltPackage,
-  selection: { only?: string[]; missingCut?: string; allowRollback?: boolean },
+  selection: { only?: string[]; missingCut?: string; allowRollback?: boolean; allowOlder?: boolean },
   deps: RunDeps,
 ): Promise<RunReport> {
   const startedAt = deps.clock.now();
@@ -248,6 +248,7 @@ async function deliverAndRecord(
           // After `retract`, the newest cut not withdrawn is what `current` must name, even though it
           // is older than the withdrawn one a difusor shows: the one move back without --allow-rollback.
           (selection.allowRollback ?? false) || pkg.cutId === cutLatestMustName(recorder.state),
+          selection.allowOlder ?? false,
         )
       : undefined;
     if (command === 'cut') {
@@ -448,6 +449,7 @@ async function sitePlanFor(
   events: readonly LedgerEvent[],
   registry: Registry,
   allowRollback: boolean,
+  allowOlder: boolean,
 ): Promise<SitePlan> {
   const release = await siteReleaseOf(stateDir, pkg);
   const published = new Set<string>();
@@ -459,6 +461,7 @@ async function sitePlanFor(
     release,
     keepReleases: registry.publish?.keepReleases ?? 0,
     allowRollback,
+    allowOlder,
     isTrusted: (id, name, sha256) => published.has(`${id}\0${sha256}`) || extracted.get(sha256) === name,
   };
 }

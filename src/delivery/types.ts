@@ -69,6 +69,10 @@ export interface PublishSummary {
   manifest_sha256: string;
   /** Session operations this release took (an upload, open+write+close on the wire, counts as one): for the benchmark. */
   sftp_operations: number;
+  /** Files left in place in a recycled release (mode `recycle+…`); 0 otherwise. */
+  kept_files?: number;
+  /** The old release recycled into this one (it is gone from the difusor), or null. */
+  recycled_from?: string | null;
 }
 
 /** What a delivery did where the server lacks an OpenSSH extension. */

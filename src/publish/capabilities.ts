@@ -35,6 +35,14 @@ export function switchMethodOf(caps: PublishCapabilities): SwitchMethod | null {
   return caps.posixRename ? 'rename' : 'unlink-rename';
 }
 
+/**
+ * A release built by recycling the one pruning would remove (`publish.keep_releases` > 0): unchanged
+ * files kept in place, the others linked or uploaded; the switch is the server's, as above.
+ */
+export function recycledModeOf(switchMethod: SwitchMethod): `recycle+${SwitchMethod}` {
+  return `recycle+${switchMethod}`;
+}
+
 export function publishModeOf(caps: PublishCapabilities, switchMethod: SwitchMethod): PublishMode {
   return `${caps.hardlink ? 'link' : 'upload'}+${switchMethod}`;
 }

@@ -62,6 +62,19 @@ export function isRollback(current: string | null, next: string): boolean {
   return a !== undefined && b !== undefined && b < a;
 }
 
+/** What a publish does with `current`: move it to the new release, leave it, or refuse the publish. */
+export type CurrentMove = 'switch' | 'keep' | 'refuse';
+
+/**
+ * `--allow-rollback` moves `current` back; `cut --allow-older` publishes the older release but
+ * leaves `current` on the newer cut it names (as LATEST does in package mode); otherwise a
+ * publish older than `current` is refused, so the site never goes back in time on its own.
+ */
+export function currentMoveFor(current: string | null, next: string, allow: { rollback: boolean; older: boolean }): CurrentMove {
+  if (!isRollback(current, next) || allow.rollback) return 'switch';
+  return allow.older ? 'keep' : 'refuse';
+}
+
 /**
  * Which releases pruning removes: every release but the newest `keep` (by name, which orders cut
  * ids in time) and never the current one nor the one just published. 0 keeps all.

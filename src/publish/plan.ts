@@ -41,17 +41,27 @@ export function planRelease(files: readonly PlanFile[], bases: readonly LinkBase
     const first = bases[0];
     if (first) for (const f of first.files) samePath.set(`${f.path}\0${identity(f)}`, `${first.release}/${f.path}`);
   }
-  const dirs = new Set<string>();
-  const plan: ReleasePlan = { dirs: [], link: [], upload: [] };
+  const plan: ReleasePlan = { dirs: sortShallowFirst(foldersOf(files)), link: [], upload: [] };
   for (const f of files) {
-    for (let dir = posix.dirname(f.path); dir !== '.' && !dirs.has(dir); dir = posix.dirname(dir)) dirs.add(dir);
     const from = samePath.get(`${f.path}\0${identity(f)}`) ?? byContent.get(identity(f));
     if (from !== undefined) plan.link.push({ path: f.path, from, size: f.size });
     else plan.upload.push({ path: f.path, size: f.size });
   }
-  // Shallow first: a folder's parent always exists when it is created.
-  plan.dirs = [...dirs].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0));
   return plan;
+}
+
+/** Every folder holding a file of `files`, at any depth. */
+export function foldersOf(files: readonly PlanFile[]): Set<string> {
+  const dirs = new Set<string>();
+  for (const f of files) {
+    for (let dir = posix.dirname(f.path); dir !== '.' && !dirs.has(dir); dir = posix.dirname(dir)) dirs.add(dir);
+  }
+  return dirs;
+}
+
+/** Shallow first (then by name): a folder's parent always exists when it is created. */
+export function sortShallowFirst(dirs: Iterable<string>): string[] {
+  return [...dirs].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 function depth(path: string): number {

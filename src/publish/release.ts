@@ -1,20 +1,18 @@
 // Publishes one local folder as a release on an open session: stage under `releases/.staging-…`,
 // link what the difusor already holds, upload the rest, rename into place, switch `current`, prune.
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import pLimit from 'p-limit';
 import { DeliveryError } from '../delivery/classify.js';
 import type { SftpSession } from '../delivery/transport.js';
 import type { PublishSummary } from '../delivery/types.js';
-import { probeCapabilities, publishModeOf, switchMethodOf, type SwitchMethod } from './capabilities.js';
+import { probeCapabilities, publishModeOf, recycledModeOf, switchMethodOf, type SwitchMethod } from './capabilities.js';
 import {
   CURRENT_LINK,
   MANIFEST_NAME,
   RELEASES_DIR,
   TEMP_LINK_PATTERN,
   WORK_PREFIX,
-  isRollback,
+  currentMoveFor,
   linkTargetOf,
   pruningNameFor,
   releaseOfLinkTarget,
@@ -22,7 +20,9 @@ import {
   stagingNameFor,
   tempLinkName,
 } from './layout.js';
-import { dirsByDepth, parseManifestFiles, planRelease, type LinkBase, type PlanFile } from './plan.js';
+import { dirsByDepth, foldersOf, planRelease, sortShallowFirst, type LinkBase, type PlanFile } from './plan.js';
+import { manifestFilesOf, manifestSha256Of, readReleaseFile, remoteManifestFilesOf, sha256Of } from './local-reads.js';
+import { planRecycle } from './recycle.js';
 import { isNoSuchFile, listNames, removeTree } from './remote-tree.js';
 
 /** A release as it sits on the institute's disk. */
@@ -43,6 +43,11 @@ export interface PublishOptions {
   /** Let `current` move to an older release than the one it names. */
   allowRollback: boolean;
   /**
+   * Publish a release older than the one `current` names, leaving `current` where it is
+   * (`cut --allow-older`). Ignored when allowRollback is set (that one moves `current`).
+   */
+  allowOlder?: boolean;
+  /**
    * Whether a release found on the difusor is what we published (its MANIFEST.json's SHA-256 is
    * one we recorded). Only trusted releases lend their files as hard links; when in doubt, upload.
    */
@@ -58,10 +63,6 @@ const DEFAULT_CONCURRENCY = 64;
 const SMALL_FILE_BYTES = 1 << 20;
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
-
-export function sha256Of(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 /** Counts every request made through the session, for the benchmark's requests-per-cut. */
 function countingSession(session: SftpSession): { session: SftpSession; count: () => number } {
@@ -111,9 +112,9 @@ async function publishOnSession(
   const step = (text: string): void => options.onStep?.(text);
   const releasesDir = posix.join(remoteDir, RELEASES_DIR);
   const currentPath = posix.join(remoteDir, CURRENT_LINK);
-  const files = parseManifestFiles(release.manifest.toString('utf8'));
+  const files = manifestFilesOf(release.manifest);
   if (files === null) throw new DeliveryError('SFTP_ERROR', `the MANIFEST.json of release ${release.name} is not valid`);
-  const manifestSha256 = sha256Of(release.manifest);
+  const manifestSha256 = manifestSha256Of(release.manifest);
 
   step(`creating ${releasesDir}`);
   await ensureDirectory(session, releasesDir);
@@ -132,21 +133,26 @@ async function publishOnSession(
 
   step(`reading ${currentPath}`);
   const current = await readCurrentRelease(session, currentPath);
-  if (!options.allowRollback && isRollback(current, release.name)) {
+  const move = currentMoveFor(current, release.name, { rollback: options.allowRollback, older: options.allowOlder ?? false });
+  if (move === 'refuse') {
     throw new DeliveryError(
       'ROLLBACK_REFUSED',
       `${currentPath} names ${current}, newer than ${release.name}; current was left as it is`,
     );
   }
-  const summary = (uploaded: number, linked: number, bytes: number, now: string | null): PublishSummary => ({
-    mode,
+  // Where `current` is once this publish is done.
+  const after = move === 'switch' ? release.name : current;
+  const summary = (uploaded: number, linked: number, bytes: number, recycled: Recycled | null = null): PublishSummary => ({
+    mode: recycled === null ? mode : recycledModeOf(switchMethod),
     release: release.name,
     uploaded_files: uploaded,
     linked_files: linked,
     bytes_uploaded: bytes,
-    current: now,
+    current: after,
     manifest_sha256: manifestSha256,
     sftp_operations: count(),
+    kept_files: recycled?.kept ?? 0,
+    recycled_from: recycled?.name ?? null,
   });
 
   const onDifusor = (await listNames(session, releasesDir)).filter((n) => !n.startsWith(WORK_PREFIX));
@@ -156,33 +162,29 @@ async function publishOnSession(
     const theirs = await readRemoteManifest(session, posix.join(finalDir, MANIFEST_NAME));
     if (theirs !== null && theirs.sha256 === manifestSha256 && (await extraFilesPresent(session, finalDir, release))) {
       // Already there, complete (its manifest is written last): at most the switch is left to do.
-      if (current !== release.name) {
+      if (move === 'switch' && current !== release.name) {
         step(`switching ${currentPath} to ${release.name}`);
         await switchCurrent(session, remoteDir, release.name, switchMethod);
       }
-      await prune(session, releasesDir, onDifusor, options.keepReleases, release.name, limit, step);
-      return summary(0, 0, 0, release.name);
+      await prune(session, releasesDir, onDifusor, options.keepReleases, [after, release.name], limit, step);
+      return summary(0, 0, 0);
     }
     replaced = release.name;
   }
 
   step('reading the manifests of the releases on the difusor');
-  const bases = caps.hardlink ? await trustedBases(session, releasesDir, current, onDifusor, release.name, options) : [];
-  const plan = planRelease(files, bases, caps.hardlink);
+  // Never the release `current` names now or after, nor one being replaced: only one pruning removes.
+  const candidate =
+    replaced === null
+      ? await recyclableRelease(session, releasesDir, [...new Set([...onDifusor, release.name])], [current, after, release.name], options)
+      : null;
+  const sources = candidate === null ? onDifusor : onDifusor.filter((n) => n !== candidate.name);
+  const bases = caps.hardlink ? await trustedBases(session, releasesDir, current, sources, release.name, options) : [];
   const staging = posix.join(releasesDir, stagingNameFor(release.name));
-
-  step(`creating ${plan.dirs.length + 1} folders in ${staging}`);
-  await session.mkdir(staging, DIR_MODE);
-  const dirModeRight = (await session.lstat(staging)).permissions === DIR_MODE;
-  for (const group of dirsByDepth(plan.dirs)) {
-    await Promise.all(group.map((dir) => limit(() => session.mkdir(posix.join(staging, dir), DIR_MODE))));
-  }
-  if (!dirModeRight) {
-    // The server's umask took bits off: set them explicitly, on every folder.
-    await Promise.all(
-      [staging, ...plan.dirs.map((d) => posix.join(staging, d))].map((dir) => limit(() => session.chmod(dir, DIR_MODE))),
-    );
-  }
+  const stageOptions = { staging, limit, step, extraFiles: release.extraFiles ?? [] };
+  const recycled = candidate === null ? null : await stageRecycled(session, releasesDir, candidate, files, stageOptions);
+  const place = recycled === null ? await stageFresh(session, files, stageOptions) : recycled.place;
+  const plan = planRelease(place, bases, caps.hardlink);
 
   let uploaded = 0;
   let bytesUploaded = 0;
@@ -209,7 +211,7 @@ async function publishOnSession(
   let fileModeFixNeeded: boolean | undefined;
   const put = async (relative: string, data?: Buffer): Promise<void> => {
     const remote = posix.join(staging, relative);
-    const size = await uploadFile(session, data ?? join(release.sourceDir, relative), remote);
+    const size = await uploadFile(session, data ?? join(release.sourceDir, relative), remote, release.manifest);
     uploaded += 1;
     bytesUploaded += size;
     if (fileModeFixNeeded === undefined) fileModeFixNeeded = (await session.lstat(remote)).permissions !== FILE_MODE;
@@ -232,11 +234,127 @@ async function publishOnSession(
     await session.posixRename(finalDir, aside);
   }
   await session.posixRename(staging, finalDir);
-  step(`switching ${currentPath} to ${release.name}`);
-  await switchCurrent(session, remoteDir, release.name, switchMethod);
+  if (move === 'switch') {
+    step(`switching ${currentPath} to ${release.name}`);
+    await switchCurrent(session, remoteDir, release.name, switchMethod);
+  }
   if (aside !== null) await removeTree(session, aside, limit);
-  await prune(session, releasesDir, [...new Set([...onDifusor, release.name])], options.keepReleases, release.name, limit, step);
-  return summary(uploaded, linked, bytesUploaded, release.name);
+  const left = [...new Set([...onDifusor, release.name])].filter((n) => n !== recycled?.name);
+  await prune(session, releasesDir, left, options.keepReleases, [after, release.name], limit, step);
+  return summary(uploaded, linked, bytesUploaded, recycled);
+}
+
+interface StageOptions {
+  staging: string;
+  limit: ReturnType<typeof pLimit>;
+  step: (text: string) => void;
+  /** Files uploaded after the listed ones (MANIFEST.json.sig): removed from a recycled tree first. */
+  extraFiles: readonly string[];
+}
+
+/** A release found on the difusor that pruning would remove, whose manifest we trust. */
+interface RecycleCandidate {
+  name: string;
+  files: readonly PlanFile[];
+}
+
+/** What recycling a release left to do: the files to link or upload, and what it saved. */
+interface Recycled {
+  name: string;
+  kept: number;
+  place: PlanFile[];
+}
+
+/**
+ * Creates the staging folder and every folder of the release; resolves with the files to place
+ * (all of them). Folders get 0755 explicitly when the server's umask took bits off.
+ */
+async function stageFresh(session: SftpSession, files: readonly PlanFile[], o: StageOptions): Promise<PlanFile[]> {
+  const dirs = sortShallowFirst(foldersOf(files));
+  o.step(`creating ${dirs.length + 1} folders in ${o.staging}`);
+  await session.mkdir(o.staging, DIR_MODE);
+  const dirModeRight = (await session.lstat(o.staging)).permissions === DIR_MODE;
+  await makeFolders(session, o.staging, dirs, dirModeRight, o.limit);
+  if (!dirModeRight) await session.chmod(o.staging, DIR_MODE);
+  return [...files];
+}
+
+/**
+ * A release pruning would remove after this publish (oldest first; never `protect`), if its
+ * MANIFEST.json is one we published (the same trust as a link source). Null when there is none:
+ * then the release is built fresh.
+ */
+async function recyclableRelease(
+  session: SftpSession,
+  releasesDir: string,
+  releasesAfter: readonly string[],
+  protect: ReadonlyArray<string | null>,
+  options: PublishOptions,
+): Promise<RecycleCandidate | null> {
+  const doomed = releasesToPrune(releasesAfter, options.keepReleases, protect);
+  for (const name of doomed) {
+    const manifest = await readRemoteManifest(session, posix.join(releasesDir, name, MANIFEST_NAME));
+    if (manifest === null || !options.isTrusted(name, manifest.sha256)) continue;
+    const files = remoteManifestFilesOf(manifest.text, manifest.sha256);
+    if (files !== null) return { name, files };
+  }
+  return null;
+}
+
+/**
+ * Renames the old release to the staging name (from then on it is a leftover the next run removes
+ * if this one dies) and applies the difference: removes names first (its files are hard links shared
+ * with kept releases: a name is unlinked before anything is written under it), then dropped
+ * folders, then new folders. Resolves with the files still to link or upload.
+ */
+async function stageRecycled(
+  session: SftpSession,
+  releasesDir: string,
+  candidate: RecycleCandidate,
+  files: readonly PlanFile[],
+  o: StageOptions,
+): Promise<Recycled> {
+  const plan = planRecycle(candidate.files, files);
+  o.step(`recycling ${candidate.name} as ${o.staging} (${plan.kept} files kept, ${plan.remove.length} removed)`);
+  await session.posixRename(posix.join(releasesDir, candidate.name), o.staging);
+  const inStaging = (relative: string): string => posix.join(o.staging, relative);
+  const unlinkAll = (names: readonly string[]): Promise<unknown> =>
+    Promise.all(names.map((relative) => o.limit(() => unlinkIfPresent(session, inStaging(relative)))));
+  // The old manifest first: the tree is no longer the release it describes.
+  await unlinkAll([MANIFEST_NAME, ...o.extraFiles, ...plan.remove]);
+  await Promise.all(plan.removeDirs.map((dir) => removeTree(session, inStaging(dir), o.limit)));
+  await unlinkAll(plan.clear);
+  if (plan.makeDirs.length > 0) {
+    const [first, ...rest] = plan.makeDirs;
+    await session.mkdir(inStaging(first), DIR_MODE);
+    const dirModeRight = (await session.lstat(inStaging(first))).permissions === DIR_MODE;
+    if (!dirModeRight) await session.chmod(inStaging(first), DIR_MODE);
+    await makeFolders(session, o.staging, rest, dirModeRight, o.limit);
+  }
+  return { name: candidate.name, kept: plan.kept, place: plan.place };
+}
+
+/** Creates `dirs` (sorted shallow first) under `root`, each depth at once; chmods them when told. */
+async function makeFolders(
+  session: SftpSession,
+  root: string,
+  dirs: readonly string[],
+  dirModeRight: boolean,
+  limit: ReturnType<typeof pLimit>,
+): Promise<void> {
+  for (const group of dirsByDepth(dirs)) {
+    await Promise.all(group.map((dir) => limit(() => session.mkdir(posix.join(root, dir), DIR_MODE))));
+  }
+  // The server's umask took bits off: set them explicitly, on every folder.
+  if (!dirModeRight) await Promise.all(dirs.map((dir) => limit(() => session.chmod(posix.join(root, dir), DIR_MODE))));
+}
+
+async function unlinkIfPresent(session: SftpSession, path: string): Promise<void> {
+  try {
+    await session.unlink(path);
+  } catch (error) {
+    if (!isNoSuchFile(error)) throw error;
+  }
 }
 
 async function ensureDirectory(session: SftpSession, dir: string): Promise<void> {
@@ -251,13 +369,13 @@ async function ensureDirectory(session: SftpSession, dir: string): Promise<void>
   if ((await session.lstat(dir)).permissions !== DIR_MODE) await session.chmod(dir, DIR_MODE);
 }
 
-/** Uploads a local file (path) or bytes; resolves with the bytes sent. */
-async function uploadFile(session: SftpSession, source: string | Buffer, remote: string): Promise<number> {
+/** Uploads a local file of the release (path) or bytes; resolves with the bytes sent. */
+async function uploadFile(session: SftpSession, source: string | Buffer, remote: string, releaseManifest: Buffer): Promise<number> {
   if (typeof source !== 'string') {
     await session.writeFile(remote, source);
     return source.length;
   }
-  const data = await readFile(source).catch((error: unknown) => {
+  const data = await readReleaseFile(releaseManifest, source, SMALL_FILE_BYTES).catch((error: unknown) => {
     throw new DeliveryError('SFTP_ERROR', `cannot read the local file ${source}: ${(error as Error).message}`);
   });
   if (data.length > SMALL_FILE_BYTES) await session.fastPut(source, remote);
@@ -318,8 +436,10 @@ async function extraFilesPresent(session: SftpSession, dir: string, release: Loc
 }
 
 /**
- * Link sources: the current release first, then the newest other release on the difusor (after a
- * rollback, the newer one still holds most files), each only if its manifest is one we published.
+ * Link sources: the current release first, then the newest other release on the difusor when it is
+ * newer than the current one (after a rollback, the newer one still holds most files), each only if
+ * its manifest is one we published. An older release is not read: with 20,000 files its manifest is
+ * ~3 MB to fetch for the rare file that changed back.
  */
 async function trustedBases(
   session: SftpSession,
@@ -332,12 +452,12 @@ async function trustedBases(
   const candidates: string[] = [];
   if (current !== null && onDifusor.includes(current)) candidates.push(current);
   const newestOther = [...onDifusor].sort().reverse().find((n) => n !== current && n !== publishing);
-  if (newestOther !== undefined) candidates.push(newestOther);
+  if (newestOther !== undefined && (current === null || !onDifusor.includes(current) || newestOther > current)) candidates.push(newestOther);
   const bases: LinkBase[] = [];
   for (const name of candidates) {
     const manifest = await readRemoteManifest(session, posix.join(releasesDir, name, MANIFEST_NAME));
     if (manifest === null || !options.isTrusted(name, manifest.sha256)) continue;
-    const files: PlanFile[] | null = parseManifestFiles(manifest.text);
+    const files = remoteManifestFilesOf(manifest.text, manifest.sha256);
     if (files !== null) bases.push({ release: name, files });
   }
   return bases;
@@ -385,11 +505,12 @@ async function prune(
   releasesDir: string,
   releases: readonly string[],
   keep: number,
-  current: string,
+  protect: ReadonlyArray<string | null>,
   limit: ReturnType<typeof pLimit>,
   step: (text: string) => void,
 ): Promise<void> {
-  const doomed = releasesToPrune(releases, keep, [current]);
+  // `current` and the release just published are never removed, even when older than the newest N.
+  const doomed = releasesToPrune(releases, keep, protect);
   if (doomed.length === 0) return;
   step(`removing ${doomed.length} old releases (publish.keep_releases ${keep})`);
   for (const name of doomed) {

@@ -1,5 +1,6 @@
 // A real nginx serves a difusor's REMOTE_DIR/current while prep-push switches it between cuts:
-// readers looping over the site never see a 404 or a 5xx, and every body is one cut's whole file.
+// readers looping over the site never see a 404 or a 5xx, and every body is one cut's whole file;
+// with all releases kept, and with old releases recycled into new ones (keep_releases 2).
 import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -55,15 +56,21 @@ afterAll(async () => {
   await ws?.remove();
 });
 
-(unavailable ? test.skip : test)('no 404, no 5xx and no body from a mix of cuts while current switches', async () => {
-  await ws.writeRegistry(registryYamlFor(sshd, ['web'], { difusores: { web: { delivery: 'site' } } }));
+// Keeping all releases, every cut is a new tree; with keep_releases 2 (run second, so the releases
+// of the first run are there to recycle) each cut turns an old release into the new one.
+(unavailable ? test.skip : test).each([
+  { keep: 0, hour: 20, mode: 'link+rename' },
+  { keep: 2, hour: 21, mode: 'recycle+rename' },
+])('keep_releases $keep ($mode): no 404, no 5xx and no body from a mix of cuts while current switches', async ({ keep, hour, mode }) => {
+  await ws.writeRegistry(`${registryYamlFor(sshd, ['web'], { difusores: { web: { delivery: 'site' } } })}publish:\n  keep_releases: ${keep}\n`);
   const registry = await loadRegistry(ws.registryFile, { env: {} });
   const source = path.join(ws.dir, 'sitio');
+  const timeOf = (n: number) => `2024-06-02T${hour}:${String(n * 5).padStart(2, '0')}:00-06:00`;
   const cutAt = async (n: number) => {
-    const cut = parseCutTime(`2024-06-02T20:${String(n * 5).padStart(2, '0')}:00-06:00`, registry.timezone, Date.now);
+    const cut = parseCutTime(timeOf(n), registry.timezone, Date.now);
     await writeSite(source, cut.id);
     const report = await runCut({ registry, stateDir: ws.stateDir, sourceDir: source, cut }, deps);
-    expect(report.results[0]).toMatchObject({ outcome: 'delivered', publish: { mode: 'link+rename' } });
+    expect(report.results[0]).toMatchObject({ outcome: 'delivered', publish: { mode } });
     return cut.id;
   };
   const published = new Set<string>([await cutAt(0)]);
@@ -91,7 +98,7 @@ afterAll(async () => {
   try {
     for (let n = 1; n <= SWITCHES; n += 1) {
       // Known before the switch can happen, so a reader never sees a cut it does not know.
-      const next = parseCutTime(`2024-06-02T20:${String(n * 5).padStart(2, '0')}:00-06:00`, registry.timezone, Date.now).id;
+      const next = parseCutTime(timeOf(n), registry.timezone, Date.now).id;
       published.add(next);
       await cutAt(n);
     }

@@ -49,9 +49,9 @@ async function registry(keepReleases = 0) {
   return loadRegistry(ws.registryFile, { env: {} });
 }
 
-async function cutAt(time: string, keepReleases = 0): Promise<RunReport> {
+async function cutAt(time: string, keepReleases = 0, allowOlder = false): Promise<RunReport> {
   const reg = await registry(keepReleases);
-  return runCut({ registry: reg, stateDir: ws.stateDir, sourceDir: source, cut: parseCutTime(time, reg.timezone, Date.now) }, deps);
+  return runCut({ registry: reg, stateDir: ws.stateDir, sourceDir: source, cut: parseCutTime(time, reg.timezone, Date.now), allowOlder }, deps);
 }
 
 async function pushCut(cutId: string, allowRollback = false): Promise<RunReport> {
@@ -186,4 +186,28 @@ test('a killed run’s leftovers are removed by the next run; keep_releases prun
   const fourth = await cutAt(CUT4, 1);
   expect(fourth.exit_code).toBe(0);
   expect(await readdir(releases)).toEqual(['20240602_2100']);
+}, LONG);
+
+test('cut --allow-older publishes the older release but current keeps the newest cut; --allow-rollback then moves it', async () => {
+  const releases = path.join(dirOf('s1'), 'releases');
+  await writeSite(source, '20240602_2050', (i) => i % 40 === 3, () => false);
+  // keep_releases 1: the older release just published is kept all the same (it was asked for).
+  const older = await cutAt('2024-06-02T20:50:00-06:00', 1, true);
+  expect(older.exit_code).toBe(0);
+  for (const id of ['s1', 's2']) {
+    expect(resultOf(older, id)).toMatchObject({ outcome: 'delivered', publish: { release: '20240602_2050', current: '20240602_2100' } });
+    expect(resultOf(older, id).publish!.uploaded_files).toBeGreaterThan(0);
+    expect(await readlink(path.join(dirOf(id), 'current'))).toBe('releases/20240602_2100');
+    expect(await readFile(path.join(dirOf(id), 'releases', '20240602_2050', 'json', 'main.json'), 'utf8')).toBe('{"cut":"20240602_2050"}');
+  }
+  expect((await readdir(releases)).sort()).toEqual(['20240602_2050', '20240602_2100']);
+  // Package mode's rule, for the `both` difusor: LATEST still names the newest cut.
+  expect(await readFile(path.join(dirOf('s2'), 'LATEST'), 'utf8')).toMatch(/20240602_2100/);
+  const st = await status(await registry(), ws.stateDir);
+  expect(st.difusores.map((d) => d.current_release)).toEqual(['20240602_2100', '20240602_2100']);
+
+  const back = await pushCut('20240602_2050', true);
+  expect(back.exit_code).toBe(0);
+  expect(resultOf(back, 's1').publish).toMatchObject({ release: '20240602_2050', uploaded_files: 0, current: '20240602_2050' });
+  expect(await readlink(path.join(dirOf('s1'), 'current'))).toBe('releases/20240602_2050');
 }, LONG);

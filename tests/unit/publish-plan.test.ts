@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { dirsByDepth, isSafeRelativePath, parseManifestFiles, planRelease, type PlanFile } from '../../src/publish/plan.js';
-import { isRollback, releaseOfLinkTarget, releasesToPrune } from '../../src/publish/layout.js';
+import { currentMoveFor, isRollback, type CurrentMove, releaseOfLinkTarget, releasesToPrune } from '../../src/publish/layout.js';
 import { publishModeOf, switchMethodOf } from '../../src/publish/capabilities.js';
 
 const f = (path: string, sha256: string, size = 10): PlanFile => ({ path, size, sha256 });
@@ -111,6 +111,20 @@ describe('layout decisions', () => {
     ['20240602_2030', '20240602_2030-aviso', false],
     ['hand-made', '20240602_2020', false],
   ])('current %j, publishing %j: rollback %s', (current, next, rollback) => expect(isRollback(current, next)).toBe(rollback));
+
+  test.each([
+    // Forward (or first) publishes switch whatever the flags.
+    [null, '20240602_2000', false, false, 'switch'],
+    ['20240602_2000', '20240602_2020', false, false, 'switch'],
+    ['20240602_2000', '20240602_2020', false, true, 'switch'],
+    // An older cut: refused, published beside current (cut --allow-older), or switched back (--allow-rollback).
+    ['20240602_2020', '20240602_2000', false, false, 'refuse'],
+    ['20240602_2020', '20240602_2000', false, true, 'keep'],
+    ['20240602_2020', '20240602_2000', true, false, 'switch'],
+    ['20240602_2020', '20240602_2000', true, true, 'switch'],
+  ] as Array<[string | null, string, boolean, boolean, CurrentMove]>)('current %j, publishing %j, rollback %s, older %s: %s', (current, next, rollback, older, move) =>
+    expect(currentMoveFor(current, next, { rollback, older })).toBe(move),
+  );
 
   test.each([
     { releases: ['r1', 'r2', 'r3', 'r4'], keep: 0, protect: ['r1'], pruned: [] },

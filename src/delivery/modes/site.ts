@@ -16,6 +16,7 @@ export const siteStrategy: DeliveryStrategy = {
       publishRelease(live, difusor.remoteDir, site.release, {
         keepReleases: site.keepReleases,
         allowRollback: site.allowRollback,
+        allowOlder: site.allowOlder,
         isTrusted: (release, sha256) => site.isTrusted(difusor.id, release, sha256),
         onStep: setStep,
       }),

@@ -38,6 +38,8 @@ export interface SitePlan {
   release: LocalRelease;
   keepReleases: number;
   allowRollback: boolean;
+  /** `cut --allow-older`: an older cut is published but `current` keeps naming the newer one. */
+  allowOlder: boolean;
   /** Whether a release found on difusor `id` is one we published (see PublishOptions.isTrusted). */
   isTrusted(id: string, release: string, manifestSha256: string): boolean;
 }

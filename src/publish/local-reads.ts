@@ -1,0 +1,77 @@
+// What every difusor of a run needs alike, read or computed once: a release's small local files,
+// its parsed manifest and its SHA-256, and the manifests found on difusores (by SHA-256). With 8
+// difusores that is the same 600 changed files and the same 3 MB manifests, not 8 of each.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parseManifestFiles, type PlanFile } from './plan.js';
+
+/** Bytes kept in memory per release at most; past it, files are read for each difusor again. */
+const SHARED_BYTES_BUDGET = 64 * 1024 * 1024;
+
+interface SharedReads {
+  files: Map<string, Promise<Buffer>>;
+  bytes: number;
+}
+
+// Keyed by the release's manifest bytes: one object per run and release, dropped with it.
+const reads = new WeakMap<Buffer, SharedReads>();
+const manifests = new WeakMap<Buffer, readonly PlanFile[] | null>();
+const hashes = new WeakMap<Buffer, string>();
+// Manifests read from difusores, by their SHA-256 (the same bytes parse the same): the newest few.
+const remoteManifests = new Map<string, readonly PlanFile[] | null>();
+const REMOTE_MANIFESTS_KEPT = 8;
+
+/** The files of a MANIFEST.json held in memory, parsed once whatever the number of difusores. */
+export function manifestFilesOf(manifest: Buffer): readonly PlanFile[] | null {
+  if (!manifests.has(manifest)) manifests.set(manifest, parseManifestFiles(manifest.toString('utf8')));
+  return manifests.get(manifest) ?? null;
+}
+
+export function sha256Of(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The SHA-256 of a release's MANIFEST.json, computed once per run. */
+export function manifestSha256Of(manifest: Buffer): string {
+  let hash = hashes.get(manifest);
+  if (hash === undefined) {
+    hash = sha256Of(manifest);
+    hashes.set(manifest, hash);
+  }
+  return hash;
+}
+
+/** The files of a manifest read from a difusor whose bytes hash to `sha256`; parsed once per content. */
+export function remoteManifestFilesOf(text: string, sha256: string): readonly PlanFile[] | null {
+  if (remoteManifests.has(sha256)) return remoteManifests.get(sha256) ?? null;
+  const files = parseManifestFiles(text);
+  remoteManifests.set(sha256, files);
+  if (remoteManifests.size > REMOTE_MANIFESTS_KEPT) remoteManifests.delete(remoteManifests.keys().next().value as string);
+  return files;
+}
+
+/**
+ * The bytes of `path`, a file of the release whose manifest is `manifest`. Files up to `maxShared`
+ * bytes are kept for the next difusor while the budget lasts; a failed read is not kept.
+ */
+export function readReleaseFile(manifest: Buffer, path: string, maxShared: number): Promise<Buffer> {
+  let shared = reads.get(manifest);
+  if (shared === undefined) {
+    shared = { files: new Map(), bytes: 0 };
+    reads.set(manifest, shared);
+  }
+  const known = shared.files.get(path);
+  if (known !== undefined) return known;
+  const read = readFile(path);
+  if (shared.bytes >= SHARED_BYTES_BUDGET) return read;
+  const state = shared;
+  state.files.set(path, read);
+  read.then(
+    (data) => {
+      if (data.length > maxShared) state.files.delete(path);
+      else state.bytes += data.length;
+    },
+    () => state.files.delete(path),
+  );
+  return read;
+}
