@@ -286,10 +286,17 @@ async function deliverAndRecord(
       results.push(result);
     }
 
-    // Loaded while the deliveries run (the main thread mostly waits on the network then), so the
-    // end of the run does not wait for it; awaited below, so a failure to load is not lost.
-    const followUpModule = import('../notify/follow-up.js');
-    followUpModule.catch(() => {});
+    // Loaded once the first delivery ended, while the others still send (the main thread mostly
+    // waits on the network then; during the handshakes it is not free), so the end of the run does
+    // not wait for it; awaited below, so a failure to load is not lost.
+    let followUpModule: Promise<typeof import('../notify/follow-up.js')> | undefined;
+    const loadFollowUp = () => {
+      if (followUpModule === undefined) {
+        followUpModule = import('../notify/follow-up.js');
+        followUpModule.catch(() => {});
+      }
+      return followUpModule;
+    };
     await deliverToAll(
       {
         pkg,
@@ -303,6 +310,7 @@ async function deliverAndRecord(
       {
         signal: deps.signal,
         onResult: async (delivery: DeliveryResult) => {
+          void loadFollowUp();
           const result = toReportResult(delivery);
           const auditPending = deps.audit?.countsAsMiss === true && result.outcome === 'delivered' && deps.audit.audits(result.id);
           await recorder.recordOutcome(command, pkg.cutId, result, delivery.error?.code ?? null, auditPending);
@@ -319,7 +327,7 @@ async function deliverAndRecord(
     traceMark('every delivery ended and journaled');
     // Outcomes are all journaled: now notifications, the public list and notices, none of which
     // can change an outcome or the exit code.
-    const { followUpRun } = await followUpModule;
+    const { followUpRun } = await loadFollowUp();
     const followUp = await followUpRun(
       {
         registry,
