@@ -20,7 +20,7 @@ import type { SftpTransport } from '../delivery/transport.js';
 import { usesSite, type SitePlan } from '../delivery/modes/strategy.js';
 import type { DeliveryResult } from '../delivery/types.js';
 import { openJournal, readJournal } from '../ledger/journal.js';
-import type { Journal } from '../ledger/journal.js';
+import type { Journal, JournalContents } from '../ledger/journal.js';
 import { acquireLock } from '../ledger/lock.js';
 import { applyEvent, autoBlockReason, cutLatestMustName, deriveLedgerState, isWithdrawn } from '../ledger/rules.js';
 import type { LedgerEvent, LedgerState } from '../ledger/types.js';
@@ -122,8 +122,10 @@ export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunRep
   if (request.only) assertKnownIds(request.only, request.registry.difusores, '--only');
   const lock = await acquireLock(request.stateDir, { command: 'cut', timeZone: request.registry.timezone });
   try {
+    // Read once, under the lock: nothing else writes it until the run journals its outcomes.
+    const journalRead = await readJournal(request.stateDir);
     // A typo in --cut (the wrong year) is refused before anything is built or sent.
-    checkCutTime(cutTimeCheck(request, deps.clock), deriveLedgerState((await readJournal(request.stateDir)).events));
+    checkCutTime(cutTimeCheck(request, deps.clock), deriveLedgerState(journalRead.events));
     const { buildPackage } = await import('../package/build-package.js');
     const { packageSigningOptions } = await import('../signing/load-signing-key.js');
     const pkg = await buildPackage({
@@ -136,7 +138,7 @@ export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunRep
       ...(await packageSigningOptions(request.registry, deps.env)),
     });
     deps.onProgress?.({ type: 'package', pkg });
-    return await deliverAndRecord('cut', request.registry, request.stateDir, pkg, { only: request.only, allowOlder: request.allowOlder }, deps);
+    return await deliverAndRecord('cut', request.registry, request.stateDir, journalRead, pkg, { only: request.only, allowOlder: request.allowOlder }, deps);
   } finally {
     await lock.release();
   }
@@ -164,12 +166,15 @@ export async function runPush(request: PushRequest, deps: RunDeps): Promise<RunR
   const lock = await acquireLock(request.stateDir, { command: 'push', timeZone: request.registry.timezone });
   traceMark('lock taken');
   try {
-    const pkg = await findPackageToPush(request);
+    // Read once, under the lock (a long election night's journal is thousands of lines).
+    const journalRead = await readJournal(request.stateDir);
+    const pkg = await findPackageToPush(request, deriveLedgerState(journalRead.events));
     traceMark('stored package found and checked');
     return await deliverAndRecord(
       'push',
       request.registry,
       request.stateDir,
+      journalRead,
       pkg,
       { only: request.only, missingCut: request.failed ? pkg.cutId : undefined, allowRollback: request.allowRollback },
       deps,
@@ -179,9 +184,8 @@ export async function runPush(request: PushRequest, deps: RunDeps): Promise<RunR
   }
 }
 
-async function findPackageToPush(request: PushRequest): Promise<BuiltPackage> {
+async function findPackageToPush(request: PushRequest, ledger: LedgerState): Promise<BuiltPackage> {
   const storeDir = packageStoreDir(request.stateDir);
-  const ledger = deriveLedgerState((await readJournal(request.stateDir)).events);
   if (request.cutId === undefined) {
     // The newest stored cut that was not withdrawn: after `retract`, pushing it moves LATEST back.
     const stored = (await listStoredPackages(storeDir)).filter((p) => !isWithdrawn(ledger, p.cutId));
@@ -222,13 +226,14 @@ async function deliverAndRecord(
   command: 'cut' | 'push',
   registry: Registry,
   stateDir: string,
+  journalRead: JournalContents,
   pkg: BuiltPackage,
   selection: { only?: string[]; missingCut?: string; allowRollback?: boolean; allowOlder?: boolean },
   deps: RunDeps,
 ): Promise<RunReport> {
   const startedAt = deps.clock.now();
   const startedMono = deps.clock.monotonic();
-  const { events, warnings } = await readJournal(stateDir);
+  const { events, warnings } = journalRead;
   for (const message of warnings) deps.onProgress?.({ type: 'warning', message });
   const journal = await openJournal(stateDir);
   const recorder = new LedgerRecorder(journal, deriveLedgerState(events), registry.blockAfterMisses, deps);
