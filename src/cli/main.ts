@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { GlobalOptions } from '../commands/context.js';
 import { systemClock } from '../core/clock.js';
+import { traceLines, traceMark } from '../core/trace.js';
 import type { PrepPushError } from '../core/errors.js';
 import { asciiPunctuation, helpKey, STATIC_HELP_WIDTH } from './io.js';
 import type { ActionEnv, CliIO } from './io.js';
@@ -73,7 +74,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     err: (lines) => write('stderr', joined(lines)),
   };
 
+  traceMark('cli: parsing flags');
   const { defineProgram } = await import('./program.js');
+  traceMark('cli: commander and the program definition loaded');
   const program = defineProgram({
     version: VERSION,
     write,
@@ -85,7 +88,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       const opts = command.opts();
       jsonRequested = Boolean(opts.json);
       const { run } = await load();
+      traceMark(`cli: ${command.name()} modules loaded`);
       exitCode = await run({ args: command.processedArgs as string[], opts }, env);
+      traceMark(`cli: ${command.name()} done`);
     },
   });
 
@@ -180,6 +185,12 @@ export async function runAsProcess(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // PREP_PUSH_TRACE=1: the timeline (../core/trace.ts), printed last so it shows the exit too.
+  process.once('exit', () => {
+    traceMark('exit');
+    const lines = traceLines();
+    if (lines.length > 0) stderr(`${lines.join('\n')}\n`);
+  });
   const code = await main(process.argv, {
     stdout,
     stderr,

@@ -1,6 +1,11 @@
 // Orchestrates a cut (build → plan → deliver → record → block) and a manual push (find the stored
 // package → plan → deliver → record → block). Everything with a side effect is passed in or lives
 // behind the ledger/package/delivery modules; the decisions are the pure functions they call.
+//
+// Start-up is part of every push's wall time (figure 5 of the benchmark counts the whole process):
+// what only a cut (building, signing), a site-mode difusor (the extracted site) or the end of the
+// run (notifications, public list, notices) needs is imported where it is used, not before the
+// first connection. The follow-up's modules load while the deliveries run.
 import type { DeliveryAuditor } from '../audit/after-delivery.js';
 import { auditCountsAsMiss } from '../audit/model.js';
 import { roundSeconds } from '../core/duration.js';
@@ -9,20 +14,17 @@ import { systemClock } from '../core/clock.js';
 import type { Cut } from '../core/cut.js';
 import { cutFromId, formatLocalTime } from '../core/cut.js';
 import { PrepPushError } from '../core/errors.js';
+import { traceMark } from '../core/trace.js';
 import { deliverToAll } from '../delivery/deliver.js';
 import type { SftpTransport } from '../delivery/transport.js';
 import { usesSite, type SitePlan } from '../delivery/modes/strategy.js';
-import { extractedManifestHashes, siteReleaseOf } from '../publish/site-tree.js';
 import type { DeliveryResult } from '../delivery/types.js';
 import { openJournal, readJournal } from '../ledger/journal.js';
-import type { Journal } from '../ledger/journal.js';
+import type { Journal, JournalContents } from '../ledger/journal.js';
 import { acquireLock } from '../ledger/lock.js';
 import { applyEvent, autoBlockReason, cutLatestMustName, deriveLedgerState, isWithdrawn } from '../ledger/rules.js';
 import type { LedgerEvent, LedgerState } from '../ledger/types.js';
-import { buildPackage, packageFileName } from '../package/build-package.js';
-import { packageSigningOptions } from '../signing/load-signing-key.js';
 import { packageExtrasFor } from '../delivery/package-choice.js';
-import { scanSource } from '../package/source-scan.js';
 import { findStoredPackage, listStoredPackages } from '../package/store.js';
 import type { BuiltPackage } from '../package/types.js';
 import type { Registry } from '../registry/types.js';
@@ -33,7 +35,6 @@ import type { ReportResult, RunReport } from './report.js';
 import { packageStoreDir, stateDirExists, writeRunReport } from './state-dir.js';
 import { checkCutTime } from './time-guard.js';
 import type { NoticePublisher } from '../notice/release.js';
-import { followUpRun } from '../notify/follow-up.js';
 import type { NotifyChannel } from '../notify/channel.js';
 
 export interface RunDeps {
@@ -102,6 +103,8 @@ export async function planCut(request: CutRequest, clock: Clock = systemClock): 
   const { events } = await readJournal(request.stateDir);
   const ledger = deriveLedgerState(events);
   checkCutTime(cutTimeCheck(request, clock), ledger);
+  const { scanSource } = await import('../package/source-scan.js');
+  const { packageFileName } = await import('../package/build-package.js');
   const { fileCount } = scanSource(request.sourceDir);
   const plan = planTargets(request.registry.difusores, ledger, { only: request.only, timeZone: request.registry.timezone });
   return {
@@ -119,8 +122,12 @@ export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunRep
   if (request.only) assertKnownIds(request.only, request.registry.difusores, '--only');
   const lock = await acquireLock(request.stateDir, { command: 'cut', timeZone: request.registry.timezone });
   try {
+    // Read once, under the lock: nothing else writes it until the run journals its outcomes.
+    const journalRead = await readJournal(request.stateDir);
     // A typo in --cut (the wrong year) is refused before anything is built or sent.
-    checkCutTime(cutTimeCheck(request, deps.clock), deriveLedgerState((await readJournal(request.stateDir)).events));
+    checkCutTime(cutTimeCheck(request, deps.clock), deriveLedgerState(journalRead.events));
+    const { buildPackage } = await import('../package/build-package.js');
+    const { packageSigningOptions } = await import('../signing/load-signing-key.js');
     const pkg = await buildPackage({
       sourceDir: request.sourceDir,
       cut: request.cut,
@@ -131,7 +138,7 @@ export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunRep
       ...(await packageSigningOptions(request.registry, deps.env)),
     });
     deps.onProgress?.({ type: 'package', pkg });
-    return await deliverAndRecord('cut', request.registry, request.stateDir, pkg, { only: request.only, allowOlder: request.allowOlder }, deps);
+    return await deliverAndRecord('cut', request.registry, request.stateDir, journalRead, pkg, { only: request.only, allowOlder: request.allowOlder }, deps);
   } finally {
     await lock.release();
   }
@@ -157,12 +164,17 @@ export async function runPush(request: PushRequest, deps: RunDeps): Promise<RunR
     });
   }
   const lock = await acquireLock(request.stateDir, { command: 'push', timeZone: request.registry.timezone });
+  traceMark('lock taken');
   try {
-    const pkg = await findPackageToPush(request);
+    // Read once, under the lock (a long election night's journal is thousands of lines).
+    const journalRead = await readJournal(request.stateDir);
+    const pkg = await findPackageToPush(request, deriveLedgerState(journalRead.events));
+    traceMark('stored package found and checked');
     return await deliverAndRecord(
       'push',
       request.registry,
       request.stateDir,
+      journalRead,
       pkg,
       { only: request.only, missingCut: request.failed ? pkg.cutId : undefined, allowRollback: request.allowRollback },
       deps,
@@ -172,9 +184,8 @@ export async function runPush(request: PushRequest, deps: RunDeps): Promise<RunR
   }
 }
 
-async function findPackageToPush(request: PushRequest): Promise<BuiltPackage> {
+async function findPackageToPush(request: PushRequest, ledger: LedgerState): Promise<BuiltPackage> {
   const storeDir = packageStoreDir(request.stateDir);
-  const ledger = deriveLedgerState((await readJournal(request.stateDir)).events);
   if (request.cutId === undefined) {
     // The newest stored cut that was not withdrawn: after `retract`, pushing it moves LATEST back.
     const stored = (await listStoredPackages(storeDir)).filter((p) => !isWithdrawn(ledger, p.cutId));
@@ -215,13 +226,14 @@ async function deliverAndRecord(
   command: 'cut' | 'push',
   registry: Registry,
   stateDir: string,
+  journalRead: JournalContents,
   pkg: BuiltPackage,
   selection: { only?: string[]; missingCut?: string; allowRollback?: boolean; allowOlder?: boolean },
   deps: RunDeps,
 ): Promise<RunReport> {
   const startedAt = deps.clock.now();
   const startedMono = deps.clock.monotonic();
-  const { events, warnings } = await readJournal(stateDir);
+  const { events, warnings } = journalRead;
   for (const message of warnings) deps.onProgress?.({ type: 'warning', message });
   const journal = await openJournal(stateDir);
   const recorder = new LedgerRecorder(journal, deriveLedgerState(events), registry.blockAfterMisses, deps);
@@ -231,6 +243,7 @@ async function deliverAndRecord(
     await recorder.blockWhoeverReachedTheLimit(registry.difusores.map((d) => d.id));
     const holding = selection.missingCut ? difusoresHoldingCut(events, selection.missingCut) : new Set<string>();
     const plan: DeliveryPlanTargets = planTargets(registry.difusores, recorder.state, { ...selection, timeZone: registry.timezone }, holding);
+    traceMark('journal read, targets planned');
     // `--only` naming a blocked or disabled difusor: it is not pushed, and the run says so (exit 1).
     const refused = selection.only ? plan.skipped.filter((k) => k.reason === 'blocked' || k.reason === 'disabled') : [];
     if (command === 'push' && plan.targets.length === 0) {
@@ -278,6 +291,17 @@ async function deliverAndRecord(
       results.push(result);
     }
 
+    // Loaded once the first delivery ended, while the others still send (the main thread mostly
+    // waits on the network then; during the handshakes it is not free), so the end of the run does
+    // not wait for it; awaited below, so a failure to load is not lost.
+    let followUpModule: Promise<typeof import('../notify/follow-up.js')> | undefined;
+    const loadFollowUp = () => {
+      if (followUpModule === undefined) {
+        followUpModule = import('../notify/follow-up.js');
+        followUpModule.catch(() => {});
+      }
+      return followUpModule;
+    };
     await deliverToAll(
       {
         pkg,
@@ -285,12 +309,13 @@ async function deliverAndRecord(
         settings: registry.push,
         latestMustName: cutLatestMustName(recorder.state),
         site,
-        extras: packageExtrasFor(pkg, packageStoreDir(stateDir), registry.package.delta === true, recorder.state),
+        extras: await packageExtrasFor(pkg, packageStoreDir(stateDir), registry.package.delta === true, recorder.state),
       },
       { transport: deps.transport, env: deps.env, clock: deps.clock },
       {
         signal: deps.signal,
         onResult: async (delivery: DeliveryResult) => {
+          void loadFollowUp();
           const result = toReportResult(delivery);
           const auditPending = deps.audit?.countsAsMiss === true && result.outcome === 'delivered' && deps.audit.audits(result.id);
           await recorder.recordOutcome(command, pkg.cutId, result, delivery.error?.code ?? null, auditPending);
@@ -304,8 +329,10 @@ async function deliverAndRecord(
       },
     );
 
+    traceMark('every delivery ended and journaled');
     // Outcomes are all journaled: now notifications, the public list and notices, none of which
     // can change an outcome or the exit code.
+    const { followUpRun } = await loadFollowUp();
     const followUp = await followUpRun(
       {
         registry,
@@ -318,6 +345,7 @@ async function deliverAndRecord(
       },
       { clock: deps.clock, env: deps.env, noticePublisher: deps.noticePublisher, channels: deps.notifyChannels, signal: deps.signal },
     );
+    traceMark('follow-up done (notifications, public list, notices)');
     for (const message of followUp.warnings) deps.onProgress?.({ type: 'warning', message });
 
     const notStarted = plan.targets.map((d) => d.id).filter((id) => !results.some((r) => r.id === id));
@@ -342,6 +370,7 @@ async function deliverAndRecord(
     if (refused.length > 0) report.not_pushed = refused.map((k) => `${k.id}: ${k.detail}`);
     try {
       await writeRunReport(stateDir, report);
+      traceMark('run report written');
     } catch (error) {
       // The outcomes are already journaled; a missing report file must not hide them.
       deps.onProgress?.({ type: 'warning', message: (error as Error).message });
@@ -451,6 +480,7 @@ async function sitePlanFor(
   allowRollback: boolean,
   allowOlder: boolean,
 ): Promise<SitePlan> {
+  const { extractedManifestHashes, siteReleaseOf } = await import('../publish/site-tree.js');
   const release = await siteReleaseOf(stateDir, pkg);
   const published = new Set<string>();
   for (const event of events) {

@@ -2,7 +2,7 @@
 // from the cut its prep-apply says it APPLIED), and the files to upload for it, in the contract's
 // order — package, .sha256, .sig — before LATEST. The choice is pure; reading files is at the edge.
 import { readFileSync } from 'node:fs';
-import { findDelta, type DeltaPackage } from '../package/delta.js';
+import type { DeltaPackage } from '../package/delta.js';
 import type { BuiltPackage } from '../package/types.js';
 import type { LedgerState } from '../ledger/types.js';
 import type { AtomicUploadSource } from './upload.js';
@@ -94,11 +94,16 @@ export function packageFilesToUpload(send: PackageToSend): Array<{ source: Atomi
   return files;
 }
 
-/** What run.ts hands the delivery: the package's signature and, with package.delta, the delta lookup. */
-export function packageExtrasFor(pkg: BuiltPackage, storeDir: string, delta: boolean, ledger: LedgerState): PackageExtras {
+/**
+ * What run.ts hands the delivery: the package's signature and, with package.delta, the delta lookup.
+ * The delta code (archive writer, signing) is imported only when package.delta is on: a push
+ * without deltas does not load it before its first connection.
+ */
+export async function packageExtrasFor(pkg: BuiltPackage, storeDir: string, delta: boolean, ledger: LedgerState): Promise<PackageExtras> {
   const extras: PackageExtras = {};
   if (pkg.sigFile !== undefined) extras.sigText = readFileSync(pkg.sigFile, 'utf8');
   if (delta) {
+    const { findDelta } = await import('../package/delta.js');
     extras.delta = {
       lastDeliveredCut: (id) => ledger.difusores[id]?.lastDeliveredCut ?? null,
       find: (base) => findDelta(storeDir, pkg, base),

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { formatBytes, roundSeconds } from '../core/duration.js';
+import { traceMark } from '../core/trace.js';
 import type { BuiltPackage } from '../package/types.js';
 import type { Difusor, PushSettings } from '../registry/types.js';
 import {
@@ -295,7 +296,9 @@ async function attemptDelivery(
   }, remainingMs);
 
   try {
+    traceMark(`${difusor.id}: connecting`);
     session = await deps.transport.connect(difusor, { env: deps.env, connectTimeoutMs, signal: deadline.signal });
+    traceMark(`${difusor.id}: connected and authenticated`);
     stage = 'transfer';
     const live = session;
     const within = <T>(promise: Promise<T>): Promise<T> => raceSignal(promise, deadline.signal);
@@ -322,6 +325,7 @@ async function attemptDelivery(
       sentBytes = outcome.sentBytes ?? sentBytes;
     }
     clearTimeout(timer);
+    traceMark(`${difusor.id}: delivered`);
     await session.close();
     return { publish: publish ?? null, fallbacks, sentBytes };
   } catch (error) {

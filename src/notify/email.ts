@@ -1,7 +1,7 @@
 // The e-mail channel: one message per notification through the institute's SMTP server, with
 // nodemailer (tls none | starttls | tls; the password from the variable the registry names).
 import { createHash } from 'node:crypto';
-import nodemailer from 'nodemailer';
+import { createRequire } from 'node:module';
 import type { EmailSettings, Registry } from '../registry/types.js';
 import { withinTimeout, type NotifyChannel, type SendOutcome } from './channel.js';
 import { emailFor } from './email-text.js';
@@ -22,6 +22,9 @@ export function emailChannel(registry: Registry, settings: EmailSettings, timeou
   const timeoutMs = timeoutS * 1000;
   const { smtp } = settings;
   const password = smtp.passwordEnv ? env[smtp.passwordEnv] : undefined;
+  // Required here, not imported at the top: nodemailer is ~40 modules, and only a registry with an
+  // email channel needs them (every push loads this file for its follow-up). CommonJS, so require().
+  const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer');
   const transporter = nodemailer.createTransport({
     host: smtp.host,
     port: smtp.port,

@@ -6,6 +6,11 @@ import { z } from 'zod';
 import { assertTimeZone } from '../core/cut.js';
 import { parsePinnedHostKey } from './host-key.js';
 
+// zod compiles a parser per object schema on first use (new Function), which pays off over many
+// parses; a run parses one registry, and the compilation is start-up time of every push
+// (interleaved A/B, registry phase: 35.4 -> 31.8 ms median in 20 pairs, 35.9 -> 33.8 in 30).
+z.config({ jitless: true });
+
 export const DEFAULT_TIMEZONE = 'America/Mexico_City';
 export const DEFAULT_BLOCK_AFTER_MISSES = 3;
 export const DEFAULT_MAX_FUTURE_MINUTES = 10;

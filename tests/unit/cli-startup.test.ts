@@ -12,10 +12,11 @@ function runtimeImports(file: string): string[] {
   return [...text.matchAll(/^import (?!type )[^;]*?from '([^']+)';/gms)].map((m) => m[1]).sort();
 }
 
-test('main.ts loads only node built-ins, the clock and io.ts up front', () => {
-  expect(runtimeImports('src/cli/main.ts')).toEqual(['../core/clock.js', './io.js', 'node:fs', 'node:module']);
+test('main.ts loads only node built-ins, the clock, the trace marks and io.ts up front', () => {
+  expect(runtimeImports('src/cli/main.ts')).toEqual(['../core/clock.js', '../core/trace.js', './io.js', 'node:fs', 'node:module']);
   expect(runtimeImports('src/cli/io.ts')).toEqual([]);
   expect(runtimeImports('src/core/clock.ts')).toEqual([]);
+  expect(runtimeImports('src/core/trace.ts')).toEqual([]);
 });
 
 test('every command is loaded lazily, from its own action module', () => {

@@ -2,12 +2,14 @@
 import { loadRegistryFor, resolveStateDir } from '../../commands/context.js';
 import { parseCutTime } from '../../core/cut.js';
 import { runPush } from '../../cut/run.js';
+import { traceMark } from '../../core/trace.js';
 import type { Action } from '../io.js';
 import { finishRun, onlyIds, runDeps, withAudit } from './run-output.js';
 
 export const run: Action = async ({ opts }, env) => {
   const json = Boolean(opts.json);
   const registry = await loadRegistryFor(env.globals, env.ctx);
+  traceMark('registry loaded and validated');
   const cut = opts.cut === undefined ? undefined : parseCutTime(opts.cut as string, registry.timezone, env.ctx.clock.now);
   const request = {
     registry,

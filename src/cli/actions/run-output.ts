@@ -5,7 +5,7 @@ import { PrepPushError } from '../../core/errors.js';
 import type { RunDeps, RunProgress } from '../../cut/run.js';
 import type { RunReport } from '../../cut/report.js';
 import { ssh2Transport } from '../../delivery/transport.js';
-import { noticePublisherFor } from '../../notice/place.js';
+import type { NoticePublisher } from '../../notice/release.js';
 import type { ActionEnv } from '../io.js';
 import { renderAuditLine } from '../render-audit.js';
 import type { Registry } from '../../registry/types.js';
@@ -29,7 +29,20 @@ export function runDeps(env: ActionEnv, json: boolean, registry: Registry): RunD
     transport: ssh2Transport,
     signal: env.io.signal,
     onProgress,
-    noticePublisher: noticePublisherFor(registry, { transport: ssh2Transport, env: env.ctx.env, clock: env.ctx.clock }),
+    noticePublisher: lazyNoticePublisher(registry, { transport: ssh2Transport, env: env.ctx.env, clock: env.ctx.clock }),
+  };
+}
+
+/**
+ * Notices are placed only after a block, at the end of a run: their code (site and notice-package
+ * placement) is imported then, not before every push's first connection.
+ */
+function lazyNoticePublisher(registry: Registry, deps: { transport: typeof ssh2Transport; env: NodeJS.ProcessEnv; clock: RunDeps['clock'] }): NoticePublisher {
+  return {
+    async publish(difusor, release) {
+      const { noticePublisherFor } = await import('../../notice/place.js');
+      await noticePublisherFor(registry, deps).publish(difusor, release);
+    },
   };
 }
 

@@ -4,6 +4,7 @@
 import { posix } from 'node:path';
 import { APPLIED_FILE_NAME, choosePackageFor, packageFilesToUpload, type PackageToSend } from '../package-choice.js';
 import type { SftpSession } from '../transport.js';
+import { traceMark } from '../../core/trace.js';
 import { LATEST_FILE_NAME, shouldReplaceLatest, sweepStaleTemps, uploadAtomically } from '../upload.js';
 import type { DeliveryStrategy, StrategyContext, StrategyOutcome } from './strategy.js';
 
@@ -19,7 +20,9 @@ export const packageStrategy: DeliveryStrategy = {
     setStep(`reading ${APPLIED_FILE_NAME}`);
     const applied = delivery.extras?.delta ? await within(live.readSmallFile(posix.join(remoteDir, APPLIED_FILE_NAME))) : null;
     const send = choosePackageFor(difusor.id, applied, { pkg, sha256Text: delivery.sha256Text }, delivery.extras);
+    traceMark(`${difusor.id}: uploading the package`);
     await uploadPackageFiles(live, context, send);
+    traceMark(`${difusor.id}: package files in place`);
     const current = await readLatest(live, context);
     if (shouldReplaceLatest(current, pkg.cutId, delivery.latestMustName)) await writeLatest(live, context, send.fileName);
     return { sentBytes: send.bytes };

@@ -1,5 +1,4 @@
 // The site strategy: publishes the cut's publication folder as a release and switches `current`.
-import { publishRelease } from '../../publish/release.js';
 import { DeliveryError } from '../classify.js';
 import type { SftpSession } from '../transport.js';
 import type { DeliveryStrategy, StrategyContext, StrategyOutcome } from './strategy.js';
@@ -12,6 +11,8 @@ export const siteStrategy: DeliveryStrategy = {
     if (site === undefined) {
       throw new DeliveryError('SFTP_ERROR', `internal error: ${difusor.id} is in site mode but the run prepared no site`);
     }
+    // Imported here: a push with no site-mode difusor never loads the release code (start-up time).
+    const { publishRelease } = await import('../../publish/release.js');
     const publish = await within(
       publishRelease(live, difusor.remoteDir, site.release, {
         keepReleases: site.keepReleases,
