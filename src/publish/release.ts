@@ -20,8 +20,8 @@ import {
   stagingNameFor,
   tempLinkName,
 } from './layout.js';
-import { dirsByDepth, foldersOf, planRelease, sortShallowFirst, type LinkBase, type PlanFile, type ReleasePlan } from './plan.js';
-import { manifestFilesOf, manifestSha256Of, readReleaseFile, remoteManifestFilesOf, sha256Of } from './local-reads.js';
+import { dirsByDepth, foldersOf, sortShallowFirst, type LinkBase, type PlanFile, type ReleasePlan } from './plan.js';
+import { manifestFilesOf, manifestSha256Of, readReleaseFile, remoteManifestFilesOf, sha256Of, sharedPlanOf } from './local-reads.js';
 import { planRecycle } from './recycle.js';
 import { isNoSuchFile, listNames, removeTree } from './remote-tree.js';
 
@@ -188,7 +188,7 @@ async function publishOnSession(
   const stageOptions = { staging, limit, step, extraFiles: release.extraFiles ?? [] };
   const recycled = candidate === null ? null : await stageRecycled(session, releasesDir, candidate, files, stageOptions);
   const place = recycled === null ? await stageFresh(session, files, stageOptions) : recycled.place;
-  const plan = planRelease(place, bases, caps.hardlink);
+  const plan = sharedPlanOf(place, bases, caps.hardlink);
 
   let uploaded = 0;
   let bytesUploaded = 0;
@@ -263,14 +263,15 @@ interface Recycled {
  * Creates the staging folder and every folder of the release; resolves with the files to place
  * (all of them). Folders get 0755 explicitly when the server's umask took bits off.
  */
-async function stageFresh(session: SftpSession, files: readonly PlanFile[], o: StageOptions): Promise<PlanFile[]> {
+async function stageFresh(session: SftpSession, files: readonly PlanFile[], o: StageOptions): Promise<readonly PlanFile[]> {
   const dirs = sortShallowFirst(foldersOf(files));
   o.step(`creating ${dirs.length + 1} folders in ${o.staging}`);
   await session.mkdir(o.staging, DIR_MODE);
   const dirModeRight = (await session.lstat(o.staging)).permissions === DIR_MODE;
   await makeFolders(session, o.staging, dirs, dirModeRight, o.limit);
   if (!dirModeRight) await session.chmod(o.staging, DIR_MODE);
-  return [...files];
+  // The manifest's own array, not a copy: the plan built from it is shared by every difusor.
+  return files;
 }
 
 /**
