@@ -1,9 +1,10 @@
 // What every difusor of a run needs alike, read or computed once: a release's small local files,
-// its parsed manifest and its SHA-256, and the manifests found on difusores (by SHA-256). With 8
+// its parsed manifest and its SHA-256, the manifests found on difusores (by SHA-256), and the plan
+// from those. With 8
 // difusores that is the same 600 changed files and the same 3 MB manifests, not 8 of each.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parseManifestFiles, type PlanFile } from './plan.js';
+import { parseManifestFiles, planRelease, type LinkBase, type PlanFile, type ReleasePlan } from './plan.js';
 
 /** Bytes kept in memory per release at most; past it, files are read for each difusor again. */
 const SHARED_BYTES_BUDGET = 64 * 1024 * 1024;
@@ -74,4 +75,27 @@ export function readReleaseFile(manifest: Buffer, path: string, maxShared: numbe
     () => state.files.delete(path),
   );
   return read;
+}
+
+interface SharedPlan {
+  bases: readonly LinkBase[];
+  canLink: boolean;
+  plan: ReleasePlan;
+}
+// By the files placed: difusores holding the same releases (the same parsed manifests) share one
+// plan, instead of each building maps of 20,000 keys (~25 ms of the event loop per difusor).
+const plans = new WeakMap<readonly PlanFile[], SharedPlan>();
+
+/** planRelease, computed once for the same files and the same bases' parsed manifests. Read-only. */
+export function sharedPlanOf(files: readonly PlanFile[], bases: readonly LinkBase[], canLink: boolean): ReleasePlan {
+  const known = plans.get(files);
+  const same =
+    known !== undefined &&
+    known.canLink === canLink &&
+    known.bases.length === bases.length &&
+    known.bases.every((b, i) => b.release === bases[i].release && b.files === bases[i].files);
+  if (same) return known.plan;
+  const plan = planRelease(files, bases, canLink);
+  plans.set(files, { bases, canLink, plan });
+  return plan;
 }

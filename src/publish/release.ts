@@ -20,8 +20,8 @@ import {
   stagingNameFor,
   tempLinkName,
 } from './layout.js';
-import { dirsByDepth, foldersOf, planRelease, sortShallowFirst, type LinkBase, type PlanFile } from './plan.js';
-import { manifestFilesOf, manifestSha256Of, readReleaseFile, remoteManifestFilesOf, sha256Of } from './local-reads.js';
+import { dirsByDepth, foldersOf, sortShallowFirst, type LinkBase, type PlanFile, type ReleasePlan } from './plan.js';
+import { manifestFilesOf, manifestSha256Of, readReleaseFile, remoteManifestFilesOf, sha256Of, sharedPlanOf } from './local-reads.js';
 import { planRecycle } from './recycle.js';
 import { isNoSuchFile, listNames, removeTree } from './remote-tree.js';
 
@@ -59,6 +59,9 @@ export interface PublishOptions {
 }
 
 const DEFAULT_CONCURRENCY = 64;
+// Links are ~150-byte requests the server answers with one link(2) each: 1024 in flight let one SSH
+// packet carry ~35-60 of them instead of ~25 (measured A/B against 64: median 0.95 of the time).
+const LINKS_IN_FLIGHT = 1024;
 // Larger files go through fastPut (many writes in flight); smaller ones are one open/write/close.
 const SMALL_FILE_BYTES = 1 << 20;
 const FILE_MODE = 0o644;
@@ -73,7 +76,8 @@ function countingSession(session: SftpSession): { session: SftpSession; count: (
       const value = Reflect.get(target, property, receiver) as unknown;
       if (typeof value !== 'function' || uncounted.has(String(property))) return value;
       return (...args: unknown[]) => {
-        requests += 1;
+        // A batch of links is one request per link on the wire.
+        requests += property === 'hardlinkMany' ? (args[0] as readonly unknown[]).length : 1;
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
@@ -184,27 +188,17 @@ async function publishOnSession(
   const stageOptions = { staging, limit, step, extraFiles: release.extraFiles ?? [] };
   const recycled = candidate === null ? null : await stageRecycled(session, releasesDir, candidate, files, stageOptions);
   const place = recycled === null ? await stageFresh(session, files, stageOptions) : recycled.place;
-  const plan = planRelease(place, bases, caps.hardlink);
+  const plan = sharedPlanOf(place, bases, caps.hardlink);
 
   let uploaded = 0;
   let bytesUploaded = 0;
   let linked = 0;
   const toUpload = [...plan.upload];
   step(`linking ${plan.link.length} unchanged files from earlier releases`);
-  await Promise.all(
-    plan.link.map((f) =>
-      limit(async () => {
-        try {
-          await session.hardlink(posix.join(releasesDir, f.from), posix.join(staging, f.path));
-          linked += 1;
-        } catch (error) {
-          // The server refused this one link (another file system, a quota on links): upload it.
-          if (typeof (error as { code?: unknown }).code !== 'number') throw error;
-          toUpload.push({ path: f.path, size: f.size });
-        }
-      }),
-    ),
-  );
+  // The server refused these links (another file system, a quota on links): upload them instead.
+  const refused = await linkFiles(session, releasesDir, staging, plan.link, limit);
+  for (const index of refused) toUpload.push({ path: plan.link[index].path, size: plan.link[index].size });
+  linked = plan.link.length - refused.length;
 
   step(`uploading ${toUpload.length} new or changed files`);
   const uploads = [...toUpload.map((f) => f.path), ...(release.extraFiles ?? [])];
@@ -269,14 +263,15 @@ interface Recycled {
  * Creates the staging folder and every folder of the release; resolves with the files to place
  * (all of them). Folders get 0755 explicitly when the server's umask took bits off.
  */
-async function stageFresh(session: SftpSession, files: readonly PlanFile[], o: StageOptions): Promise<PlanFile[]> {
+async function stageFresh(session: SftpSession, files: readonly PlanFile[], o: StageOptions): Promise<readonly PlanFile[]> {
   const dirs = sortShallowFirst(foldersOf(files));
   o.step(`creating ${dirs.length + 1} folders in ${o.staging}`);
   await session.mkdir(o.staging, DIR_MODE);
   const dirModeRight = (await session.lstat(o.staging)).permissions === DIR_MODE;
   await makeFolders(session, o.staging, dirs, dirModeRight, o.limit);
   if (!dirModeRight) await session.chmod(o.staging, DIR_MODE);
-  return [...files];
+  // The manifest's own array, not a copy: the plan built from it is shared by every difusor.
+  return files;
 }
 
 /**
@@ -332,6 +327,36 @@ async function stageRecycled(
     await makeFolders(session, o.staging, rest, dirModeRight, o.limit);
   }
   return { name: candidate.name, kept: plan.kept, place: plan.place };
+}
+
+/**
+ * Hard-links each file from its release under `releasesDir` into `staging`; resolves with the
+ * indexes of the links the server refused. Manifest paths are normalized (isSafeRelativePath), so
+ * plain concatenation builds the same paths posix.join would, without scanning 40,000 of them.
+ */
+async function linkFiles(
+  session: SftpSession,
+  releasesDir: string,
+  staging: string,
+  links: ReleasePlan['link'],
+  limit: ReturnType<typeof pLimit>,
+): Promise<number[]> {
+  const pairs = links.map((f) => [`${releasesDir}/${f.from}`, `${staging}/${f.path}`] as const);
+  if (session.hardlinkMany !== undefined) return session.hardlinkMany(pairs, LINKS_IN_FLIGHT);
+  const refused: number[] = [];
+  await Promise.all(
+    pairs.map(([from, to], index) =>
+      limit(async () => {
+        try {
+          await session.hardlink(from, to);
+        } catch (error) {
+          if (typeof (error as { code?: unknown }).code !== 'number') throw error;
+          refused.push(index);
+        }
+      }),
+    ),
+  );
+  return refused.sort((a, b) => a - b);
 }
 
 /** Creates `dirs` (sorted shallow first) under `root`, each depth at once; chmods them when told. */

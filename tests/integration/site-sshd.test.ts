@@ -1,6 +1,7 @@
 // Site mode on real OpenSSH sshd: first publish, incremental publish by hard links (inodes checked
 // on the served folder), deletions, re-run no-op, rollback refused and allowed, pruning, leftovers
-// of a killed run removed, files 0644 and folders 0755 under a strict umask.
+// of a killed run removed, files 0644 and folders 0755 under a strict umask; more links than are
+// kept in flight, and links the server refuses uploaded instead.
 import { lstat, mkdir, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
@@ -75,7 +76,7 @@ beforeAll(async () => {
   // sshd (and the sftp-server it runs) inherits this umask: files would be 0600 without prep-push's chmod.
   const previous = process.umask(0o077);
   try {
-    sshd = await startSshd({ accounts: [{ id: 's1' }, { id: 's2' }] });
+    sshd = await startSshd({ accounts: [{ id: 's1' }, { id: 's2' }, { id: 's3' }] });
   } finally {
     process.umask(previous);
   }
@@ -210,4 +211,47 @@ test('cut --allow-older publishes the older release but current keeps the newest
   expect(back.exit_code).toBe(0);
   expect(resultOf(back, 's1').publish).toMatchObject({ release: '20240602_2050', uploaded_files: 0, current: '20240602_2050' });
   expect(await readlink(path.join(dirOf('s1'), 'current'))).toBe('releases/20240602_2050');
+}, LONG);
+
+test('links beyond the window all land; links the server refuses are uploaded instead, wherever they sit', async () => {
+  // Above the 1024 links release.ts keeps in flight, so responses refill the window many times.
+  const files = 2500;
+  // Removed from the first release on the difusor's disk (an admin's doing) before the second cut:
+  // the first link of the batch, one after the first window, the last.
+  const removed = [0, 1500, files - 1];
+  const fileOf = (i: number): string => path.join('datos', `d${String(i % 25).padStart(2, '0')}`, `${i}.json`);
+  // Its own account and state dir: the cuts above hold other files under the same cut ids.
+  const own = await makeWorkspace();
+  const site = path.join(own.dir, 'sitio');
+  const publish = async (time: string, cutId: string): Promise<ReportResult> => {
+    await rm(site, { recursive: true, force: true });
+    await mkdir(site, { recursive: true });
+    await writeFile(path.join(site, 'index.html'), `<title>PREP ${cutId}</title>\n`);
+    for (let i = 0; i < files; i += 1) {
+      await mkdir(path.dirname(path.join(site, fileOf(i))), { recursive: true });
+      await writeFile(path.join(site, fileOf(i)), JSON.stringify({ casilla: i }));
+    }
+    await own.writeRegistry(registryYamlFor(sshd, ['s3'], { difusores: { s3: { delivery: 'site' } } }));
+    const reg = await loadRegistry(own.registryFile, { env: {} });
+    const report = await runCut({ registry: reg, stateDir: own.stateDir, sourceDir: site, cut: parseCutTime(time, reg.timezone, Date.now) }, deps);
+    return resultOf(report, 's3');
+  };
+  try {
+    const releases = path.join(dirOf('s3'), 'releases');
+    expect(await publish(CUT1, '20240602_2000')).toMatchObject({ outcome: 'delivered' });
+    for (const i of removed) await rm(path.join(releases, '20240602_2000', fileOf(i)));
+    const second = await publish(CUT2, '20240602_2020'); // only index.html changes
+    expect(second).toMatchObject({ outcome: 'delivered' });
+    // index.html, the refused links and MANIFEST.json uploaded; every other file linked.
+    expect(second.publish).toMatchObject({ linked_files: files - removed.length, uploaded_files: removed.length + 2 });
+    expect(await readlink(path.join(dirOf('s3'), 'current'))).toBe('releases/20240602_2020');
+    for (let i = 0; i < files; i += 1) {
+      const published = path.join(releases, '20240602_2020', fileOf(i));
+      const s = await stat(published);
+      // Same content, 0644 under the strict umask, and a second name of the old file unless refused.
+      expect([i, await readFile(published, 'utf8'), s.mode & 0o777, s.nlink]).toEqual([i, JSON.stringify({ casilla: i }), 0o644, removed.includes(i) ? 1 : 2]);
+    }
+  } finally {
+    await own.remove();
+  }
 }, LONG);

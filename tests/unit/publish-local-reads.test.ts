@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { manifestFilesOf, manifestSha256Of, readReleaseFile, remoteManifestFilesOf, sha256Of } from '../../src/publish/local-reads.js';
+import { manifestFilesOf, manifestSha256Of, readReleaseFile, remoteManifestFilesOf, sha256Of, sharedPlanOf } from '../../src/publish/local-reads.js';
+import { planRelease, type PlanFile } from '../../src/publish/plan.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -56,4 +57,21 @@ test('a manifest read from a difusor is parsed once per SHA-256; other bytes are
   expect(remoteManifestFilesOf(other, sha256Of(Buffer.from(other)))).toEqual([{ path: 'c.json', size: 2, sha256: 'ef' }]);
   const manifest = Buffer.from(text);
   expect(manifestSha256Of(manifest)).toBe(sha);
+});
+
+test('a plan is shared by difusores holding the same releases, and made anew when what they hold differs', () => {
+  const file = (p: string, sha256: string): PlanFile => ({ path: p, size: 3, sha256 });
+  const files = [file('a.json', 'aa'), file('d/b.json', 'bb')];
+  const current = [file('a.json', 'aa'), file('d/b.json', 'old')];
+  const first = sharedPlanOf(files, [{ release: 'r1', files: current }], true);
+  expect(first).toEqual(planRelease(files, [{ release: 'r1', files: current }], true));
+  expect(first.link.map((f) => f.path)).toEqual(['a.json']);
+  // Another difusor, the same parsed manifest (new LinkBase objects, as each difusor builds its own).
+  expect(sharedPlanOf(files, [{ release: 'r1', files: current }], true)).toBe(first);
+  // A difusor whose current release holds other files, another name, or no hard links.
+  const other = sharedPlanOf(files, [{ release: 'r1', files: [file('d/b.json', 'bb')] }], true);
+  expect(other.link.map((f) => f.path)).toEqual(['d/b.json']);
+  expect(sharedPlanOf(files, [{ release: 'r0', files: current }], true).link).toEqual([{ path: 'a.json', from: 'r0/a.json', size: 3 }]);
+  expect(sharedPlanOf(files, [{ release: 'r1', files: current }], false).link).toEqual([]);
+  expect(sharedPlanOf(files, [], true).link).toEqual([]);
 });
