@@ -497,13 +497,20 @@ export async function switchCurrent(session: SftpSession, remoteDir: string, rel
   const currentPath = posix.join(remoteDir, CURRENT_LINK);
   const target = linkTargetOf(release);
   if (method === 'relink') {
-    // Both requests go out together: the server runs them in order, so `current` is missing only
-    // for the time it takes to process the second one.
+    // Both requests go out together: a server that runs them in order (ProFTPD does) leaves
+    // `current` missing only for the time it takes to process the second one.
     const removed = session.unlink(currentPath).catch((error: unknown) => {
       if (!isNoSuchFile(error)) throw error;
     });
-    const created = session.symlink(target, currentPath);
-    await Promise.all([removed, created]);
+    const created = session.symlink(target, currentPath).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    await removed;
+    // A server that runs requests concurrently may try the symlink while the old `current` is
+    // still there (it fails as "exists"): once more, now that it is gone. Any other failure
+    // fails again here and is reported as such.
+    if ((await created) !== null) await session.symlink(target, currentPath);
   } else {
     const tempPath = posix.join(remoteDir, tempLinkName());
     await session.symlink(target, tempPath);
