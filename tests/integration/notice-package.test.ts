@@ -17,52 +17,42 @@ import { signerFromKeyData } from '../../src/signing/load-signing-key.js';
 import { signBytes } from '../../src/signing/sshsig.js';
 import { makeKeyPair } from '../helpers/keys.js';
 import { giveToNobody, openAllParents, runPrepApply, SHELLS, writeSite } from '../helpers/prep-apply.js';
-import { registryYamlFor, startSshd, type SshdFixture } from '../helpers/sshd.js';
-import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { registryYamlFor } from '../helpers/sshd.js';
+import { sshdWithWorkspace } from '../helpers/jest-fixtures.js';
 
 const LONG = 60_000;
-let sshd: SshdFixture;
-let ws: Workspace;
-
-beforeAll(async () => {
-  sshd = await startSshd({ accounts: [{ id: 'tv-norte' }] });
-  ws = await makeWorkspace();
-}, LONG);
-afterAll(async () => {
-  await sshd?.stop();
-  await ws?.remove();
-}, LONG);
+const fx = sshdWithWorkspace({ accounts: [{ id: 'tv-norte' }] }, LONG);
 
 test('blocked kit difusor: notice package applied by prep-apply, not re-sent, then results again after unblock', async () => {
-  const keys = await makeKeyPair(ws.dir, 'firma_ed25519');
-  const yaml = registryYamlFor(sshd, ['tv-norte']).replace('  format: tar.gz\n', '  format: tar.gz\n  delta: true\n');
-  await ws.writeRegistry(`institute_name: Instituto Electoral de Michoacán\n${yaml}signing_key: ./${path.basename(keys.privateKeyPath)}\n`);
-  const registry = await loadRegistry(ws.registryFile, { env: {} });
+  const keys = await makeKeyPair(fx.ws.dir, 'firma_ed25519');
+  const yaml = registryYamlFor(fx.sshd, ['tv-norte']).replace('  format: tar.gz\n', '  format: tar.gz\n  delta: true\n');
+  await fx.ws.writeRegistry(`institute_name: Instituto Electoral de Michoacán\n${yaml}signing_key: ./${path.basename(keys.privateKeyPath)}\n`);
+  const registry = await loadRegistry(fx.ws.registryFile, { env: {} });
   const noticePublisher = noticePublisherFor(registry, { transport: ssh2Transport, env: {}, clock: systemClock });
   const deps = { clock: systemClock, env: {}, transport: ssh2Transport, noticePublisher };
-  const dir = sshd.accounts['tv-norte'].dir;
+  const dir = fx.sshd.accounts['tv-norte'].dir;
   openAllParents(dir);
-  openAllParents(ws.dir);
-  const kit = await writeKit('tv-norte', path.join(ws.dir, 'kit'), { config: ws.registryFile }, { cwd: ws.dir, env: {}, clock: systemClock });
+  openAllParents(fx.ws.dir);
+  const kit = await writeKit('tv-norte', path.join(fx.ws.dir, 'kit'), { config: fx.ws.registryFile }, { cwd: fx.ws.dir, env: {}, clock: systemClock });
   const latest = () => readFileSync(path.join(dir, 'LATEST'), 'utf8').trim();
   const apply = async (shell: (typeof SHELLS)[number], args: string[] = []) => {
     giveToNobody(dir);
     return runPrepApply(shell, kit.dir, ['--dir', dir, ...args]);
   };
   const cutAt = async (n: number, time: string) => {
-    writeSite(ws.sourceDir, 4, 5, (i) => (i === -1 ? n : 0));
-    return runCut({ registry, stateDir: ws.stateDir, sourceDir: ws.sourceDir, cut: parseCutTime(time, registry.timezone, Date.now) }, deps);
+    writeSite(fx.ws.sourceDir, 4, 5, (i) => (i === -1 ? n : 0));
+    return runCut({ registry, stateDir: fx.ws.stateDir, sourceDir: fx.ws.sourceDir, cut: parseCutTime(time, registry.timezone, Date.now) }, deps);
   };
   const noticesPlaced = () =>
-    readFileSync(path.join(ws.stateDir, 'journal.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"type":"notice_placed"')).length;
+    readFileSync(path.join(fx.ws.stateDir, 'journal.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"type":"notice_placed"')).length;
 
   expect((await cutAt(1, '2024-06-02T20:00:00-06:00')).exit_code).toBe(0);
   expect(await apply(SHELLS[0])).toMatchObject({ code: 0, stderr: '' });
   expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/20240602_2000');
 
   // Blocked by hand, with no publisher at hand: the notice is due, and the next cut places it.
-  await block(registry, ws.stateDir, 'tv-norte', 'no respondió a las llamadas', systemClock, { env: {} });
-  expect((await status(registry, ws.stateDir)).notices_pending).toEqual(['tv-norte']);
+  await block(registry, fx.ws.stateDir, 'tv-norte', 'no respondió a las llamadas', systemClock, { env: {} });
+  expect((await status(registry, fx.ws.stateDir)).notices_pending).toEqual(['tv-norte']);
   const second = await cutAt(2, '2024-06-02T20:20:00-06:00');
   expect(second.results.map((r) => [r.id, r.outcome])).toEqual([['tv-norte', 'skipped']]);
   expect(second.follow_up?.warnings ?? []).toEqual([]);
@@ -71,12 +61,12 @@ test('blocked kit difusor: notice package applied by prep-apply, not re-sent, th
   const notice = 'PREP2024_MICH_20240602_2020-aviso.tar.gz';
   expect(latest()).toBe(notice);
   expect(readdirSync(dir).filter((n) => n.startsWith(notice)).sort()).toEqual([notice, `${notice}.sha256`, `${notice}.sig`]);
-  expect((await status(registry, ws.stateDir)).notices_pending).toEqual([]);
+  expect((await status(registry, fx.ws.stateDir)).notices_pending).toEqual([]);
   expect(noticesPlaced()).toBe(1);
 
   // A forged signature, then a real cut's signed package dressed up as a notice: both refused.
   const genuineSig = readFileSync(path.join(dir, `${notice}.sig`));
-  const foreign = signerFromKeyData(readFileSync((await makeKeyPair(ws.dir, 'ajena_ed25519')).privateKeyPath), undefined, 'foreign');
+  const foreign = signerFromKeyData(readFileSync((await makeKeyPair(fx.ws.dir, 'ajena_ed25519')).privateKeyPath), undefined, 'foreign');
   writeFileSync(path.join(dir, `${notice}.sig`), signBytes(foreign, readFileSync(path.join(dir, notice))));
   const forged = await apply(SHELLS[2]);
   expect(forged).toMatchObject({ code: 1, stdout: '' });
@@ -111,8 +101,8 @@ test('blocked kit difusor: notice package applied by prep-apply, not re-sent, th
 
   // Unblock, then cut 20:20's own results (never delivered to it): a FULL package, since APPLIED
   // names the notice; for the same cut id the results replace the notice.
-  await unblock(registry, ws.stateDir, 'tv-norte', systemClock, { env: {}, noticePublisher });
-  const pushed = await runPush({ registry, stateDir: ws.stateDir, cutId: '20240602_2020' }, deps);
+  await unblock(registry, fx.ws.stateDir, 'tv-norte', systemClock, { env: {}, noticePublisher });
+  const pushed = await runPush({ registry, stateDir: fx.ws.stateDir, cutId: '20240602_2020' }, deps);
   expect(pushed.results.map((r) => [r.id, r.outcome])).toEqual([['tv-norte', 'delivered']]);
   expect(latest()).toBe('PREP2024_MICH_20240602_2020.tar.gz');
   const back = await apply(SHELLS[0]);
@@ -130,7 +120,7 @@ test('blocked kit difusor: notice package applied by prep-apply, not re-sent, th
   expect(readdirSync(path.join(dir, 'releases')).sort()).toEqual(['20240602_2020-aviso', '20240602_2100']);
 
   // Blocked again with a publisher at hand: the notice of the cut it has replaces that cut's results.
-  const again = await block(registry, ws.stateDir, 'tv-norte', 'servidor caído', systemClock, { env: {}, noticePublisher });
+  const again = await block(registry, fx.ws.stateDir, 'tv-norte', 'servidor caído', systemClock, { env: {}, noticePublisher });
   expect(again.follow_up?.warnings ?? []).toEqual([]);
   expect(latest()).toBe('PREP2024_MICH_20240602_2100-aviso.tar.gz');
   expect(await apply(SHELLS[0])).toMatchObject({ code: 0, stderr: '' });
@@ -140,21 +130,21 @@ test('blocked kit difusor: notice package applied by prep-apply, not re-sent, th
   // which is in place as it is (never rewritten).
   const noticeSha256 = () => readFileSync(path.join(dir, 'PREP2024_MICH_20240602_2100-aviso.tar.gz.sha256'), 'utf8');
   const sha256Before = noticeSha256();
-  await unblock(registry, ws.stateDir, 'tv-norte', systemClock, { env: {}, noticePublisher });
-  const kept = await block(registry, ws.stateDir, 'tv-norte', 'otra razón', systemClock, { env: {}, noticePublisher });
+  await unblock(registry, fx.ws.stateDir, 'tv-norte', systemClock, { env: {}, noticePublisher });
+  const kept = await block(registry, fx.ws.stateDir, 'tv-norte', 'otra razón', systemClock, { env: {}, noticePublisher });
   expect(kept.follow_up?.notices.placed).toEqual(['tv-norte']);
   expect(latest()).toBe('PREP2024_MICH_20240602_2100-aviso.tar.gz');
   expect(noticeSha256()).toBe(sha256Before);
   // Unblocked, the cut's results pushed, then blocked with another reason: the same name with other
   // text. A package LATEST named is never rewritten, so that notice waits for the next cut, said so.
-  await unblock(registry, ws.stateDir, 'tv-norte', systemClock, { env: {}, noticePublisher });
-  expect((await runPush({ registry, stateDir: ws.stateDir }, deps)).exit_code).toBe(0);
+  await unblock(registry, fx.ws.stateDir, 'tv-norte', systemClock, { env: {}, noticePublisher });
+  expect((await runPush({ registry, stateDir: fx.ws.stateDir }, deps)).exit_code).toBe(0);
   expect(latest()).toBe('PREP2024_MICH_20240602_2100.tar.gz');
-  const reblocked = await block(registry, ws.stateDir, 'tv-norte', 'una tercera razón', systemClock, { env: {}, noticePublisher });
+  const reblocked = await block(registry, fx.ws.stateDir, 'tv-norte', 'una tercera razón', systemClock, { env: {}, noticePublisher });
   expect((reblocked.follow_up?.warnings ?? []).join('\n')).toMatch(/PREP2024_MICH_20240602_2100-aviso\.tar\.gz is already there with other content/);
   expect(noticeSha256()).toBe(sha256Before);
   expect(latest()).toBe('PREP2024_MICH_20240602_2100.tar.gz');
-  expect((await status(registry, ws.stateDir)).notices_pending).toEqual(['tv-norte']);
+  expect((await status(registry, fx.ws.stateDir)).notices_pending).toEqual(['tv-norte']);
 
   // prep-apply still refuses an older cut's notice, and a notice dressed up as a cut's results.
   const applied2100 = readFileSync(path.join(dir, 'APPLIED'), 'utf8');

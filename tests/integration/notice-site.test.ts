@@ -14,39 +14,29 @@ import { runCut, runPush } from '../../src/cut/run.js';
 import { ssh2Transport } from '../../src/delivery/transport.js';
 import { noticePublisherFor } from '../../src/notice/place.js';
 import { loadRegistry } from '../../src/registry/validate.js';
-import { registryYamlFor, startSshd, type SshdFixture } from '../helpers/sshd.js';
-import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { registryYamlFor } from '../helpers/sshd.js';
+import { sshdWithWorkspace } from '../helpers/jest-fixtures.js';
 
 const LONG = 120_000;
-let sshd: SshdFixture;
-let ws: Workspace;
+const fx = sshdWithWorkspace({ accounts: [{ id: 'sitio' }, { id: 'paquete' }] }, LONG);
 
 async function registry() {
-  const yaml = registryYamlFor(sshd, ['sitio', 'paquete'], { difusores: { sitio: { delivery: 'site' } } });
-  await ws.writeRegistry(`institute_name: Instituto Electoral de Michoacán\n${yaml}`);
-  return loadRegistry(ws.registryFile, { env: {} });
+  const yaml = registryYamlFor(fx.sshd, ['sitio', 'paquete'], { difusores: { sitio: { delivery: 'site' } } });
+  await fx.ws.writeRegistry(`institute_name: Instituto Electoral de Michoacán\n${yaml}`);
+  return loadRegistry(fx.ws.registryFile, { env: {} });
 }
-
-beforeAll(async () => {
-  sshd = await startSshd({ accounts: [{ id: 'sitio' }, { id: 'paquete' }] });
-  ws = await makeWorkspace();
-}, LONG);
-afterAll(async () => {
-  await sshd?.stop();
-  await ws?.remove();
-}, LONG);
 
 test('block places the notice on a site-mode difusor; unblock and push bring the results back', async () => {
   const reg = await registry();
   const noticePublisher = noticePublisherFor(reg, { transport: ssh2Transport, env: {}, clock: systemClock });
   const deps = { clock: systemClock, env: {}, transport: ssh2Transport, noticePublisher };
   const cut = parseCutTime('2024-06-02T20:20:00-06:00', reg.timezone, Date.now);
-  const first = await runCut({ registry: reg, stateDir: ws.stateDir, sourceDir: ws.sourceDir, cut }, deps);
+  const first = await runCut({ registry: reg, stateDir: fx.ws.stateDir, sourceDir: fx.ws.sourceDir, cut }, deps);
   expect(first.exit_code).toBe(0);
-  const sitio = sshd.accounts.sitio.dir;
+  const sitio = fx.sshd.accounts.sitio.dir;
   expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20240602_2020');
 
-  const blocked = await block(reg, ws.stateDir, 'sitio', 'no respondió a las llamadas', systemClock, { env: {}, noticePublisher });
+  const blocked = await block(reg, fx.ws.stateDir, 'sitio', 'no respondió a las llamadas', systemClock, { env: {}, noticePublisher });
   expect(blocked.follow_up?.warnings ?? []).toEqual([]);
   expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20240602_2020-aviso');
   const served = await readdir(path.join(sitio, 'current'));
@@ -59,12 +49,12 @@ test('block places the notice on a site-mode difusor; unblock and push bring the
   expect(await readFile(path.join(sitio, 'releases', '20240602_2020', 'MANIFEST.json'), 'utf8')).toContain('20240602_2020');
 
   // A package-only difusor gets a signed notice package; without signing_key it cannot: said, and left pending.
-  const blockedPackage = await block(reg, ws.stateDir, 'paquete', 'servidor caído', systemClock, { env: {}, noticePublisher });
+  const blockedPackage = await block(reg, fx.ws.stateDir, 'paquete', 'servidor caído', systemClock, { env: {}, noticePublisher });
   expect((blockedPackage.follow_up?.warnings ?? []).join('\n')).toMatch(/paquete takes packages \(delivery: package\): its notice goes as a signed package, and the registry has no signing_key/);
-  expect((await status(reg, ws.stateDir)).notices_pending).toEqual(['paquete']);
+  expect((await status(reg, fx.ws.stateDir)).notices_pending).toEqual(['paquete']);
 
-  await unblock(reg, ws.stateDir, 'sitio', systemClock, { env: {}, noticePublisher });
-  const again = await runPush({ registry: reg, stateDir: ws.stateDir, only: ['sitio'] }, deps);
+  await unblock(reg, fx.ws.stateDir, 'sitio', systemClock, { env: {}, noticePublisher });
+  const again = await runPush({ registry: reg, stateDir: fx.ws.stateDir, only: ['sitio'] }, deps);
   expect(again.results.map((r) => [r.id, r.outcome])).toEqual([['sitio', 'delivered']]);
   expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20240602_2020');
 }, LONG);
@@ -72,16 +62,16 @@ test('block places the notice on a site-mode difusor; unblock and push bring the
 test('after retract, the next push moves current back to the newest cut not withdrawn', async () => {
   const reg = await registry();
   const deps = { clock: systemClock, env: {}, transport: ssh2Transport };
-  const sitio = sshd.accounts.sitio.dir;
+  const sitio = fx.sshd.accounts.sitio.dir;
   const mistaken = parseCutTime('2027-06-02T20:40:00-06:00', reg.timezone, () => Date.parse('2027-06-02T20:41:00-06:00'));
-  const wrong = await runCut({ registry: reg, stateDir: ws.stateDir, sourceDir: ws.sourceDir, cut: mistaken, only: ['sitio'], allowFuture: true }, deps);
+  const wrong = await runCut({ registry: reg, stateDir: fx.ws.stateDir, sourceDir: fx.ws.sourceDir, cut: mistaken, only: ['sitio'], allowFuture: true }, deps);
   expect(wrong.results.map((r) => [r.id, r.outcome])).toEqual([['sitio', 'delivered']]);
   expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20270602_2040');
   // Without a retract, going back is refused.
-  const refused = await runPush({ registry: reg, stateDir: ws.stateDir, cutId: '20240602_2020', only: ['sitio'] }, deps);
+  const refused = await runPush({ registry: reg, stateDir: fx.ws.stateDir, cutId: '20240602_2020', only: ['sitio'] }, deps);
   expect(refused.results.map((r) => [r.id, r.outcome, r.error?.code])).toEqual([['sitio', 'failed', 'ROLLBACK_REFUSED']]);
-  await retract(reg, ws.stateDir, '20270602_2040', 'wrong year in --cut', systemClock);
-  const back = await runPush({ registry: reg, stateDir: ws.stateDir, only: ['sitio'] }, deps);
+  await retract(reg, fx.ws.stateDir, '20270602_2040', 'wrong year in --cut', systemClock);
+  const back = await runPush({ registry: reg, stateDir: fx.ws.stateDir, only: ['sitio'] }, deps);
   expect(back.results.map((r) => [r.id, r.outcome])).toEqual([['sitio', 'delivered']]);
   expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20240602_2020');
 }, LONG);

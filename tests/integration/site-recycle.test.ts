@@ -18,24 +18,14 @@ import { loadRegistry } from '../../src/registry/validate.js';
 import { startSftpServer, type SftpFaults, type SftpServerHandle } from '../../src/sftp-server/index.js';
 import { aDifusor, aRegistry } from '../helpers/builders.js';
 import { makeKeyPair } from '../helpers/keys.js';
-import { registryYamlFor, startSshd, type SshdFixture } from '../helpers/sshd.js';
-import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { registryYamlFor } from '../helpers/sshd.js';
+import { sshdWithWorkspace } from '../helpers/jest-fixtures.js';
 
 const LONG = 120_000;
 const deps = { clock: systemClock, env: {}, transport: ssh2Transport };
 const FILES = 300;
 
-let sshd: SshdFixture;
-let ws: Workspace;
-
-beforeAll(async () => {
-  sshd = await startSshd({ accounts: [{ id: 's1' }] });
-  ws = await makeWorkspace();
-}, LONG);
-afterAll(async () => {
-  await sshd?.stop();
-  await ws?.remove();
-}, LONG);
+const fx = sshdWithWorkspace({ accounts: [{ id: 's1' }] }, LONG);
 
 /**
  * Cut `n` of a PREP-shaped folder: each cut rewrites its own ~4% of the files (so a release two cuts
@@ -108,16 +98,16 @@ function expectKeptUnchanged(before: Map<string, Map<string, string>>, after: Ma
 }
 
 describe('recycling on real sshd, publish.keep_releases 2', () => {
-  const source = () => path.join(ws.dir, 'sitio');
-  const difusorDir = () => sshd.accounts.s1.dir;
+  const source = () => path.join(fx.ws.dir, 'sitio');
+  const difusorDir = () => fx.sshd.accounts.s1.dir;
   const releasesDir = () => path.join(difusorDir(), 'releases');
 
   async function cutN(n: number): Promise<RunReport> {
     await writeSite(source(), n);
-    await ws.writeRegistry(`${registryYamlFor(sshd, ['s1'], { difusores: { s1: { delivery: 'site' } } })}publish:\n  keep_releases: 2\n`);
-    const reg = await loadRegistry(ws.registryFile, { env: {} });
+    await fx.ws.writeRegistry(`${registryYamlFor(fx.sshd, ['s1'], { difusores: { s1: { delivery: 'site' } } })}publish:\n  keep_releases: 2\n`);
+    const reg = await loadRegistry(fx.ws.registryFile, { env: {} });
     const time = `2024-06-02T20:0${n}:00-06:00`;
-    return runCut({ registry: reg, stateDir: ws.stateDir, sourceDir: source(), cut: parseCutTime(time, reg.timezone, Date.now) }, deps);
+    return runCut({ registry: reg, stateDir: fx.ws.stateDir, sourceDir: source(), cut: parseCutTime(time, reg.timezone, Date.now) }, deps);
   }
   const idOf = (n: number): string => `20240602_200${n}`;
 
@@ -174,12 +164,12 @@ describe('a connection dropped in the middle of a recycle', () => {
   });
 
   test('leaves current on the complete previous release and the kept releases intact; the next run removes the half-recycled tree and publishes', async () => {
-    const key = await makeKeyPair(ws.dir, 'fault-client');
-    const root = path.join(ws.dir, 'fault-root');
+    const key = await makeKeyPair(fx.ws.dir, 'fault-client');
+    const root = path.join(fx.ws.dir, 'fault-root');
     const dir = path.join(root, 'prep');
     await mkdir(dir, { recursive: true });
-    const source = path.join(ws.dir, 'fault-sitio');
-    const stateDir = path.join(ws.dir, 'fault-state');
+    const source = path.join(fx.ws.dir, 'fault-sitio');
+    const stateDir = path.join(fx.ws.dir, 'fault-state');
     const serve = async (faults?: SftpFaults): Promise<SftpServerHandle> => {
       const server = await startSftpServer({ root, username: 'iem', authorizedKeys: [key.publicKey], hostKey, faults });
       servers.push(server);
@@ -188,7 +178,7 @@ describe('a connection dropped in the middle of a recycle', () => {
     const registryFor = (server: SftpServerHandle): Registry =>
       aRegistry(
         [aDifusor('d1', { host: server.host, port: server.port, privateKey: key.privateKeyPath, hostKey: server.hostKeyFingerprint, delivery: 'site' })],
-        { file: ws.registryFile, blockAfterMisses: 100, push: { concurrency: 4, connectTimeoutS: 5, transferTimeoutS: 20, retries: 0 }, publish: { keepReleases: 2 } },
+        { file: fx.ws.registryFile, blockAfterMisses: 100, push: { concurrency: 4, connectTimeoutS: 5, transferTimeoutS: 20, retries: 0 }, publish: { keepReleases: 2 } },
       );
     const cutAt = async (server: SftpServerHandle, n: number, big = 0): Promise<RunReport> => {
       await writeSite(source, n, big);
