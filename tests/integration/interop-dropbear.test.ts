@@ -1,18 +1,15 @@
 // Package-mode deliveries to a real Dropbear 2022.83 (OpenSSH's sftp-server behind it): complete,
 // byte-identical, every file 0644; an account with no valid shell is AUTH_FAILED with a hint that
 // names the shell, not only the key; an RSA-pinned server is reachable; keyscan finds every type.
-import { execFile } from 'node:child_process';
 import { chown, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { scanHostKeys } from '../../src/delivery/keyscan.js';
 import type { BuiltPackage } from '../../src/package/types.js';
 import type { Difusor } from '../../src/registry/types.js';
 import { dropbearUnavailableReason, startDropbear, type DropbearAccount, type DropbearFixture } from '../helpers/dropbear.js';
 import { buildInteropPackage, deliverOnce, filesIn } from '../helpers/interop.js';
+import { expectKeyscanAgreesWithOpenSSH } from '../helpers/jest-fixtures.js';
 
-const run = promisify(execFile);
 const unavailable = dropbearUnavailableReason();
 const describeIfRunnable = unavailable ? describe.skip : describe;
 if (unavailable) {
@@ -82,14 +79,6 @@ describeIfRunnable('Dropbear 2022.83', () => {
   });
 
   test('keyscan finds every host key type, each as ssh-keyscan -t TYPE | ssh-keygen -lf - prints it', async () => {
-    const keys = await scanHostKeys(server.host, server.port, 5000);
-    expect(keys).toEqual([
-      { type: 'ssh-ed25519', fingerprint: server.hostKeys['ssh-ed25519'] },
-      { type: 'ssh-rsa', fingerprint: server.hostKeys['ssh-rsa'] },
-    ]);
-    for (const { type, fingerprint } of keys) {
-      const { stdout } = await run('sh', ['-c', `ssh-keyscan -t ${type === 'ssh-rsa' ? 'rsa' : 'ed25519'} -p ${server.port} 127.0.0.1 2>/dev/null | ssh-keygen -lf -`]);
-      expect(stdout).toContain(fingerprint);
-    }
+    await expectKeyscanAgreesWithOpenSSH(server);
   });
 });

@@ -7,11 +7,11 @@ import { mkdir, mkdtemp, readFile, rm, chown } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { scanHostKeys } from '../../src/delivery/keyscan.js';
 import type { BuiltPackage } from '../../src/package/types.js';
 import type { Difusor } from '../../src/registry/types.js';
 import { buildInteropPackage, deliverOnce, filesIn, treeOf } from '../helpers/interop.js';
 import { proftpdUnavailableReason, startProftpd, type ProftpdFixture } from '../helpers/proftpd.js';
+import { expectKeyscanAgreesWithOpenSSH } from '../helpers/jest-fixtures.js';
 
 const run = promisify(execFile);
 const unavailable = proftpdUnavailableReason();
@@ -108,14 +108,6 @@ describeIfRunnable('ProFTPD 1.3.8 mod_sftp', () => {
   });
 
   test('keyscan finds every host key type, each as ssh-keyscan -t TYPE | ssh-keygen -lf - prints it', async () => {
-    const keys = await scanHostKeys(server.host, server.port, 5000);
-    expect(keys).toEqual([
-      { type: 'ssh-ed25519', fingerprint: server.hostKeys['ssh-ed25519'] },
-      { type: 'ssh-rsa', fingerprint: server.hostKeys['ssh-rsa'] },
-    ]);
-    for (const { type, fingerprint } of keys) {
-      const { stdout } = await run('sh', ['-c', `ssh-keyscan -t ${type === 'ssh-rsa' ? 'rsa' : 'ed25519'} -p ${server.port} 127.0.0.1 2>/dev/null | ssh-keygen -lf -`]);
-      expect(stdout).toContain(fingerprint);
-    }
+    await expectKeyscanAgreesWithOpenSSH(server);
   });
 });
