@@ -137,6 +137,8 @@ export interface BenchSshdOptions {
   listenHost?: string;
   /** Run the sshd inside this network namespace (see netns.ts). */
   netns?: string;
+  /** Where the fixture's folder (accounts' homes included) is made; default os.tmpdir(). */
+  tmpRoot?: string;
 }
 
 /** Real sshd for `count` difusores named PREFIX001, PREFIX002, ... (the test suite's starter). */

@@ -35,6 +35,7 @@ import { benchPrepShaped } from './prep-shaped.js';
 import { measureStartupOf } from './startup.js';
 import { benchDeltaKit } from './delta-kit.js';
 import { benchSitePublish, type SitePublishRow } from './site-publish.js';
+import { journaledScratchDisk } from './journaled-disk.js';
 
 const quick = process.argv.includes('--quick');
 // `--only 2,4`: run only these figures (for investigating one; the full table needs all five).
@@ -317,12 +318,18 @@ async function benchSite(work: string): Promise<Row[]> {
     ? { files: 200, bytes: 1_000_000, difusores: 4, reps: 1, stepTimeoutMs: STEP_TIMEOUT_MS }
     : { files: 20_000, bytes: 50_000_000, difusores: 8, reps: 3, stepTimeoutMs: STEP_TIMEOUT_MS };
   const what = `${sizes.files} files, ~3% changed, to ${sizes.difusores}`;
-  const fixture = await startBenchSshd(sizes.difusores, 'w');
+  // Inodes: per difusor, rclone's copy, cut 1, the releases A and B and each new release's folders.
+  const disk = journaledScratchDisk(quick ? 1 : 8, quick ? 100_000 : 800_000);
+  defer(() => disk.remove());
+  log(`  ${disk.note}`);
+  const fixture = await startBenchSshd(sizes.difusores, 'w', { tmpRoot: disk.dir });
   defer(() => fixture.stop());
   const result = await benchSitePublish(work, fixture, sizes, log);
+  await fixture.stop();
+  disk.remove();
   const rowOf = (figure: string, data: SitePublishRow): Row => {
     const row = emptyRow(figure, 'prep-push push (site) / rclone sync ×8 in parallel', '<= 0.5');
-    row.notes.push(...data.notes, ...result.notes);
+    row.notes.push(...data.notes, ...result.notes, disk.note);
     return finishRatioRow(row, data.incremental, (r) => r <= 0.5);
   };
   return [

@@ -182,12 +182,21 @@ async function publishOnSession(
     replaced === null
       ? await recyclableRelease(session, releasesDir, [...new Set([...onDifusor, release.name])], [current, after, release.name], options)
       : null;
-  const sources = candidate === null ? onDifusor : onDifusor.filter((n) => n !== candidate.name);
-  const bases = caps.hardlink ? await trustedBases(session, releasesDir, current, sources, release.name, options) : [];
   const staging = posix.join(releasesDir, stagingNameFor(release.name));
   const stageOptions = { staging, limit, step, extraFiles: release.extraFiles ?? [] };
-  const recycled = candidate === null ? null : await stageRecycled(session, releasesDir, candidate, files, stageOptions);
-  const place = recycled === null ? await stageFresh(session, files, stageOptions) : recycled.place;
+  const basesAmong = (sources: readonly string[]): Promise<LinkBase[]> =>
+    caps.hardlink ? trustedBases(session, releasesDir, current, sources, release.name, options) : Promise.resolve([]);
+  let bases: LinkBase[];
+  let place: readonly PlanFile[];
+  let recycled: Recycled | null = null;
+  if (candidate === null) {
+    // Both mostly wait on round trips (a 3 MB manifest read; folders made a depth at a time): at once.
+    [bases, place] = await Promise.all([basesAmong(onDifusor), stageFresh(session, files, stageOptions)]);
+  } else {
+    bases = await basesAmong(onDifusor.filter((n) => n !== candidate.name));
+    recycled = await stageRecycled(session, releasesDir, candidate, files, stageOptions);
+    place = recycled.place;
+  }
   const plan = sharedPlanOf(place, bases, caps.hardlink);
 
   let uploaded = 0;

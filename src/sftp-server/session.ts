@@ -169,7 +169,7 @@ export function serveSftpSession(sftp: SFTPWrapper, context: SessionContext): vo
     handle(id, async () => {
       const entry = lookup(buffer);
       if (entry?.kind !== 'file') return noSuchHandle(id);
-      const data = Buffer.alloc(Math.min(length, MAX_READ_LENGTH));
+      const data = Buffer.alloc(Math.min(length, MAX_READ_LENGTH, quirks.maxReadBytes ?? Infinity));
       const { bytesRead } = await entry.file.read(data, 0, data.length, offset);
       if (bytesRead === 0) return reply(() => sftp.status(id, STATUS_CODE.EOF));
       reply(() => sftp.data(id, data.subarray(0, bytesRead)));

@@ -47,6 +47,8 @@ export interface SftpQuirks {
   readlinkJoinsFolder?: boolean;
   /** LSTAT of a symlink whose target exists answers the target's attributes (ProFTPD mod_sftp 1.3.8). */
   lstatFollowsSymlinks?: boolean;
+  /** READ answers at most this many bytes, however many were asked (a short read, which SFTP allows). */
+  maxReadBytes?: number;
 }
 
 export interface StartSftpServerOptions {

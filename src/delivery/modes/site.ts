@@ -1,5 +1,6 @@
 // The site strategy: publishes the cut's publication folder as a release and switches `current`.
 import { DeliveryError } from '../classify.js';
+import { traceMark } from '../../core/trace.js';
 import type { SftpSession } from '../transport.js';
 import type { DeliveryStrategy, StrategyContext, StrategyOutcome } from './strategy.js';
 
@@ -19,7 +20,10 @@ export const siteStrategy: DeliveryStrategy = {
         allowRollback: site.allowRollback,
         allowOlder: site.allowOlder,
         isTrusted: (release, sha256) => site.isTrusted(difusor.id, release, sha256),
-        onStep: setStep,
+        onStep: (step) => {
+          traceMark(`${difusor.id}: ${step}`);
+          setStep(step);
+        },
       }),
     );
     return { publish };

@@ -1,0 +1,146 @@
+// Whole files through the SFTP session: writeFile and readSmallFile of files larger than one
+// request (a 20,000-file site's MANIFEST.json is ~3 MB), sent with many requests in flight. Against
+// real sshd, and against the in-process server answering short reads and failing writes.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import { ssh2Transport, type SftpSession } from '../../src/delivery/transport.js';
+import type { Difusor } from '../../src/registry/types.js';
+import { startSftpServer, type SftpServerHandle } from '../../src/sftp-server/index.js';
+import type { SftpFaults, SftpQuirks } from '../../src/sftp-server/types.js';
+import { sshdWithWorkspace } from '../helpers/jest-fixtures.js';
+import { makeKeyPair, type KeyPair } from '../helpers/keys.js';
+
+const LONG = 60_000;
+const fixture = sshdWithWorkspace({ accounts: [{ id: 'whole' }] }, LONG);
+const sessions: SftpSession[] = [];
+const servers: SftpServerHandle[] = [];
+let key: KeyPair;
+
+beforeAll(async () => {
+  key = await makeKeyPair(fixture.ws.dir, 'client');
+});
+afterEach(async () => {
+  await Promise.all(sessions.splice(0).map((s) => s.close()));
+});
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+/** Text shaped like a manifest: `size` bytes of JSON lines, so UTF-8 round trips are exact. */
+function manifestLike(size: number): string {
+  const line = (i: number): string => `{"path":"casillas/${String(i).padStart(6, '0')}.json","size":${1000 + (i % 997)},"sha256":"${randomBytes(32).toString('hex')}"},\n`;
+  let text = '';
+  for (let i = 0; text.length < size; i++) text += line(i);
+  return text.slice(0, size);
+}
+
+async function openSshd(): Promise<{ session: SftpSession; dir: string }> {
+  const account = fixture.sshd.accounts.whole;
+  const difusor: Difusor = {
+    id: 'whole',
+    name: 'whole',
+    host: fixture.sshd.host,
+    port: account.port,
+    username: fixture.sshd.username,
+    privateKey: fixture.sshd.clientKey.privateKeyPath,
+    hostKey: fixture.sshd.hostKeyFingerprint,
+    remoteDir: account.dir,
+    enabled: true,
+  };
+  const session = await ssh2Transport.connect(difusor, { env: {}, connectTimeoutMs: 10_000 });
+  sessions.push(session);
+  return { session, dir: account.dir };
+}
+
+async function openInProcess(name: string, options: { quirks?: SftpQuirks; faults?: SftpFaults }): Promise<{ session: SftpSession; root: string }> {
+  const root = path.join(fixture.ws.dir, name);
+  await mkdir(root, { recursive: true });
+  const server = await startSftpServer({ root, username: 'iem', authorizedKeys: [key.publicKey], hostKey: ssh2.utils.generateKeyPairSync('ed25519').private, ...options });
+  servers.push(server);
+  const difusor: Difusor = {
+    id: name,
+    name,
+    host: server.host,
+    port: server.port,
+    username: 'iem',
+    privateKey: key.privateKeyPath,
+    hostKey: server.hostKeyFingerprint,
+    remoteDir: '/',
+    enabled: true,
+  };
+  const session = await ssh2Transport.connect(difusor, { env: {}, connectTimeoutMs: 10_000 });
+  sessions.push(session);
+  return { session, root };
+}
+
+describe('whole files on real sshd', () => {
+  test(
+    'a 3 MB file is written and read back byte for byte, 0644; an empty file reads as empty; a missing one as null',
+    async () => {
+      const { session, dir } = await openSshd();
+      const text = manifestLike(3_000_000);
+      await session.writeFile(path.posix.join(dir, 'MANIFEST.json'), text);
+      expect(await readFile(path.join(dir, 'MANIFEST.json'), 'utf8')).toBe(text);
+      expect((await stat(path.join(dir, 'MANIFEST.json'))).mode & 0o777).toBe(0o644);
+      expect(await session.readSmallFile(path.posix.join(dir, 'MANIFEST.json'))).toBe(text);
+
+      await writeFile(path.join(dir, 'empty'), '');
+      expect(await session.readSmallFile(path.posix.join(dir, 'empty'))).toBe('');
+      expect(await session.readSmallFile(path.posix.join(dir, 'missing'))).toBeNull();
+    },
+    LONG,
+  );
+
+  test(
+    'a file that grew after its size was taken is read to its end; rewriting a longer file truncates it',
+    async () => {
+      const { session, dir } = await openSshd();
+      const file = path.join(dir, 'grows');
+      await writeFile(file, manifestLike(2_000_000));
+      const stat = session.stat.bind(session);
+      const grown = manifestLike(2_600_000);
+      // The size is taken, then the file grows before the reads: what was written after counts too.
+      session.stat = async (p: string) => {
+        const result = await stat(p);
+        await writeFile(file, grown);
+        return result;
+      };
+      expect(await session.readSmallFile(path.posix.join(dir, 'grows'))).toBe(grown);
+      session.stat = stat;
+
+      await session.writeFile(path.posix.join(dir, 'grows'), 'short\n');
+      expect(await readFile(file, 'utf8')).toBe('short\n');
+    },
+    LONG,
+  );
+});
+
+describe('whole files on servers that differ', () => {
+  test(
+    'short reads (a server answering at most 1,000 bytes per READ) still give the whole file',
+    async () => {
+      const { session, root } = await openInProcess('short-reads', { quirks: { maxReadBytes: 1000 } });
+      const text = manifestLike(700_000);
+      await writeFile(path.join(root, 'MANIFEST.json'), text);
+      expect(await session.readSmallFile('/MANIFEST.json')).toBe(text);
+      const written = manifestLike(600_000);
+      await session.writeFile('/copy.json', written);
+      expect(await readFile(path.join(root, 'copy.json'), 'utf8')).toBe(written);
+    },
+    LONG,
+  );
+
+  test(
+    'a write refused mid-file (a full disk) rejects with the server status, and the session stays usable',
+    async () => {
+      const { session } = await openInProcess('full-disk', { faults: { failWritesAfterBytes: 400_000 } });
+      await expect(session.writeFile('/MANIFEST.json', manifestLike(1_500_000))).rejects.toMatchObject({ code: 4 });
+      // The handle was closed and the connection is fine: a small request still works.
+      expect(await session.readSmallFile('/missing')).toBeNull();
+      expect(session.alive).toBe(true);
+    },
+    LONG,
+  );
+});
