@@ -3,6 +3,7 @@
 // real one; tests pass it too, against real servers, or a fake of their own.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import ssh2, { Client, type ParsedKey, type SFTPWrapper } from 'ssh2';
 import type { Difusor } from '../registry/types.js';
@@ -45,7 +46,10 @@ export interface SftpSession {
   mkdirp(dir: string): Promise<void>;
   readdir(dir: string): Promise<RemoteEntry[]>;
   stat(path: string): Promise<RemoteStat>;
-  /** Uploads a local file with many writes in flight (fast on high-latency links). */
+  /**
+   * Uploads a local file with many writes in flight (fast on high-latency links). A file of at most
+   * 256 MiB is read once and shared by every upload of it while it is unchanged (the package of a fan-out).
+   */
   fastPut(localFile: string, remotePath: string, onProgress?: (bytesSoFar: number) => void): Promise<void>;
   writeFile(remotePath: string, data: string | Buffer): Promise<void>;
   /** A small remote file's text (e.g. LATEST), or null when it does not exist. */
@@ -434,6 +438,29 @@ async function inFlight<T>(items: readonly T[], limit: number, run: (item: T) =>
   if (failure !== null) throw (failure as { error: unknown }).error;
 }
 
+// The package a push sends to every difusor, read once: 16 uploads of one 64 MiB file read it 16
+// times otherwise, 4,096 reads handed to the thread pool and back to the one thread that encrypts
+// for every difusor. Measured on 16 sshd, 64 MiB each, 7 interleaved runs: push 2.81 s vs 3.03 s
+// (median), `sftp -b` ×16 3.18 s.
+const SHARED_FILE_MAX_BYTES = 256 * 1024 * 1024;
+let sharedFile: { key: string; data: Promise<Buffer | null> } | undefined;
+
+/** The bytes of `path` when it is at most SHARED_FILE_MAX_BYTES, shared by every caller while it is unchanged; else null. */
+async function sharedLocalFile(path: string): Promise<Buffer | null> {
+  const stats = await stat(path);
+  if (stats.size > SHARED_FILE_MAX_BYTES) return null;
+  // ctime too: nobody can set it back, so a file rewritten in place with its old mtime is read again.
+  const key = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
+  if (sharedFile?.key !== key) {
+    const data = readFile(path).then(
+      (bytes) => (bytes.length === stats.size ? bytes : null),
+      () => null,
+    );
+    sharedFile = { key, data };
+  }
+  return sharedFile.data;
+}
+
 class Ssh2Session implements SftpSession {
   private closed = false;
   private lastError: Error | undefined;
@@ -536,21 +563,21 @@ class Ssh2Session implements SftpSession {
   }
 
   fastPut(localFile: string, remotePath: string, onProgress?: (bytesSoFar: number) => void): Promise<void> {
-    return this.guard(() =>
-      callback((done) =>
-        this.sftp.fastPut(
-        localFile,
-        remotePath,
-        {
-          concurrency: FAST_PUT_CONCURRENCY,
-          chunkSize: FAST_PUT_CHUNK_BYTES,
-          mode: CREATED_FILE_MODE,
-          step: onProgress ? (total: number) => onProgress(total) : undefined,
-        },
-        done,
-      ),
-      ),
-    );
+    return this.guard(async () => {
+      const shared = await sharedLocalFile(localFile);
+      if (shared !== null) return this.withHandle(remotePath, 'w', (handle) => this.writeChunks(handle, shared, onProgress));
+      return this.fastPutFromDisk(localFile, remotePath, onProgress);
+    });
+  }
+
+  private fastPutFromDisk(localFile: string, remotePath: string, onProgress?: (bytesSoFar: number) => void): Promise<void> {
+    const options = {
+      concurrency: FAST_PUT_CONCURRENCY,
+      chunkSize: FAST_PUT_CHUNK_BYTES,
+      mode: CREATED_FILE_MODE,
+      step: onProgress ? (total: number) => onProgress(total) : undefined,
+    };
+    return callback((done) => this.sftp.fastPut(localFile, remotePath, options, done));
   }
 
   writeFile(remotePath: string, data: string | Buffer): Promise<void> {
@@ -593,13 +620,17 @@ class Ssh2Session implements SftpSession {
     return result;
   }
 
-  /** Writes all of `data`, FAST_PUT_CONCURRENCY requests in flight. */
-  private writeChunks(handle: Buffer, data: Buffer): Promise<void> {
+  /** Writes all of `data`, FAST_PUT_CONCURRENCY requests in flight; `onProgress` gets the bytes the server acknowledged. */
+  private writeChunks(handle: Buffer, data: Buffer, onProgress?: (bytesSoFar: number) => void): Promise<void> {
     const chunk = this.chunkBytes('write');
     const offsets = Array.from({ length: Math.ceil(data.length / chunk) }, (_, i) => i * chunk);
-    return inFlight(offsets, FAST_PUT_CONCURRENCY, (offset) =>
-      callback((done) => this.sftp.write(handle, data, offset, Math.min(chunk, data.length - offset), offset, done)),
-    );
+    let acknowledged = 0;
+    return inFlight(offsets, FAST_PUT_CONCURRENCY, async (offset) => {
+      const length = Math.min(chunk, data.length - offset);
+      await callback((done) => this.sftp.write(handle, data, offset, length, offset, done));
+      acknowledged += length;
+      onProgress?.(acknowledged);
+    });
   }
 
   /**

@@ -2,7 +2,7 @@
 // request (a 20,000-file site's MANIFEST.json is ~3 MB), sent with many requests in flight. Against
 // real sshd, and against the in-process server answering short reads and failing writes.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import { ssh2Transport, type SftpSession } from '../../src/delivery/transport.js';
@@ -112,6 +112,36 @@ describe('whole files on real sshd', () => {
 
       await session.writeFile(path.posix.join(dir, 'grows'), 'short\n');
       expect(await readFile(file, 'utf8')).toBe('short\n');
+    },
+    LONG,
+  );
+});
+
+describe('a package uploaded to many difusores', () => {
+  test(
+    'is read once and sent whole to each; rewritten in place (same size, same mtime), the new bytes are sent',
+    async () => {
+      const { session, dir } = await openSshd();
+      const second = await openSshd();
+      const local = path.join(fixture.ws.dir, 'package.tar.gz');
+      const first = randomBytes(3_000_000);
+      await writeFile(local, first);
+      const progress: number[] = [];
+      await Promise.all([
+        session.fastPut(local, path.posix.join(dir, 'a.tar.gz'), (bytes) => progress.push(bytes)),
+        second.session.fastPut(local, path.posix.join(dir, 'b.tar.gz')),
+      ]);
+      expect((await readFile(path.join(dir, 'a.tar.gz'))).equals(first)).toBe(true);
+      expect((await readFile(path.join(dir, 'b.tar.gz'))).equals(first)).toBe(true);
+      expect((await stat(path.join(dir, 'a.tar.gz'))).mode & 0o777).toBe(0o644);
+      expect(progress.at(-1)).toBe(first.length);
+
+      const { mtime } = await stat(local);
+      const rewritten = randomBytes(first.length);
+      await writeFile(local, rewritten);
+      await utimes(local, mtime, mtime);
+      await session.fastPut(local, path.posix.join(dir, 'a.tar.gz'));
+      expect((await readFile(path.join(dir, 'a.tar.gz'))).equals(rewritten)).toBe(true);
     },
     LONG,
   );
