@@ -48,7 +48,7 @@ export interface SftpSession {
   stat(path: string): Promise<RemoteStat>;
   /**
    * Uploads a local file with many writes in flight (fast on high-latency links). A file of at most
-   * 256 MiB is read once and shared by every upload of it while it is unchanged (the package of a fan-out).
+   * 128 MiB is read once and shared by every upload of it while it is unchanged (the package of a fan-out).
    */
   fastPut(localFile: string, remotePath: string, onProgress?: (bytesSoFar: number) => void): Promise<void>;
   writeFile(remotePath: string, data: string | Buffer): Promise<void>;
@@ -442,7 +442,8 @@ async function inFlight<T>(items: readonly T[], limit: number, run: (item: T) =>
 // times otherwise, 4,096 reads handed to the thread pool and back to the one thread that encrypts
 // for every difusor. Measured on 16 sshd, 64 MiB each, 7 interleaved runs: push 2.81 s vs 3.03 s
 // (median), `sftp -b` ×16 3.18 s.
-const SHARED_FILE_MAX_BYTES = 256 * 1024 * 1024;
+// Kept for the process's life: a bound on the memory it costs (a PREP package is ~20-50 MB).
+const SHARED_FILE_MAX_BYTES = 128 * 1024 * 1024;
 let sharedFile: { key: string; data: Promise<Buffer | null> } | undefined;
 
 /** The bytes of `path` when it is at most SHARED_FILE_MAX_BYTES, shared by every caller while it is unchanged; else null. */
@@ -645,7 +646,7 @@ class Ssh2Session implements SftpSession {
         const buffer = Buffer.allocUnsafe(length);
         try {
           this.sftp.read(handle, buffer, 0, length, position, (error: Error | null | undefined, bytesRead: number) => {
-            // ssh2 reports end of file as an error with code SFTP EOF (1).
+            // End of file: ssh2 answers 0 bytes read, or an error with SFTP's EOF code (1) on some paths.
             if (error && (error as { code?: unknown }).code !== 1) reject(error);
             else resolve(buffer.subarray(0, error ? 0 : bytesRead));
           });

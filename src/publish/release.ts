@@ -190,8 +190,11 @@ async function publishOnSession(
   let place: readonly PlanFile[];
   let recycled: Recycled | null = null;
   if (candidate === null) {
-    // Both mostly wait on round trips (a 3 MB manifest read; folders made a depth at a time): at once.
-    [bases, place] = await Promise.all([basesAmong(onDifusor), stageFresh(session, files, stageOptions)]);
+    // Both mostly wait on round trips (a 3 MB manifest read; folders made a depth at a time): at once,
+    // under one step, so a failure in either names both.
+    step(`reading the manifests of the releases on the difusor and creating the folders of ${staging}`);
+    const quiet = { ...stageOptions, step: () => undefined };
+    [bases, place] = await Promise.all([basesAmong(onDifusor), stageFresh(session, files, quiet)]);
   } else {
     bases = await basesAmong(onDifusor.filter((n) => n !== candidate.name));
     recycled = await stageRecycled(session, releasesDir, candidate, files, stageOptions);
