@@ -1,7 +1,6 @@
 // Reads back a stored tar.gz package into a folder (ustar + PAX path/size, the entries the builder
 // writes), so a cut can be published as a site long after its source folder changed.
-import { createReadStream } from 'node:fs';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { closeSync, createReadStream, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { PrepPushError } from '../core/errors.js';
@@ -51,13 +50,23 @@ function safeRelative(archive: string, path: string): string {
 /**
  * Extracts `archive` into `targetDir` (created; must not hold other files). Files get 0644,
  * folders 0755. Rejects with a PrepPushError('io') for a damaged archive or a local I/O error.
+ *
+ * The file system calls are synchronous: one awaited promise per mkdir, open, write and close (each
+ * a trip through the thread pool) made a 20,000-file site take 4.3 s against GNU tar's 0.6 s. Nothing
+ * else runs while a run extracts its site, so blocking the event loop for them costs nothing.
  */
 export async function extractTarGz(archive: string, targetDir: string): Promise<void> {
-  await mkdir(targetDir, { recursive: true });
+  mkdirSync(targetDir, { recursive: true });
+  const made = new Set<string>([targetDir]);
+  const folder = (dir: string): void => {
+    if (made.has(dir)) return;
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    made.add(dir);
+  };
   let pending: Buffer = Buffer.alloc(0);
   let pax: Record<string, string> = {};
   // What the current entry still needs: header, data (to a file or to PAX), then padding.
-  let state: { kind: 'header' } | { kind: 'data'; left: number; pad: number; file?: FileHandle; pax?: Buffer[] } = {
+  let state: { kind: 'header' } | { kind: 'data'; left: number; pad: number; fd?: number; pax?: Buffer[] } = {
     kind: 'header',
   };
   let ended = false;
@@ -87,13 +96,12 @@ export async function extractTarGz(archive: string, targetDir: string): Promise<
           }
           pax = {};
           if (type === '5') {
-            await mkdir(join(targetDir, safeRelative(archive, name)), { recursive: true, mode: 0o755 });
+            folder(join(targetDir, safeRelative(archive, name)));
             state = { kind: 'data', left: 0, pad: 0 };
           } else if (type === '0') {
             const path = join(targetDir, safeRelative(archive, name));
-            await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-            const file = await open(path, 'w', 0o644);
-            state = { kind: 'data', left: size, pad, file };
+            folder(dirname(path));
+            state = { kind: 'data', left: size, pad, fd: openSync(path, 'w', 0o644) };
           } else {
             throw corrupt(archive, `entry "${name}" has type ${type}, which packages never hold`);
           }
@@ -105,21 +113,35 @@ export async function extractTarGz(archive: string, targetDir: string): Promise<
           const take = pending.subarray(0, Math.min(state.left, pending.length));
           pending = pending.subarray(take.length);
           state.left -= take.length;
-          if (state.file) await state.file.write(take);
+          if (state.fd !== undefined) writeAll(state.fd, take);
           else state.pax?.push(Buffer.from(take));
           continue;
         }
         if (pending.length < state.pad) break;
         pending = pending.subarray(state.pad);
-        if (state.file) await state.file.close();
-        if (state.pax) pax = parsePax(Buffer.concat(state.pax));
+        const finished = state;
+        // The entry is done before its file is closed: a failure from here on never closes it twice.
         state = { kind: 'header' };
+        if (finished.fd !== undefined) closeSync(finished.fd);
+        if (finished.pax) pax = parsePax(Buffer.concat(finished.pax));
       }
     }
   } catch (error) {
-    if (state.kind === 'data') await state.file?.close().catch(() => {});
+    if (state.kind === 'data' && state.fd !== undefined) {
+      try {
+        closeSync(state.fd);
+      } catch {
+        // already closed or never usable: the error below is the one to report
+      }
+    }
     if (error instanceof PrepPushError) throw error;
     throw corrupt(archive, `cannot be read: ${(error as Error).message}`);
   }
   if (!ended) throw corrupt(archive, 'ends before the end of the tar archive');
+}
+
+/** writeSync until every byte is written (a regular file takes them all at once; this does not assume it). */
+function writeAll(fd: number, data: Buffer): void {
+  let at = 0;
+  while (at < data.length) at += writeSync(fd, data, at, data.length - at);
 }

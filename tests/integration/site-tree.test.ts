@@ -1,10 +1,12 @@
 // The institute's side of site mode: a stored tar.gz package read back into a folder, byte for
 // byte what the manifest lists (long and non-ASCII paths through PAX, empty files, big files).
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cutAt } from '../../src/core/cut.js';
 import { buildPackage } from '../../src/package/build-package.js';
+import type { BuiltPackage } from '../../src/package/types.js';
 import { siteReleaseOf } from '../../src/publish/site-tree.js';
 import { parseManifestFiles } from '../../src/publish/plan.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
@@ -39,4 +41,55 @@ test('a stored package extracts to exactly the files its manifest lists, reused 
   const again = await siteReleaseOf(stateDir, pkg);
   expect(again.sourceDir).toBe(release.sourceDir);
   expect((await readdir(path.join(stateDir, 'sites'))).filter((n) => n.startsWith('.'))).toEqual([]);
+});
+
+describe('a stored package that cannot be extracted', () => {
+  /** A BuiltPackage record for an archive made by hand (the store would never hold these). */
+  async function handMade(name: string, bytes: Buffer): Promise<BuiltPackage> {
+    const file = path.join(ws.dir, `${name}.tar.gz`);
+    await writeFile(file, bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    return { cutId: '20240602_2040', cutTime: '2024-06-02T20:40:00-06:00', format: 'tar.gz', file, fileName: `${name}.tar.gz`, sha256File: `${file}.sha256`, sha256, bytes: bytes.length, fileCount: 1 };
+  }
+
+  /** A tar.gz of one regular file under `entryName`, written by Python's tarfile (which takes any name). */
+  function tarGzWith(entryName: string, content: string): Buffer {
+    const script = [
+      'import io, sys, tarfile',
+      'buf = io.BytesIO()',
+      'with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.PAX_FORMAT) as t:',
+      '    data = sys.argv[2].encode()',
+      '    info = tarfile.TarInfo(sys.argv[1]); info.size = len(data); info.mode = 0o644',
+      '    t.addfile(info, io.BytesIO(data))',
+      'sys.stdout.buffer.write(buf.getvalue())',
+    ].join('\n');
+    return execFileSync('python3', ['-c', script, entryName, content]);
+  }
+
+  async function leftovers(stateDir: string): Promise<string[]> {
+    return readdir(path.join(stateDir, 'sites')).catch(() => []);
+  }
+
+  test('a truncated archive is refused with what to do, and nothing is left in the state dir', async () => {
+    const cut = cutAt(Date.parse('2024-06-02T20:40:00-06:00'), 'America/Mexico_City');
+    const stateDir = path.join(ws.dir, 'state-truncated');
+    const built = await buildPackage({ sourceDir: ws.sourceDir, cut, institute: 'IEM', nameTemplate: 'T_{cut}', format: 'tar.gz', storeDir: path.join(stateDir, 'store') });
+    const whole = await readFile(built.file);
+    const pkg = await handMade('truncated', whole.subarray(0, Math.floor(whole.length / 2)));
+    await expect(siteReleaseOf(stateDir, pkg)).rejects.toMatchObject({
+      kind: 'io',
+      message: expect.stringMatching(/truncated\.tar\.gz: (cannot be read|ends before the end)/),
+      hint: expect.stringContaining('prep-push build'),
+    });
+    expect(await leftovers(stateDir)).toEqual([]);
+  });
+
+  test('an entry that would leave the folder is refused and nothing is written outside it', async () => {
+    const stateDir = path.join(ws.dir, 'state-escape');
+    const pkg = await handMade('escape', tarGzWith('../../escaped.txt', 'gotcha'));
+    await expect(siteReleaseOf(stateDir, pkg)).rejects.toMatchObject({ kind: 'io', message: expect.stringContaining('would leave the extraction folder') });
+    expect(await leftovers(stateDir)).toEqual([]);
+    await expect(stat(path.join(stateDir, 'escaped.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(path.join(ws.dir, 'escaped.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 });
