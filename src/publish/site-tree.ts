@@ -56,11 +56,28 @@ export async function siteReleaseOf(stateDir: string, pkg: BuiltPackage): Promis
   return { name: pkg.cutId, sourceDir: dir, manifest, ...(signed ? { extraFiles: [MANIFEST_SIG_NAME] } : {}) };
 }
 
+/**
+ * Keeps the KEEP_EXTRACTED newest extracted cuts besides `keepName`. The older ones are renamed to a
+ * `.`-name at once (from then on no run takes them for an extracted cut, whatever happens to the
+ * removal) and removed in the background with any `.`-leftovers: removing a 20,000-file tree takes
+ * ~0.25 s, which would otherwise delay every site-mode cut's first connect. A run that ends first
+ * leaves `.pruned-*` folders, which the next prune removes.
+ */
 async function pruneExtracted(sitesDir: string, keepName: string): Promise<void> {
   const names = (await readdir(sitesDir).catch(() => [] as string[])).sort();
   const trees = names.filter((n) => !n.startsWith('.') && n !== keepName);
-  const doomed = [...trees.slice(0, Math.max(0, trees.length - KEEP_EXTRACTED)), ...names.filter((n) => n.startsWith('.'))];
-  await Promise.all(doomed.map((n) => rm(join(sitesDir, n), { recursive: true, force: true }).catch(() => {})));
+  const doomed = trees.slice(0, Math.max(0, trees.length - KEEP_EXTRACTED));
+  const aside = await Promise.all(
+    doomed.map(async (n) => {
+      const hidden = `.pruned-${n}-${randomBytes(4).toString('hex')}`;
+      return rename(join(sitesDir, n), join(sitesDir, hidden)).then(
+        () => hidden,
+        () => null,
+      );
+    }),
+  );
+  const removable = [...aside.filter((n): n is string => n !== null), ...names.filter((n) => n.startsWith('.'))];
+  void Promise.all(removable.map((n) => rm(join(sitesDir, n), { recursive: true, force: true }).catch(() => {})));
 }
 
 /** SHA-256 of each extracted cut's MANIFEST.json still in the state dir, by release name. */

@@ -93,3 +93,20 @@ describe('a stored package that cannot be extracted', () => {
     await expect(stat(path.join(ws.dir, 'escaped.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
+
+test('the three newest extracted cuts are kept besides the one published; older ones and leftovers go', async () => {
+  const stateDir = path.join(ws.dir, 'state-prune');
+  const sites = path.join(stateDir, 'sites');
+  const cuts = ['20:00', '20:20', '20:40', '21:00', '21:20'].map((t) => cutAt(Date.parse(`2024-06-02T${t}:00-06:00`), 'America/Mexico_City'));
+  const trees: string[] = [];
+  for (const [i, cut] of cuts.entries()) {
+    const pkg = await buildPackage({ sourceDir: ws.sourceDir, cut, institute: 'IEM', nameTemplate: 'K_{cut}', format: 'tar.gz', storeDir: path.join(stateDir, 'store') });
+    // What a killed run leaves: a half-removed old tree under a `.`-name.
+    if (i === 4) await mkdir(path.join(sites, '.pruned-20240602_1940-0123456789ab-deadbeef', 'json'), { recursive: true });
+    trees.push(path.basename((await siteReleaseOf(stateDir, pkg)).sourceDir));
+  }
+  // Removal runs in the background: wait for it (it is a few folders of a few files here).
+  const deadline = Date.now() + 10_000;
+  while ((await readdir(sites)).some((n) => n.startsWith('.')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect((await readdir(sites)).sort()).toEqual(trees.slice(1).sort());
+});
