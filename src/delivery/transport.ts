@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
+import pLimit from 'p-limit';
 import ssh2, { Client, type ParsedKey, type SFTPWrapper } from 'ssh2';
 import type { Difusor } from '../registry/types.js';
 import { DeliveryError, SUBSYSTEM_REFUSED_HINT, describeError } from './classify.js';
@@ -420,22 +421,26 @@ function callback<T = void>(run: (done: (error: Error | null | undefined, value?
   });
 }
 
-/** Runs `run` on every item, at most `limit` at once; rejects with the first error (the rest still settle). */
+/**
+ * Runs `run` on every item, at most `limit` at once (the project's p-limit); after a failure the
+ * rest are skipped, those running settle, and the first error is thrown.
+ */
 async function inFlight<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | null = null;
-  const worker = async (): Promise<void> => {
-    while (failure === null && next < items.length) {
-      const item = items[next++];
-      try {
-        await run(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== null) throw (failure as { error: unknown }).error;
+  const gate = pLimit(limit);
+  let failed = false;
+  const results = await Promise.allSettled(
+    items.map((item) =>
+      gate(async () => {
+        if (failed) return;
+        await run(item).catch((error: unknown) => {
+          failed = true;
+          throw error;
+        });
+      }),
+    ),
+  );
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
 }
 
 // The package a push sends to every difusor, read once: 16 uploads of one 64 MiB file read it 16
