@@ -80,6 +80,17 @@ const brokenCases: BrokenCase[] = [
     expected: [`${FILE}:13:12: push.retries: expected a whole number from 0 to 10, got "two"`],
   },
   {
+    // YAML's .inf is a number; a timer of Infinity would fire at once in Node.
+    name: 'an infinite timeout',
+    lines: [...TOP, ...EL_SOL, 'push:', '  transfer_timeout_s: .inf'],
+    expected: [`${FILE}:13:23: push.transfer_timeout_s: expected a number of seconds greater than 0, got Infinity`],
+  },
+  {
+    name: 'a whole number beyond what a double holds exactly',
+    lines: [...TOP, ...EL_SOL, 'block_after_misses: 1e300'],
+    expected: [`${FILE}:12:21: block_after_misses: expected a whole number of consecutive missed cuts, 1 or more, got 1e+300`],
+  },
+  {
     name: 'unknown key at the top',
     lines: ['institue: IEM', ...TOP.slice(1), ...EL_SOL],
     expected: [
