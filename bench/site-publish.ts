@@ -1,7 +1,9 @@
-// Figure 6: publishing a PREP-shaped site in site mode to 8 difusores on real sshd. A cut changing
-// ~3% of the files: `prep-push push` (hard links + one rename) vs `rclone sync` (sftp backend, one
-// per difusor, 8 in parallel, onto a copy of the previous cut, default size+modtime comparison).
-// Also the first publish of the whole site vs `rclone copy` into empty folders.
+// Figure 6: publishing a site in site mode to 8 difusores on real sshd. A cut changing ~3% of the
+// files: `prep-push push` (hard links + one rename) vs `rclone sync` (sftp backend, one per difusor,
+// 8 in parallel, onto a copy of the previous cut, default size+modtime comparison). Also the first
+// publish of the whole site vs `rclone copy` into empty folders. Two shapes of site: a PREP site's
+// (one JSON per casilla in ~10,000 sección folders, bench/prep-shaped.ts), which 6a and 6b measure,
+// and the same file count in a few dozen large folders (bench/synthetic-site.ts), which 6c measures.
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,8 +14,13 @@ import type { SshdFixture } from '../tests/helpers/sshd.js';
 import { mulberry32 } from '../tests/helpers/prng.js';
 import { interleave, PACKAGE_NAME, runPushCli, targetsOf, writeRegistry, type Interleaved, type PushRun, type Target } from './harness.js';
 import { generateSyntheticSite } from './synthetic-site.js';
+import { generatePrepShapedSite } from './prep-shaped.js';
 
 export interface SitePublishSizes {
+  /** `prep`: ~10,000 sección folders of two files; `few-folders`: a few dozen folders of hundreds of files. */
+  shape: 'prep' | 'few-folders';
+  /** Both rows, or only keep_releases 0 (the few-folders comparison). */
+  rows: 'both' | 'keep-all';
   files: number;
   bytes: number;
   difusores: number;
@@ -30,8 +37,8 @@ export interface SitePublishRow {
 export interface SitePublishResult {
   /** keep_releases 0 (keep all, the default): the new release hard-links every unchanged file. */
   keepAll: SitePublishRow;
-  /** keep_releases 3: the release pruning would remove is recycled into the new one. */
-  recycle: SitePublishRow;
+  /** keep_releases 3: the release pruning would remove is recycled into the new one (null when not asked for). */
+  recycle: SitePublishRow | null;
   /** About the site and the tools, shared by both rows. */
   notes: string[];
 }
@@ -150,7 +157,8 @@ export async function benchSitePublish(work: string, fixture: SshdFixture, sizes
   const v1 = join(dir, 'v1');
   const v2 = join(dir, 'v2');
   mkdirSync(v1, { recursive: true });
-  const site = generateSyntheticSite(v1, { files: sizes.files, bytes: sizes.bytes, seed: 6 });
+  const site = sizes.shape === 'prep' ? generatePrepShapedSite(v1, { files: sizes.files, seed: 6 }) : generateSyntheticSite(v1, { files: sizes.files, bytes: sizes.bytes, seed: 6 });
+  const folders = execFileSync('find', [v1, '-mindepth', '1', '-type', 'd']).toString().split('\n').filter((l) => l !== '').length;
   const next = makeNextCut(v1, v2);
   const vA = join(dir, 'vA');
   const vB = join(dir, 'vB');
@@ -232,34 +240,38 @@ export async function benchSitePublish(work: string, fixture: SshdFixture, sizes
     for (const t of targets) resetToFirstCut(t, CUT1.id);
   });
 
-  // keep_releases 3: the steady state of a night with history trimmed. The difusor holds A, B and
-  // cut 1 (current), all published by prep-push (so trusted); cut 2 makes A the one pruning removes,
-  // and it is recycled. A differs from cut 2 by two cuts' changes (its own ~3% and cut 2's).
-  writeFileSync(config, `${readFileSync(config, 'utf8')}publish:\n  keep_releases: ${KEEP_RELEASES}\n`);
-  for (const t of targets) resetToFirstCut(t, CUT1.id);
-  for (const args of [['--cut', CUT_A.id, '--allow-rollback'], ['--cut', CUT_B.id], ['--cut', CUT1.id]]) {
-    const run = await runPushCli(config, stateDir, sizes.stepTimeoutMs, args);
-    if (run.delivered.length !== targets.length) throw new Error(`setting up the recycle row (${args.join(' ')}): ${JSON.stringify(run.failed.slice(0, 3))}`);
-  }
-  // A copy of A made of hard links beside the difusor's folder: recycling unlinks names in A, never
-  // writes its inodes, so this copy stays cut A and puts A back between reps in a second.
-  const pristineOf = (t: Target): string => `${t.localDir as string}.pristine-${CUT_A.id}`;
-  for (const t of targets) {
-    rmSync(pristineOf(t), { recursive: true, force: true });
-    execFileSync('cp', ['-al', join(t.localDir as string, 'releases', CUT_A.id), pristineOf(t)]);
-  }
-  const recycle = await measure(() => {
-    for (const t of targets) {
-      const releases = join(t.localDir as string, 'releases');
-      for (const name of readdirSync(releases)) {
-        if (![CUT_A.id, CUT_B.id, CUT1.id].includes(name)) rmSync(join(releases, name), { recursive: true, force: true });
-      }
-      if (!readdirSync(releases).includes(CUT_A.id)) execFileSync('cp', ['-al', pristineOf(t), join(releases, CUT_A.id)]);
-      rmSync(join(t.localDir as string, 'current'), { force: true });
-      symlinkSync(`releases/${CUT1.id}`, join(t.localDir as string, 'current'));
+  const measureRecycle = async (): Promise<SitePublishRow> => {
+    // keep_releases 3: the steady state of a night with history trimmed. The difusor holds A, B and
+    // cut 1 (current), all published by prep-push (so trusted); cut 2 makes A the one pruning removes,
+    // and it is recycled. A differs from cut 2 by two cuts' changes (its own ~3% and cut 2's).
+    writeFileSync(config, `${readFileSync(config, 'utf8')}publish:\n  keep_releases: ${KEEP_RELEASES}\n`);
+    for (const t of targets) resetToFirstCut(t, CUT1.id);
+    for (const args of [['--cut', CUT_A.id, '--allow-rollback'], ['--cut', CUT_B.id], ['--cut', CUT1.id]]) {
+      const run = await runPushCli(config, stateDir, sizes.stepTimeoutMs, args);
+      if (run.delivered.length !== targets.length) throw new Error(`setting up the recycle row (${args.join(' ')}): ${JSON.stringify(run.failed.slice(0, 3))}`);
     }
-  });
-  for (const t of targets) rmSync(pristineOf(t), { recursive: true, force: true });
+    // A copy of A made of hard links beside the difusor's folder: recycling unlinks names in A, never
+    // writes its inodes, so this copy stays cut A and puts A back between reps in a second.
+    const pristineOf = (t: Target): string => `${t.localDir as string}.pristine-${CUT_A.id}`;
+    for (const t of targets) {
+      rmSync(pristineOf(t), { recursive: true, force: true });
+      execFileSync('cp', ['-al', join(t.localDir as string, 'releases', CUT_A.id), pristineOf(t)]);
+    }
+    const row = await measure(() => {
+      for (const t of targets) {
+        const releases = join(t.localDir as string, 'releases');
+        for (const name of readdirSync(releases)) {
+          if (![CUT_A.id, CUT_B.id, CUT1.id].includes(name)) rmSync(join(releases, name), { recursive: true, force: true });
+        }
+        if (!readdirSync(releases).includes(CUT_A.id)) execFileSync('cp', ['-al', pristineOf(t), join(releases, CUT_A.id)]);
+        rmSync(join(t.localDir as string, 'current'), { force: true });
+        symlinkSync(`releases/${CUT1.id}`, join(t.localDir as string, 'current'));
+      }
+    });
+    for (const t of targets) rmSync(pristineOf(t), { recursive: true, force: true });
+    return row;
+  };
+  const recycle = sizes.rows === 'both' ? await measureRecycle() : null;
   clean();
   rmSync(dir, { recursive: true, force: true });
 
@@ -267,7 +279,7 @@ export async function benchSitePublish(work: string, fixture: SshdFixture, sizes
     keepAll,
     recycle,
     notes: [
-      `site ${site.files} files, ${mb(site.bytes)}; cut 2 changes ${next.changed} files (${mb(next.changedBytes)}), ${sizes.difusores} difusores`,
+      `site ${site.files} files in ${folders} folders, ${mb(site.bytes)}; cut 2 changes ${next.changed} files (${mb(next.changedBytes)}), ${sizes.difusores} difusores`,
       `first publish of the whole site (one pair): prep-push ${first.prepS.toFixed(2)} s vs rclone copy ${first.rcloneS.toFixed(2)} s (ratio ${(first.prepS / first.rcloneS).toFixed(2)}); bytes ${mb(first.prepBytes)} vs ${mb(first.rcloneBytes)}; ${first.requests} SFTP operations per difusor`,
       `rclone ${execFileSync('rclone', ['version']).toString().split('\n')[0]}, defaults (--transfers 4, --checkers 8), shell_type none, disable_hashcheck`,
     ],
