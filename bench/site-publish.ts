@@ -160,11 +160,15 @@ export async function benchSitePublish(work: string, fixture: SshdFixture, sizes
   const site = sizes.shape === 'prep' ? generatePrepShapedSite(v1, { files: sizes.files, seed: 6 }) : generateSyntheticSite(v1, { files: sizes.files, bytes: sizes.bytes, seed: 6 });
   const folders = execFileSync('find', [v1, '-mindepth', '1', '-type', 'd']).toString().split('\n').filter((l) => l !== '').length;
   const next = makeNextCut(v1, v2);
-  const vA = join(dir, 'vA');
-  const vB = join(dir, 'vB');
-  makeNextCut(v1, vA, 11);
-  makeNextCut(v1, vB, 12);
-  for (const [source, cut] of [[v1, CUT1], [v2, CUT2], [vA, CUT_A], [vB, CUT_B]] as const) {
+  const cuts: Array<readonly [string, typeof CUT1]> = [[v1, CUT1], [v2, CUT2]];
+  if (sizes.rows === 'both') {
+    // The two older cuts only the recycle row publishes.
+    const [vA, vB] = [join(dir, 'vA'), join(dir, 'vB')];
+    makeNextCut(v1, vA, 11);
+    makeNextCut(v1, vB, 12);
+    cuts.push([vA, CUT_A], [vB, CUT_B]);
+  }
+  for (const [source, cut] of cuts) {
     await buildPackage({ sourceDir: source, cut, institute: 'IEM', nameTemplate: PACKAGE_NAME, format: 'tar.gz', storeDir: packageStoreDir(stateDir) });
   }
   const targets = targetsOf(fixture, sizes.difusores);
