@@ -8,6 +8,7 @@ import { posix } from 'node:path';
 import pLimit from 'p-limit';
 import ssh2, { Client, type ParsedKey, type SFTPWrapper } from 'ssh2';
 import type { Difusor } from '../registry/types.js';
+import { UploadLanes } from './upload-lanes.js';
 import { DeliveryError, SUBSYSTEM_REFUSED_HINT, describeError } from './classify.js';
 import { HOST_KEY_ALGORITHMS_OF_TYPE } from '../registry/host-key.js';
 import {
@@ -129,6 +130,9 @@ const POLITE_CLOSE_MS = 1000;
 // less per-request work on the single event loop that encrypts for every difusor). See README, Benchmarks.
 const FAST_PUT_CONCURRENCY = 16;
 const FAST_PUT_CHUNK_BYTES = 261120;
+// The package uploads of this process: the two nearest to their end keep 16 writes in flight, the
+// others 4, so difusores finish one after another instead of all at the end (see upload-lanes.ts).
+export const packageUploadLanes = new UploadLanes({ fullLanes: 2, fullDepth: FAST_PUT_CONCURRENCY, minDepth: 4 });
 
 const SFTP_NO_SUCH_FILE = 2;
 
@@ -426,11 +430,13 @@ function callback<T = void>(run: (done: (error: Error | null | undefined, value?
 }
 
 /**
- * Runs `run` on every item, at most `limit` at once (the project's p-limit); after a failure the
- * rest are skipped, those running settle, and the first error is thrown.
+ * Runs `run` on every item, at most `limit` at once (the project's p-limit; a function is asked again
+ * after each item, so the limit may change on the way); after a failure the rest are skipped, those
+ * running settle, and the first error is thrown.
  */
-async function inFlight<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
-  const gate = pLimit(limit);
+async function inFlight<T>(items: readonly T[], limit: number | (() => number), run: (item: T) => Promise<void>): Promise<void> {
+  const limitNow = typeof limit === 'number' ? () => limit : limit;
+  const gate = pLimit(limitNow());
   let failed = false;
   const results = await Promise.allSettled(
     items.map((item) =>
@@ -440,6 +446,8 @@ async function inFlight<T>(items: readonly T[], limit: number, run: (item: T) =>
           failed = true;
           throw error;
         });
+        const next = limitNow();
+        if (next !== gate.concurrency) gate.concurrency = next;
       }),
     ),
   );
@@ -575,7 +583,21 @@ class Ssh2Session implements SftpSession {
   fastPut(localFile: string, remotePath: string, onProgress?: (bytesSoFar: number) => void): Promise<void> {
     return this.guard(async () => {
       const shared = await sharedLocalFile(localFile);
-      if (shared !== null) return this.withHandle(remotePath, 'w', (handle) => this.writeChunks(handle, shared, onProgress));
+      if (shared !== null) {
+        return this.withHandle(remotePath, 'w', async (handle) => {
+          // The lane ends with the last write, before the close and the server's flush to disk.
+          const lane = packageUploadLanes.start(shared.length);
+          try {
+            const progress = (acknowledged: number): void => {
+              lane.progress(acknowledged);
+              onProgress?.(acknowledged);
+            };
+            await this.writeChunks(handle, shared, progress, lane.depth);
+          } finally {
+            lane.close();
+          }
+        });
+      }
       return this.fastPutFromDisk(localFile, remotePath, onProgress);
     });
   }
@@ -630,12 +652,15 @@ class Ssh2Session implements SftpSession {
     return result;
   }
 
-  /** Writes all of `data`, FAST_PUT_CONCURRENCY requests in flight; `onProgress` gets the bytes the server acknowledged. */
-  private writeChunks(handle: Buffer, data: Buffer, onProgress?: (bytesSoFar: number) => void): Promise<void> {
+  /**
+   * Writes all of `data`, `depth` requests in flight (FAST_PUT_CONCURRENCY unless a lane says
+   * otherwise); `onProgress` gets the bytes the server acknowledged.
+   */
+  private writeChunks(handle: Buffer, data: Buffer, onProgress?: (bytesSoFar: number) => void, depth: number | (() => number) = FAST_PUT_CONCURRENCY): Promise<void> {
     const chunk = this.chunkBytes('write');
     const offsets = Array.from({ length: Math.ceil(data.length / chunk) }, (_, i) => i * chunk);
     let acknowledged = 0;
-    return inFlight(offsets, FAST_PUT_CONCURRENCY, async (offset) => {
+    return inFlight(offsets, depth, async (offset) => {
       const length = Math.min(chunk, data.length - offset);
       await callback((done) => this.sftp.write(handle, data, offset, length, offset, done));
       acknowledged += length;

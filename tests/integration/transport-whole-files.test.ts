@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ssh2 from 'ssh2';
-import { ssh2Transport, type SftpSession } from '../../src/delivery/transport.js';
+import { packageUploadLanes, ssh2Transport, type SftpSession } from '../../src/delivery/transport.js';
 import type { Difusor } from '../../src/registry/types.js';
 import { startSftpServer, type SftpServerHandle } from '../../src/sftp-server/index.js';
 import type { SftpFaults, SftpQuirks } from '../../src/sftp-server/types.js';
@@ -144,6 +144,30 @@ describe('a package uploaded to many difusores', () => {
       await utimes(local, mtime, mtime);
       await session.fastPut(local, path.posix.join(dir, 'a.tar.gz'));
       expect((await readFile(path.join(dir, 'a.tar.gz'))).equals(rewritten)).toBe(true);
+    },
+    LONG,
+  );
+});
+
+describe('package uploads in lanes (the nearest to their end send more at once)', () => {
+  test(
+    'three at once each arrive whole, and every lane is given back; a refused one gives its lane back too',
+    async () => {
+      const local = path.join(fixture.ws.dir, 'lanes.tar.gz');
+      const bytes = randomBytes(3_000_000);
+      await writeFile(local, bytes);
+      const targets = await Promise.all([openSshd(), openSshd(), openSshd()]);
+      await Promise.all(targets.map(({ session, dir }, i) => session.fastPut(local, path.posix.join(dir, `lane${i}.tar.gz`))));
+      for (const [i, { dir }] of targets.entries()) expect((await readFile(path.join(dir, `lane${i}.tar.gz`))).equals(bytes)).toBe(true);
+      expect(packageUploadLanes.sending).toBe(0);
+
+      // A full disk on one difusor mid-package, while another receives the same package.
+      const full = await openInProcess('lanes-full-disk', { faults: { failWritesAfterBytes: 1_000_000 } });
+      const [refused, received] = await Promise.allSettled([full.session.fastPut(local, '/pkg.tar.gz'), targets[0].session.fastPut(local, path.posix.join(targets[0].dir, 'again.tar.gz'))]);
+      expect(refused).toMatchObject({ status: 'rejected', reason: { code: 4 } });
+      expect(received.status).toBe('fulfilled');
+      expect((await readFile(path.join(targets[0].dir, 'again.tar.gz'))).equals(bytes)).toBe(true);
+      expect(packageUploadLanes.sending).toBe(0);
     },
     LONG,
   );
