@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readStoredManifest } from '../src/audit/stored-manifest.js';
-import { packageStoreDir } from '../src/cut/state-dir.js';
+import { packageStoreDir } from '../src/core/state-dir.js';
 import { openJournal } from '../src/ledger/journal.js';
 import { buildPackage } from '../src/package/build-package.js';
 import { mainJsonLocation, publishRelease } from '../tests/helpers/audit-site.js';

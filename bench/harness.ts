@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cutAt } from '../src/core/cut.js';
-import { packageStoreDir } from '../src/cut/state-dir.js';
+import { packageStoreDir } from '../src/core/state-dir.js';
 import { buildPackage } from '../src/package/build-package.js';
 import type { BuiltPackage } from '../src/package/types.js';
 import { startSshd, type SshdFixture } from '../tests/helpers/sshd.js';

@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utim
 import { join } from 'node:path';
 import { cutAt } from '../src/core/cut.js';
 import { buildPackage } from '../src/package/build-package.js';
-import { packageStoreDir } from '../src/cut/state-dir.js';
+import { packageStoreDir } from '../src/core/state-dir.js';
 import type { SshdFixture } from '../tests/helpers/sshd.js';
 import { mulberry32 } from '../tests/helpers/prng.js';
 import { interleave, PACKAGE_NAME, runPushCli, targetsOf, writeRegistry, type Interleaved, type PushRun, type Target } from './harness.js';

@@ -1,7 +1,7 @@
 // `cut --audit` / `push --audit`: the auditor the run calls right after each delivery, and what its
 // result means there (the delivery stays `delivered`; under audit.counts_as_miss it may be a miss).
 import type { Clock } from '../core/clock.js';
-import { packageStoreDir } from '../cut/state-dir.js';
+import { packageStoreDir } from '../core/state-dir.js';
 import type { Registry } from '../registry/types.js';
 import { makeSiteAuditor } from './audit-all.js';
 import type { SiteAuditResult } from './audit-site.js';

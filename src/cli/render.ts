@@ -9,7 +9,7 @@ import type { DryRunPlan } from '../cut/run.js';
 import type { BlockChange } from '../commands/block.js';
 import type { Retraction } from '../commands/retract.js';
 import type { StatusReport } from '../commands/status.js';
-import type { FollowUpReport } from '../notify/follow-up.js';
+import type { FollowUpReport } from '../cut/follow-up.js';
 import type { BuiltPackage } from '../package/types.js';
 import { DELIVERY_FALLBACKS, type PublishSummary } from '../delivery/types.js';
 

@@ -3,7 +3,7 @@
 import type { Clock } from '../core/clock.js';
 import { PrepPushError } from '../core/errors.js';
 import { assertKnownIds } from '../cut/plan.js';
-import { packageStoreDir } from '../cut/state-dir.js';
+import { packageStoreDir } from '../core/state-dir.js';
 import { auditAll, type AuditTarget } from '../audit/audit-all.js';
 import type { SiteAuditResult } from '../audit/audit-site.js';
 import { exitCodeOfAudit } from '../audit/model.js';
@@ -14,7 +14,7 @@ import { acquireLock } from '../ledger/lock.js';
 import { deriveLedgerState } from '../ledger/rules.js';
 import type { LedgerEvent, LedgerState } from '../ledger/types.js';
 import type { NotifyChannel } from '../notify/channel.js';
-import { followUpRun, type FollowUpReport } from '../notify/follow-up.js';
+import { followUpRun, type FollowUpReport } from '../cut/follow-up.js';
 import type { Difusor, Registry } from '../registry/types.js';
 
 export interface AuditRequest {

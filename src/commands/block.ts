@@ -7,7 +7,7 @@ import { acquireLock } from '../ledger/lock.js';
 import { deriveLedgerState } from '../ledger/rules.js';
 import type { Registry } from '../registry/types.js';
 import type { LedgerEvent } from '../ledger/types.js';
-import { followUpRun, type FollowUpDeps, type FollowUpReport } from '../notify/follow-up.js';
+import { followUpRun, type FollowUpDeps, type FollowUpReport } from '../cut/follow-up.js';
 
 /** What block/unblock need beyond the clock for notifications, notices and the public list. */
 export type BlockFollowUpOptions = Omit<FollowUpDeps, 'clock'>;

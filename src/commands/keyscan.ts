@@ -1,8 +1,8 @@
 // `keyscan ID` or `keyscan HOST[:PORT]`: the host key fingerprint to pin, for onboarding a difusor.
 import { PrepPushError } from '../core/errors.js';
-import { HINT_OF_CODE, isDeliveryError } from '../delivery/classify.js';
-import { describePins, matchesPin, pinnedHostKeysOf } from '../delivery/host-keys.js';
-import { scanHostKeys, type ScannedHostKey } from '../delivery/keyscan.js';
+import { HINT_OF_CODE, isDeliveryError } from '../sftp/classify.js';
+import { describePins, matchesPin, pinnedHostKeysOf } from '../sftp/host-keys.js';
+import { scanHostKeys, type ScannedHostKey } from '../sftp/keyscan.js';
 import type { PinnedHostKey } from '../registry/types.js';
 import { loadRegistryFor } from './context.js';
 import type { CommandEnv, GlobalOptions } from './context.js';

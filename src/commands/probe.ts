@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { PrepPushError } from '../core/errors.js';
 import { assertKnownIds } from '../cut/plan.js';
-import type { SftpTransport } from '../delivery/transport.js';
+import type { SftpTransport } from '../sftp/transport.js';
 import { probeDifusor } from '../probe/probe.js';
 import { exitCodeOfProbe, judgeProbe, requirementsOf, uploadDeadlineSeconds, type ProbeResult } from '../probe/verdict.js';
 import type { Difusor, Registry } from '../registry/types.js';
@@ -17,7 +17,7 @@ import { acquireLock } from '../ledger/lock.js';
 import { deriveLedgerState } from '../ledger/rules.js';
 import type { NotifyChannel } from '../notify/channel.js';
 import { probeFailedNotification } from '../notify/events.js';
-import { followUpRun, type FollowUpReport } from '../notify/follow-up.js';
+import { followUpRun, type FollowUpReport } from '../cut/follow-up.js';
 
 export interface ProbeCommandDeps {
   transport: SftpTransport;

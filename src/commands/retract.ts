@@ -6,7 +6,7 @@ import { PrepPushError } from '../core/errors.js';
 import { openJournal, readJournal } from '../ledger/journal.js';
 import { acquireLock } from '../ledger/lock.js';
 import { applyEvent, cutLatestMustName, deriveLedgerState, isWithdrawn } from '../ledger/rules.js';
-import { stateDirExists } from '../cut/state-dir.js';
+import { stateDirExists } from '../core/state-dir.js';
 import type { Registry } from '../registry/types.js';
 
 export interface Retraction {

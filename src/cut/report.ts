@@ -3,7 +3,7 @@
 import type { DeliveryAuditSummary } from '../audit/after-delivery.js';
 import type { DeliveryFailure, DeliveryFallback, PublishSummary } from '../delivery/types.js';
 import type { PlannedSkip } from './plan.js';
-import type { FollowUpReport } from '../notify/follow-up.js';
+import type { FollowUpReport } from './follow-up.js';
 
 export interface ReportResult {
   id: string;

@@ -16,7 +16,7 @@ import { cutFromId, formatLocalTime } from '../core/cut.js';
 import { PrepPushError } from '../core/errors.js';
 import { traceMark } from '../core/trace.js';
 import { deliverToAll } from '../delivery/deliver.js';
-import type { SftpTransport } from '../delivery/transport.js';
+import type { SftpTransport } from '../sftp/transport.js';
 import { usesSite, type SitePlan } from '../delivery/modes/strategy.js';
 import type { DeliveryResult } from '../delivery/types.js';
 import { openJournal, readJournal } from '../ledger/journal.js';
@@ -24,7 +24,7 @@ import type { Journal, JournalContents } from '../ledger/journal.js';
 import { acquireLock } from '../ledger/lock.js';
 import { applyEvent, autoBlockReason, cutLatestMustName, deriveLedgerState, isWithdrawn } from '../ledger/rules.js';
 import type { LedgerEvent, LedgerState } from '../ledger/types.js';
-import { packageExtrasFor } from '../delivery/package-choice.js';
+import { packageExtrasFor } from '../delivery/modes/package-choice.js';
 import { findStoredPackage, listStoredPackages } from '../package/store.js';
 import type { BuiltPackage } from '../package/types.js';
 import type { Registry } from '../registry/types.js';
@@ -32,7 +32,7 @@ import { assertKnownIds, difusoresHoldingCut, planTargets } from './plan.js';
 import type { DeliveryPlanTargets, PlannedSkip } from './plan.js';
 import { exitCodeOfRun } from './report.js';
 import type { ReportResult, RunReport } from './report.js';
-import { packageStoreDir, stateDirExists, writeRunReport } from './state-dir.js';
+import { packageStoreDir, stateDirExists, writeRunReport } from '../core/state-dir.js';
 import { checkCutTime } from './time-guard.js';
 import type { NoticePublisher } from '../notice/release.js';
 import type { NotifyChannel } from '../notify/channel.js';
@@ -294,10 +294,10 @@ async function deliverAndRecord(
     // Loaded once the first delivery ended, while the others still send (the main thread mostly
     // waits on the network then; during the handshakes it is not free), so the end of the run does
     // not wait for it; awaited below, so a failure to load is not lost.
-    let followUpModule: Promise<typeof import('../notify/follow-up.js')> | undefined;
+    let followUpModule: Promise<typeof import('./follow-up.js')> | undefined;
     const loadFollowUp = () => {
       if (followUpModule === undefined) {
-        followUpModule = import('../notify/follow-up.js');
+        followUpModule = import('./follow-up.js');
         followUpModule.catch(() => {});
       }
       return followUpModule;

@@ -6,7 +6,7 @@ import { PrepPushError } from '../core/errors.js';
 import type { BuiltPackage } from '../package/types.js';
 import type { Difusor, PushSettings } from '../registry/types.js';
 import type { DeliveryResult } from './types.js';
-import type { PackageExtras } from './package-choice.js';
+import type { PackageExtras } from './modes/package-choice.js';
 import { deliverToDifusor, type DeliveryDeps } from './upload.js';
 import type { SitePlan } from './modes/strategy.js';
 

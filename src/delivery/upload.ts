@@ -16,8 +16,8 @@ import {
   failureMessage,
   isDeliveryError,
   type DeliveryStage,
-} from './classify.js';
-import { CREATED_FILE_MODE, type SftpSession, type SftpTransport } from './transport.js';
+} from '../sftp/classify.js';
+import { CREATED_FILE_MODE, type SftpSession, type SftpTransport } from '../sftp/transport.js';
 import {
   NOT_RETRYABLE,
   type DeliveryFailure,
@@ -26,7 +26,7 @@ import {
   type FailureCode,
   type PublishSummary,
 } from './types.js';
-import type { PackageExtras } from './package-choice.js';
+import type { PackageExtras } from './modes/package-choice.js';
 import { strategiesFor, usesSite, type DeliveryStrategy, type SitePlan } from './modes/strategy.js';
 
 function usesPackage(mode: Difusor['delivery']): boolean {

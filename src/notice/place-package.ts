@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Clock } from '../core/clock.js';
 import { PrepPushError } from '../core/errors.js';
 import { noticePackageStrategy } from '../delivery/modes/notice-package.js';
-import type { SftpTransport } from '../delivery/transport.js';
+import type { SftpTransport } from '../sftp/transport.js';
 import { deliverToDifusor } from '../delivery/upload.js';
 import type { Difusor, Registry } from '../registry/types.js';
 import { loadSigningKey } from '../signing/load-signing-key.js';

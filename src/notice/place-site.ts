@@ -2,7 +2,7 @@
 // and its MANIFEST.json, no results) with the same connection helper and release publisher as site mode.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { SftpTransport } from '../delivery/transport.js';
+import type { SftpTransport } from '../sftp/transport.js';
 import { publishRelease } from '../publish/release.js';
 import type { Difusor, Registry } from '../registry/types.js';
 import type { NoticeRelease } from './release.js';

@@ -3,7 +3,7 @@
 // (place-package.ts).
 import type { Clock } from '../core/clock.js';
 import { usesSite } from '../delivery/modes/strategy.js';
-import type { SftpTransport } from '../delivery/transport.js';
+import type { SftpTransport } from '../sftp/transport.js';
 import type { Registry } from '../registry/types.js';
 import { placePackageNotice } from './place-package.js';
 import { placeSiteNotice } from './place-site.js';

@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Clock } from '../core/clock.js';
-import { classifyError, describeError, type DeliveryStage } from '../delivery/classify.js';
-import type { SftpSession, SftpTransport } from '../delivery/transport.js';
+import { classifyError, describeError, type DeliveryStage } from '../sftp/classify.js';
+import type { SftpSession, SftpTransport } from '../sftp/transport.js';
 import type { Difusor } from '../registry/types.js';
 import type { ProbeError, ProbeMeasurements } from './verdict.js';
 

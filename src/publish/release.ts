@@ -2,8 +2,8 @@
 // link what the difusor already holds, upload the rest, rename into place, switch `current`, prune.
 import { join, posix } from 'node:path';
 import pLimit from 'p-limit';
-import { DeliveryError } from '../delivery/classify.js';
-import type { SftpSession } from '../delivery/transport.js';
+import { DeliveryError } from '../sftp/classify.js';
+import type { SftpSession } from '../sftp/transport.js';
 import type { PublishSummary } from '../delivery/types.js';
 import { probeCapabilities, publishModeOf, recycledModeOf, switchMethodOf, type SwitchMethod } from './capabilities.js';
 import {

@@ -2,7 +2,7 @@
 // nothing fetched): a difusor × cut grid read at a glance, availability, incidents, error codes.
 import type { CellOutcome, IncidentReport, ReportCell } from './model.js';
 import { describeIncident, incidentTime } from './render-text.js';
-import { CELL_LEGEND, cutLabel, decimal, errorCodeInWords, localTimeInWords } from './words.js';
+import { CELL_LEGEND, cutLabel, decimal, errorCodeInWords, localTimeInWords } from '../words/report.js';
 
 export function escapeHtml(text: string | number | null): string {
   return String(text ?? '')

@@ -1,6 +1,6 @@
 // The report as CSV (one row per difusor and cut, RFC 4180), JSON (the model) and Markdown tables.
 import type { IncidentReport, ReportIncident } from './model.js';
-import { CELL_LEGEND, cutLabel, decimal, errorCodeInWords, localTimeInWords } from './words.js';
+import { CELL_LEGEND, cutLabel, decimal, errorCodeInWords, localTimeInWords } from '../words/report.js';
 
 export const CSV_HEADER = ['difusor', 'cut', 'outcome', 'error_code', 'seconds', 'attempts', 'cut_time', 'error_message'] as const;
 

@@ -52,8 +52,8 @@ test('a package-mode push loads no build, site, delta, notice or e-mail code', a
   const loaded = readFileSync(listFile, 'utf8').split('\n');
   const ours = (file: string) => loaded.some((url) => url.endsWith(`/dist/src/${file}`));
   // The listing sees the modules a push does need, so the absences below mean something.
-  expect(ours('delivery/transport.js')).toBe(true);
-  expect(ours('notify/follow-up.js')).toBe(true);
+  expect(ours('sftp/transport.js')).toBe(true);
+  expect(ours('cut/follow-up.js')).toBe(true);
   for (const file of ['package/build-package.js', 'signing/load-signing-key.js', 'publish/release.js', 'publish/site-tree.js', 'package/delta.js', 'notice/place.js']) {
     expect([file, ours(file)]).toEqual([file, false]);
   }

@@ -2,7 +2,7 @@
 // Kept apart from the other helpers: those are also built for the benchmark, which has no jest.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { scanHostKeys } from '../../src/delivery/keyscan.js';
+import { scanHostKeys } from '../../src/sftp/keyscan.js';
 import { startSshd, type SshdFixture, type StartSshdOptions } from './sshd.js';
 import { makeWorkspace, type Workspace } from './workspace.js';
 

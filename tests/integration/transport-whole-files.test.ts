@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ssh2 from 'ssh2';
-import { packageUploadLanes, ssh2Transport, type SftpSession } from '../../src/delivery/transport.js';
+import { packageUploadLanes, ssh2Transport, type SftpSession } from '../../src/sftp/transport.js';
 import type { Difusor } from '../../src/registry/types.js';
 import { startSftpServer, type SftpServerHandle } from '../../src/sftp-server/index.js';
 import type { SftpFaults, SftpQuirks } from '../../src/sftp-server/types.js';

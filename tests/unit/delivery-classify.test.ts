@@ -7,7 +7,7 @@ import {
   describeError,
   failureMessage,
   type ClassifyContext,
-} from '../../src/delivery/classify.js';
+} from '../../src/sftp/classify.js';
 import type { FailureCode } from '../../src/delivery/types.js';
 
 /** An error shaped like the real one: a message plus the own properties Node/ssh2 attach. */

@@ -6,7 +6,7 @@ import { join, posix } from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
 import { isPrepPushError } from '../../src/core/errors.js';
 import { deliverToAll } from '../../src/delivery/deliver.js';
-import type { ConnectOptions, RemoteStat, SftpSession, SftpTransport } from '../../src/delivery/transport.js';
+import type { ConnectOptions, RemoteStat, SftpSession, SftpTransport } from '../../src/sftp/transport.js';
 import type { DeliveryResult } from '../../src/delivery/types.js';
 import { TEMP_FILE_PATTERN, deliverToDifusor, temporaryNameFor } from '../../src/delivery/upload.js';
 import type { BuiltPackage } from '../../src/package/types.js';

@@ -3,7 +3,7 @@ import {
   hostKeyAlgorithmOrder,
   matchesPin,
   pinnedHostKeysOf,
-} from '../../src/delivery/host-keys.js';
+} from '../../src/sftp/host-keys.js';
 import { parsePinnedHostKey } from '../../src/registry/host-key.js';
 import { keyscanLines } from '../../src/commands/keyscan.js';
 

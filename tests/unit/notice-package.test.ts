@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { appliedCutOf, choosePackageFor } from '../../src/delivery/package-choice.js';
+import { appliedCutOf, choosePackageFor } from '../../src/delivery/modes/package-choice.js';
 import { shouldReplaceLatest } from '../../src/delivery/upload.js';
 import { buildNoticePackage, noticePackageFileName } from '../../src/notice/package.js';
 import { noticeReleaseName, writeNoticeRelease } from '../../src/notice/release.js';

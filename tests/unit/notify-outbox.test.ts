@@ -11,7 +11,7 @@ import type { LedgerEvent } from '../../src/ledger/types.js';
 import type { NoticePublisher, NoticeRelease } from '../../src/notice/release.js';
 import type { NotifyChannel, SendOutcome } from '../../src/notify/channel.js';
 import { notificationKey, type Notification, type NotifyChannelName } from '../../src/notify/events.js';
-import { followUpRun } from '../../src/notify/follow-up.js';
+import { followUpRun } from '../../src/cut/follow-up.js';
 import { dueEntries, outboxEntries } from '../../src/notify/outbox.js';
 import type { Difusor, Registry } from '../../src/registry/types.js';
 import { aDifusor, aRegistry } from '../helpers/builders.js';

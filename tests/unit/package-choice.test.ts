@@ -1,5 +1,5 @@
 // Which package a difusor gets (full or delta) and in what order its files are uploaded.
-import { appliedCutOf, chooseDeltaBase, packageFilesToUpload } from '../../src/delivery/package-choice.js';
+import { appliedCutOf, chooseDeltaBase, packageFilesToUpload } from '../../src/delivery/modes/package-choice.js';
 import { changedFiles, deltaFileName } from '../../src/package/delta.js';
 import { shouldReplaceLatest } from '../../src/delivery/upload.js';
 

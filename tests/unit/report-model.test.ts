@@ -2,7 +2,7 @@
 // availability, medians, --from/--to, blocks, extra event kinds, CSV quoting.
 import { buildIncidentReport, cellOf, type ReportInput } from '../../src/report/model.js';
 import { csvField, CSV_HEADER, renderCsv, renderMarkdown } from '../../src/report/render-text.js';
-import { localTimeInWords } from '../../src/report/words.js';
+import { localTimeInWords } from '../../src/words/report.js';
 import type { LedgerEvent } from '../../src/ledger/types.js';
 
 type Outcome = Extract<LedgerEvent, { type: 'outcome' }>;

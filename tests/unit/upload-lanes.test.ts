@@ -1,6 +1,6 @@
 // Which package uploads keep the full number of writes in flight (src/delivery/upload-lanes.ts).
 import { describe, expect, test } from '@jest/globals';
-import { UploadLanes } from '../../src/delivery/upload-lanes.js';
+import { UploadLanes } from '../../src/sftp/upload-lanes.js';
 
 const lanes = (): UploadLanes => new UploadLanes({ fullLanes: 2, fullDepth: 16, minDepth: 4 });
 

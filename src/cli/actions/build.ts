@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { loadRegistryFor, resolveStateDir } from '../../commands/context.js';
 import { parseCutTime } from '../../core/cut.js';
-import { packageStoreDir } from '../../cut/state-dir.js';
+import { packageStoreDir } from '../../core/state-dir.js';
 import { acquireLock } from '../../ledger/lock.js';
 import { buildPackage } from '../../package/build-package.js';
 import { packageSigningOptions } from '../../signing/load-signing-key.js';

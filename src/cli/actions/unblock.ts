@@ -1,7 +1,7 @@
 // `unblock ID`.
 import { unblock } from '../../commands/block.js';
 import { loadRegistryFor, resolveStateDir } from '../../commands/context.js';
-import { ssh2Transport } from '../../delivery/transport.js';
+import { ssh2Transport } from '../../sftp/transport.js';
 import { noticePublisherFor } from '../../notice/place.js';
 import type { Action } from '../io.js';
 import { makeStyle, renderBlockChange } from '../render.js';

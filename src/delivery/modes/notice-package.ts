@@ -4,8 +4,8 @@
 // names (or may have named) is never touched again, and a notice older than what LATEST names would
 // be refused by prep-apply, so it is not sent.
 import { posix } from 'node:path';
-import { DeliveryError } from '../classify.js';
-import type { SftpSession } from '../transport.js';
+import { DeliveryError } from '../../sftp/classify.js';
+import type { SftpSession } from '../../sftp/transport.js';
 import { shouldReplaceLatest, sweepStaleTemps } from '../upload.js';
 import { readLatest, uploadPackageFiles, writeLatest } from './package.js';
 import type { DeliveryStrategy, StrategyContext, StrategyOutcome } from './strategy.js';

@@ -2,8 +2,8 @@
 // .sha256 and .sig, then LATEST, each uploaded atomically into remote_dir. The upload steps are
 // shared with the notice package (notice-package.ts), which differs only in when LATEST may move.
 import { posix } from 'node:path';
-import { APPLIED_FILE_NAME, choosePackageFor, packageFilesToUpload, type PackageToSend } from '../package-choice.js';
-import type { SftpSession } from '../transport.js';
+import { APPLIED_FILE_NAME, choosePackageFor, packageFilesToUpload, type PackageToSend } from './package-choice.js';
+import type { SftpSession } from '../../sftp/transport.js';
 import { traceMark } from '../../core/trace.js';
 import { LATEST_FILE_NAME, shouldReplaceLatest, sweepStaleTemps, uploadAtomically } from '../upload.js';
 import type { DeliveryStrategy, StrategyContext, StrategyOutcome } from './strategy.js';

@@ -1,7 +1,7 @@
 // The site strategy: publishes the cut's publication folder as a release and switches `current`.
-import { DeliveryError } from '../classify.js';
+import { DeliveryError } from '../../sftp/classify.js';
 import { traceMark } from '../../core/trace.js';
-import type { SftpSession } from '../transport.js';
+import type { SftpSession } from '../../sftp/transport.js';
 import type { DeliveryStrategy, StrategyContext, StrategyOutcome } from './strategy.js';
 
 export const siteStrategy: DeliveryStrategy = {

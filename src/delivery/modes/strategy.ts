@@ -3,7 +3,7 @@
 // does not learn about modes.
 import type { LocalRelease } from '../../publish/release.js';
 import type { DeliveryMode } from '../../registry/types.js';
-import type { SftpSession } from '../transport.js';
+import type { SftpSession } from '../../sftp/transport.js';
 import type { PublishSummary } from '../types.js';
 import type { DifusorDelivery } from '../upload.js';
 import { packageStrategy } from './package.js';

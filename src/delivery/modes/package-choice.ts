@@ -2,10 +2,10 @@
 // from the cut its prep-apply says it APPLIED), and the files to upload for it, in the contract's
 // order — package, .sha256, .sig — before LATEST. The choice is pure; reading files is at the edge.
 import { readFileSync } from 'node:fs';
-import type { DeltaPackage } from '../package/delta.js';
-import type { BuiltPackage } from '../package/types.js';
-import type { LedgerState } from '../ledger/types.js';
-import type { AtomicUploadSource } from './upload.js';
+import type { DeltaPackage } from '../../package/delta.js';
+import type { BuiltPackage } from '../../package/types.js';
+import type { LedgerState } from '../../ledger/types.js';
+import type { AtomicUploadSource } from '../upload.js';
 
 /** The file prep-apply writes in REMOTE_DIR: the cut id it applied, on one line. */
 export const APPLIED_FILE_NAME = 'APPLIED';
@@ -103,7 +103,7 @@ export async function packageExtrasFor(pkg: BuiltPackage, storeDir: string, delt
   const extras: PackageExtras = {};
   if (pkg.sigFile !== undefined) extras.sigText = readFileSync(pkg.sigFile, 'utf8');
   if (delta) {
-    const { findDelta } = await import('../package/delta.js');
+    const { findDelta } = await import('../../package/delta.js');
     extras.delta = {
       lastDeliveredCut: (id) => ledger.difusores[id]?.lastDeliveredCut ?? null,
       find: (base) => findDelta(storeDir, pkg, base),

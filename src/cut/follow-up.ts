@@ -9,10 +9,10 @@ import { noticesDue } from '../notice/decide.js';
 import { writeNoticeRelease, type NoticePublisher } from '../notice/release.js';
 import type { Registry } from '../registry/types.js';
 import { syncPublicList, type PublicListResult } from '../public/write.js';
-import { withinTimeout, type NotifyChannel } from './channel.js';
-import { channelsOf, queueNotifications, sendDue, type SendSummary } from './dispatch.js';
-import { notificationsOfEvents, notificationsOfTransition, type Notification } from './events.js';
-import { outboxEntries, unsentEntries } from './outbox.js';
+import { withinTimeout, type NotifyChannel } from '../notify/channel.js';
+import { channelsOf, queueNotifications, sendDue, type SendSummary } from '../notify/dispatch.js';
+import { notificationsOfEvents, notificationsOfTransition, type Notification } from '../notify/events.js';
+import { outboxEntries, unsentEntries } from '../notify/outbox.js';
 
 export interface FollowUpInput {
   registry: Registry;

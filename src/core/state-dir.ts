@@ -1,8 +1,8 @@
 // Where things live in the state dir: the package store, the journal, the lock, the run reports.
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PrepPushError } from '../core/errors.js';
-import type { RunReport } from './report.js';
+import { PrepPushError } from './errors.js';
+import type { RunReport } from '../cut/report.js';
 
 export function packageStoreDir(stateDir: string): string {
   return path.join(stateDir, 'packages');

@@ -2,7 +2,7 @@
 // election night, and json/main.json carries the cut's date and time as every publication must.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Cut } from '../core/cut.js';
+import type { Cut } from '../../core/cut.js';
 
 const PARTIES = ['PAN', 'PRI', 'PRD', 'PT', 'PVEM', 'MC', 'MORENA'];
 

@@ -1,5 +1,5 @@
 // The report's Spanish vocabulary: error codes in words, cell outcomes, and times as people read them.
-import type { CellOutcome } from './model.js';
+import type { CellOutcome } from '../report/model.js';
 
 /** Each failure code of the contract, in words a difusor's staff and an auditor understand. */
 export const ERROR_CODE_IN_WORDS: Record<string, string> = {

@@ -1,6 +1,6 @@
 // Turns whatever went wrong talking to a difusor (a socket error, an ssh2 error, an SFTP status)
 // into one of the contract's failure codes and a message an operator can act on. Pure: no I/O.
-import type { FailureCode } from './types.js';
+import type { FailureCode } from '../delivery/types.js';
 
 /** A failure whose code is already known (the host-key check, a deadline, a size mismatch). */
 export class DeliveryError extends Error {
