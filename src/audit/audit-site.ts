@@ -6,21 +6,8 @@ import type { Clock } from '../core/clock.js';
 import { roundSeconds } from '../core/duration.js';
 import { FetchFailure, fileUrl, SiteClient } from './http.js';
 import { fetchPipelined } from './pipelined.js';
-import {
-  checkCacheControl,
-  checkServedFile,
-  chooseFilesToCheck,
-  compareManifest,
-  MAIN_JSON,
-  MANIFEST_PATH,
-  outcomeOf,
-  parseServedManifest,
-  problemsOf,
-  type AuditOutcome,
-  type FileAnswer,
-  type Finding,
-  type Manifest,
-} from './model.js';
+import { checkCacheControl, checkServedFile, chooseFilesToCheck, compareManifest, MAIN_JSON, MANIFEST_PATH, outcomeOf, parseServedManifest, problemsOf, type FileAnswer, type Finding, type Manifest } from './model.js';
+import { type AuditOutcome } from '../ledger/types.js';
 
 /** A MANIFEST.json of 20,000 files is about 2.5 MB; anything past this is not one of ours. */
 export const MANIFEST_MAX_BYTES = 64 * 1024 * 1024;

@@ -1,9 +1,9 @@
 // src/audit/: checks from the outside that each difusor's public site serves its latest cut, unaltered, with the right headers. This file: the pure model.
 // Every check turns what the site answered into findings; the outcome is the most serious finding
 // (unreachable > stale > tampered > misconfigured > ok) and the problems list every finding.
+import type { AuditOutcome } from '../ledger/types.js';
 import type { ManifestFile } from '../package/manifest.js';
 
-export type AuditOutcome = 'ok' | 'stale' | 'tampered' | 'misconfigured' | 'unreachable';
 export type FindingKind = Exclude<AuditOutcome, 'ok'>;
 
 export interface Finding {

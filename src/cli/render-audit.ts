@@ -1,7 +1,7 @@
 // Lines people read for `audit` and for the audits of `cut --audit`. Pure: returns strings.
 import { formatSeconds } from '../core/duration.js';
 import type { SiteAuditResult } from '../audit/audit-site.js';
-import type { AuditOutcome } from '../audit/model.js';
+import type { AuditOutcome } from '../ledger/types.js';
 import type { AuditReport } from '../commands/audit.js';
 import { table, type Style } from './render.js';
 

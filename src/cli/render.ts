@@ -11,7 +11,8 @@ import type { Retraction } from '../commands/retract.js';
 import type { StatusReport } from '../commands/status.js';
 import type { FollowUpReport } from '../cut/follow-up.js';
 import type { BuiltPackage } from '../package/types.js';
-import { DELIVERY_FALLBACKS, type PublishSummary } from '../delivery/types.js';
+import { DELIVERY_FALLBACKS } from '../sftp/atomic-upload.js';
+import { type PublishSummary } from '../ledger/types.js';
 
 export interface Style {
   ok(text: string): string;

@@ -1,11 +1,33 @@
-// Where things live in the state dir: the package store, the journal, the lock, the run reports.
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+// Every path in the state dir, in one place: the ledger's journal and lock, the package store, the
+// run reports, the extracted sites and the notices. Read-only commands check it exists first.
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PrepPushError } from './errors.js';
-import type { RunReport } from '../cut/report.js';
+
+export function journalPath(stateDir: string): string {
+  return path.join(stateDir, 'journal.jsonl');
+}
+
+export function lockPath(stateDir: string): string {
+  return path.join(stateDir, 'lock');
+}
 
 export function packageStoreDir(stateDir: string): string {
   return path.join(stateDir, 'packages');
+}
+
+/** One JSON report per run (`reports/<cut>-<command>-<started>.json`). */
+export function reportsDir(stateDir: string): string {
+  return path.join(stateDir, 'reports');
+}
+
+/** Stored packages extracted for site mode, one folder per cut. */
+export function sitesDir(stateDir: string): string {
+  return path.join(stateDir, 'sites');
+}
+
+/** The notice releases written for blocked difusores, one folder per difusor. */
+export function noticesDir(stateDir: string): string {
+  return path.join(stateDir, 'notices');
 }
 
 /** Whether the state dir exists (read-only commands must not create an empty one). */
@@ -14,35 +36,5 @@ export async function stateDirExists(stateDir: string): Promise<boolean> {
     return (await stat(stateDir)).isDirectory();
   } catch {
     return false;
-  }
-}
-
-export function reportsDir(stateDir: string): string {
-  return path.join(stateDir, 'reports');
-}
-
-/** Keeps every run's report as `reports/<cut>-<command>-<started>.json` (written atomically). */
-export async function writeRunReport(stateDir: string, report: RunReport): Promise<string> {
-  const dir = reportsDir(stateDir);
-  const stamp = report.started_at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const file = path.join(dir, `${report.cut.id}-${report.command}-${stamp}.json`);
-  const temp = `${file}.tmp-${process.pid}`;
-  try {
-    await mkdir(dir, { recursive: true });
-    const handle = await open(temp, 'w');
-    try {
-      await handle.writeFile(`${JSON.stringify(report, null, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
-    return file;
-  } catch (cause) {
-    await rm(temp, { force: true });
-    throw new PrepPushError('io', `could not write the run report ${file}: ${(cause as Error).message}`, {
-      hint: 'check that the state dir is writable and the disk is not full',
-      cause,
-    });
   }
 }

@@ -11,7 +11,8 @@ import type { Registry } from '../registry/types.js';
 import { syncPublicList, type PublicListResult } from '../public/write.js';
 import { withinTimeout, type NotifyChannel } from '../notify/channel.js';
 import { channelsOf, queueNotifications, sendDue, type SendSummary } from '../notify/dispatch.js';
-import { notificationsOfEvents, notificationsOfTransition, type Notification } from '../notify/events.js';
+import { notificationsOfEvents, notificationsOfTransition } from '../notify/events.js';
+import { type Notification } from '../ledger/notification.js';
 import { outboxEntries, unsentEntries } from '../notify/outbox.js';
 
 export interface FollowUpInput {

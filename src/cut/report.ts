@@ -1,9 +1,15 @@
 // The report of a cut or push run: what the CLI prints, what `--json` emits (the contract's shape),
 // what is kept in the state dir, and the pure mapping from a report to the process exit code.
 import type { DeliveryAuditSummary } from '../audit/after-delivery.js';
-import type { DeliveryFailure, DeliveryFallback, PublishSummary } from '../delivery/types.js';
+import type { DeliveryFailure } from '../delivery/types.js';
+import type { DeliveryFallback } from '../sftp/atomic-upload.js';
+import type { PublishSummary } from '../ledger/types.js';
 import type { PlannedSkip } from './plan.js';
 import type { FollowUpReport } from './follow-up.js';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { PrepPushError } from '../core/errors.js';
+import { reportsDir } from '../core/state-dir.js';
 
 export interface ReportResult {
   id: string;
@@ -54,4 +60,30 @@ export function exitCodeOfRun(report: Pick<RunReport, 'results' | 'interrupted' 
   // An audit under audit.counts_as_miss that found the cut not served is a miss like a failure.
   if (report.results.some((r) => r.audit?.counts_as_miss === true)) return 1;
   return report.results.some((r) => r.outcome === 'failed') ? 1 : 0;
+}
+
+/** Keeps every run's report as `reports/<cut>-<command>-<started>.json` (written atomically). */
+export async function writeRunReport(stateDir: string, report: RunReport): Promise<string> {
+  const dir = reportsDir(stateDir);
+  const stamp = report.started_at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const file = path.join(dir, `${report.cut.id}-${report.command}-${stamp}.json`);
+  const temp = `${file}.tmp-${process.pid}`;
+  try {
+    await mkdir(dir, { recursive: true });
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(`${JSON.stringify(report, null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+    return file;
+  } catch (cause) {
+    await rm(temp, { force: true });
+    throw new PrepPushError('io', `could not write the run report ${file}: ${(cause as Error).message}`, {
+      hint: 'check that the state dir is writable and the disk is not full',
+      cause,
+    });
+  }
 }

@@ -17,7 +17,8 @@ import { PrepPushError } from '../core/errors.js';
 import { traceMark } from '../core/trace.js';
 import { deliverToAll } from '../delivery/deliver.js';
 import type { SftpTransport } from '../sftp/transport.js';
-import { usesSite, type SitePlan } from '../delivery/modes/strategy.js';
+import { readPackageSha256, resultStrategies, usesSite } from '../delivery/modes/index.js';
+import type { SitePlan } from '../delivery/modes/strategy.js';
 import type { DeliveryResult } from '../delivery/types.js';
 import { openJournal, readJournal } from '../ledger/journal.js';
 import type { Journal, JournalContents } from '../ledger/journal.js';
@@ -32,7 +33,8 @@ import { assertKnownIds, difusoresHoldingCut, planTargets } from './plan.js';
 import type { DeliveryPlanTargets, PlannedSkip } from './plan.js';
 import { exitCodeOfRun } from './report.js';
 import type { ReportResult, RunReport } from './report.js';
-import { packageStoreDir, stateDirExists, writeRunReport } from '../core/state-dir.js';
+import { packageStoreDir, stateDirExists } from '../core/state-dir.js';
+import { writeRunReport } from './report.js';
 import { checkCutTime } from './time-guard.js';
 import type { NoticePublisher } from '../notice/release.js';
 import type { NotifyChannel } from '../notify/channel.js';
@@ -302,15 +304,15 @@ async function deliverAndRecord(
       }
       return followUpModule;
     };
+    const resultsInput = {
+      pkg,
+      sha256Text: await readPackageSha256(pkg),
+      latestMustName: cutLatestMustName(recorder.state),
+      site,
+      extras: await packageExtrasFor(pkg, packageStoreDir(stateDir), registry.package.delta === true, recorder.state),
+    };
     await deliverToAll(
-      {
-        pkg,
-        targets: plan.targets,
-        settings: registry.push,
-        latestMustName: cutLatestMustName(recorder.state),
-        site,
-        extras: await packageExtrasFor(pkg, packageStoreDir(stateDir), registry.package.delta === true, recorder.state),
-      },
+      { targets: plan.targets, settings: registry.push, strategiesFor: (difusor) => resultStrategies(difusor, resultsInput) },
       { transport: deps.transport, env: deps.env, clock: deps.clock },
       {
         signal: deps.signal,

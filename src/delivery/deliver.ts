@@ -1,25 +1,16 @@
-// The fan-out: one built package to every targeted difusor, at most `concurrency` at a time, each
+// The fan-out: every targeted difusor's strategies, at most `concurrency` deliveries at a time, each
 // delivery isolated from the others and reported as soon as it ends.
-import { readFile } from 'node:fs/promises';
 import pLimit from 'p-limit';
-import { PrepPushError } from '../core/errors.js';
-import type { BuiltPackage } from '../package/types.js';
 import type { Difusor, PushSettings } from '../registry/types.js';
 import type { DeliveryResult } from './types.js';
-import type { PackageExtras } from './modes/package-choice.js';
-import { deliverToDifusor, type DeliveryDeps } from './upload.js';
-import type { SitePlan } from './modes/strategy.js';
+import { deliverToDifusor, type DeliveryDeps } from './deliver-one.js';
+import type { DeliveryStrategy } from './modes/strategy.js';
 
 export interface DeliveryPlan {
-  pkg: BuiltPackage;
   targets: Difusor[];
   settings: PushSettings;
-  /** The cut LATEST must name (ledger's `cutLatestMustName`); lets LATEST move back after a retract. */
-  latestMustName?: string | null;
-  /** Signature and deltas for package mode (package-choice.ts). */
-  extras?: PackageExtras;
-  /** The site of this cut, when any target publishes it (delivery: site or both). */
-  site?: SitePlan;
+  /** What each target gets, chosen once by the caller (delivery/modes/index.ts). */
+  strategiesFor(difusor: Difusor): DeliveryStrategy[];
 }
 
 export interface DeliveryHooks {
@@ -32,31 +23,21 @@ export interface DeliveryHooks {
 }
 
 /**
- * Delivers `plan.pkg` to every target, at most `plan.settings.concurrency` at a time, and resolves
+ * Delivers to every target, at most `plan.settings.concurrency` at a time, and resolves
  * with one result per STARTED difusor, in `plan.targets` order, after every `onResult` settled.
  * A difusor's failure is its result, never a rejection. After `hooks.signal` aborts, difusores
  * not yet started are left out of the results (the caller sees who is missing); those in flight
  * finish or fail within their own deadline.
  *
- * Rejects only for problems of the institute's side: the package's `.sha256` file cannot be read
- * (PrepPushError 'io', before anything is sent), or an `onResult` rejected (after every delivery
- * ended, with the first such error: an outcome that could not be journaled must not pass silently).
+ * Rejects only when an `onResult` rejected (after every delivery ended, with the first such error:
+ * an outcome that could not be journaled must not pass silently).
  */
 export async function deliverToAll(
   plan: DeliveryPlan,
   deps: DeliveryDeps,
   hooks: DeliveryHooks = {},
 ): Promise<DeliveryResult[]> {
-  const { pkg, targets, settings } = plan;
-  let sha256Text: string;
-  try {
-    sha256Text = await readFile(pkg.sha256File, 'utf8');
-  } catch (error) {
-    throw new PrepPushError('io', `cannot read ${pkg.sha256File}: ${(error as Error).message}`, {
-      hint: 'rebuild the package with `prep-push build`',
-      cause: error,
-    });
-  }
+  const { targets, settings } = plan;
 
   const limit = pLimit(Math.max(1, settings.concurrency));
   const journaling: Promise<void>[] = [];
@@ -65,18 +46,20 @@ export async function deliverToAll(
     limit(async (): Promise<DeliveryResult | undefined> => {
       if (hooks.signal?.aborted) return undefined;
       hooks.onStart?.(difusor.id);
-      const result = await deliverToDifusor({ difusor, pkg, sha256Text, settings, latestMustName: plan.latestMustName, extras: plan.extras, site: plan.site }, deps).catch(
-        // deliverToDifusor turns every failure into a result; this only guards the fan-out
-        // against a bug there, so one difusor can never take the others down.
-        (error: unknown): DeliveryResult => ({
-          id: difusor.id,
-          outcome: 'failed',
-          error: { code: 'SFTP_ERROR', message: `${difusor.id}: internal error: ${String(error)}` },
-          seconds: 0,
-          attempts: 1,
-          bytes: 0,
-        }),
-      );
+      const result = await Promise.resolve()
+        .then(() => deliverToDifusor({ difusor, settings, strategies: plan.strategiesFor(difusor) }, deps))
+        .catch(
+          // deliverToDifusor turns every failure into a result; this only guards the fan-out
+          // against a bug there (or in choosing the strategies), so one difusor can never take the others down.
+          (error: unknown): DeliveryResult => ({
+            id: difusor.id,
+            outcome: 'failed',
+            error: { code: 'SFTP_ERROR', message: `${difusor.id}: internal error: ${String(error)}` },
+            seconds: 0,
+            attempts: 1,
+            bytes: 0,
+          }),
+        );
       if (hooks.onResult) {
         // Handled at once (not only at the end), so a rejection is never "unhandled" meanwhile.
         journaling.push(

@@ -1,22 +1,8 @@
-// The vocabulary of delivery: per-difusor results and the contract's failure codes.
+// The vocabulary of delivery: per-difusor results, which failures a retry can fix, and fallbacks.
+import type { FailureCode } from '../core/failure-codes.js';
+import type { PublishSummary } from '../ledger/types.js';
+import type { DeliveryFallback } from '../sftp/atomic-upload.js';
 
-export const FAILURE_CODES = [
-  'HOST_KEY_MISMATCH',
-  'AUTH_FAILED',
-  'CONNECT_REFUSED',
-  'CONNECT_TIMEOUT',
-  'HOST_UNREACHABLE',
-  'PERMISSION_DENIED',
-  'NO_SPACE',
-  'CONNECTION_LOST',
-  'TRANSFER_TIMEOUT',
-  'VERIFY_FAILED',
-  'ROLLBACK_REFUSED',
-  'SFTP_ERROR',
-  'REMOTE_DIR_MISSING',
-] as const;
-
-export type FailureCode = (typeof FAILURE_CODES)[number];
 
 /** Failures a retry inside the same run cannot fix: retrying only delays the report. */
 export const NOT_RETRYABLE: ReadonlySet<FailureCode> = new Set<FailureCode>([
@@ -53,34 +39,3 @@ export interface DeliveryResult {
   /** Site mode: what the release cost and where `current` is (null for a package-only difusor). */
   publish?: PublishSummary | null;
 }
-
-/** The contract's `publish` object of a result (snake_case, as `--json` prints it). */
-export interface PublishSummary {
-  /** `link+rename` (hard links + one atomic rename) or a documented fallback; see README. */
-  mode: string;
-  /** The release directory's name under `releases/`. */
-  release: string;
-  uploaded_files: number;
-  linked_files: number;
-  bytes_uploaded: number;
-  /** The release `current` names after the run (the published one, or unchanged when refused). */
-  current: string | null;
-  /** SHA-256 of the release's MANIFEST.json: how a later run recognises it on the difusor. */
-  manifest_sha256: string;
-  /** Session operations this release took (an upload, open+write+close on the wire, counts as one): for the benchmark. */
-  sftp_operations: number;
-  /** Files left in place in a recycled release (mode `recycle+…`); 0 otherwise. */
-  kept_files?: number;
-  /** The old release recycled into this one (it is gone from the difusor), or null. */
-  recycled_from?: string | null;
-}
-
-/** What a delivery did where the server lacks an OpenSSH extension. */
-export const DELIVERY_FALLBACKS = {
-  /** No fsync@openssh.com: files renamed into place without being flushed to their disk first. */
-  'no-fsync': 'no fsync@openssh.com: files not flushed to the server\'s disk before the rename',
-  /** No posix-rename@openssh.com: the old file is removed, then the new one renamed (a short window without it). */
-  'no-posix-rename': 'no posix-rename@openssh.com: remove then rename (a moment without the file, never a partial one)',
-} as const;
-
-export type DeliveryFallback = keyof typeof DELIVERY_FALLBACKS;

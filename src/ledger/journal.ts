@@ -3,12 +3,11 @@
 // or a power cut; a line torn by a crash is recognised and cut off, never glued to the next one.
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readFile, writeFile, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
 import { PrepPushError } from '../core/errors.js';
 import { deriveLedgerState } from './rules.js';
 import type { LedgerEvent, LedgerState } from './types.js';
+import { journalPath } from '../core/state-dir.js';
 
-export const JOURNAL_FILE = 'journal.jsonl';
 
 export interface Journal {
   /** Resolves once the event's line is written and fdatasync'ed. Appends are serialised. */
@@ -24,9 +23,6 @@ export interface JournalContents {
   warnings: string[];
 }
 
-export function journalPath(stateDir: string): string {
-  return join(stateDir, JOURNAL_FILE);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Reading

@@ -3,11 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
-import { join } from 'node:path';
 import { formatLocalTime } from '../core/cut.js';
 import { PrepPushError } from '../core/errors.js';
+import { lockPath } from '../core/state-dir.js';
 
-export const LOCK_FILE = 'lock';
 /**
  * A lock file is never half-written (it is linked in whole), so an unreadable or empty one is
  * damage; still, give a few seconds' benefit of the doubt before treating it as stale.
@@ -46,9 +45,6 @@ export interface LockDeps {
   isProcessAlive?: (pid: number) => boolean;
 }
 
-export function lockPath(stateDir: string): string {
-  return join(stateDir, LOCK_FILE);
-}
 
 /** Signal 0 checks for existence only. EPERM: it exists but belongs to someone else, so alive. */
 export function isProcessAlive(pid: number): boolean {

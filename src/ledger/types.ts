@@ -1,8 +1,33 @@
 // The ledger's vocabulary: the journal's events (the truth, append-only) and the state derived
 // from them (what `status`, planning and blocking read).
-import type { AuditOutcome } from '../audit/model.js';
-import type { FailureCode, PublishSummary } from '../delivery/types.js';
-import type { Notification, NotifyChannelName } from '../notify/events.js';
+// The journal owns the shape of everything it stores (results, publish summaries, audits,
+// notifications), so the ledger imports nothing above it.
+import type { FailureCode } from '../core/failure-codes.js';
+import type { Notification, NotifyChannelName } from './notification.js';
+
+/** What `audit` found at a difusor's public site (contract's precedence: unreachable > stale > tampered > misconfigured > ok). */
+export type AuditOutcome = 'ok' | 'stale' | 'tampered' | 'misconfigured' | 'unreachable';
+
+/** The contract's `publish` object of a result (snake_case, as `--json` prints it). */
+export interface PublishSummary {
+  /** `link+rename` (hard links + one atomic rename) or a documented fallback; see README. */
+  mode: string;
+  /** The release directory's name under `releases/`. */
+  release: string;
+  uploaded_files: number;
+  linked_files: number;
+  bytes_uploaded: number;
+  /** The release `current` names after the run (the published one, or unchanged when refused). */
+  current: string | null;
+  /** SHA-256 of the release's MANIFEST.json: how a later run recognises it on the difusor. */
+  manifest_sha256: string;
+  /** Session operations this release took (an upload, open+write+close on the wire, counts as one): for the benchmark. */
+  sftp_operations: number;
+  /** Files left in place in a recycled release (mode `recycle+…`); 0 otherwise. */
+  kept_files?: number;
+  /** The old release recycled into this one (it is gone from the difusor), or null. */
+  recycled_from?: string | null;
+}
 
 export type RecordedOutcome = 'delivered' | 'failed' | 'skipped';
 

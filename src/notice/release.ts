@@ -4,9 +4,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Difusor, Registry } from '../registry/types.js';
-import { formatTime } from '../notify/email-text.js';
+import { formatTime } from '../words/time.js';
 import { DEFAULT_NOTICE_TEMPLATE, fillNoticeTemplate } from './template.js';
 import type { NoticeDue } from './decide.js';
+import { noticesDir } from '../core/state-dir.js';
 
 export interface NoticeManifest {
   cut: { id: string; time: string };
@@ -41,10 +42,6 @@ export const NOTICE_MARK = '-aviso';
 
 export function noticeReleaseName(cutId: string): string {
   return `${cutId}${NOTICE_MARK}`;
-}
-
-export function noticesDir(stateDir: string): string {
-  return path.join(stateDir, 'notices');
 }
 
 /** The notice's HTML for a difusor: the registry's template, else the Spanish default. */

@@ -1,23 +1,7 @@
 // The notice a blocked difusor's portal shows instead of results: its placeholders, the Spanish
 // default text, and the renderer that fills a template (the registry's `notice.template` or the default).
-
-/** What a template may use; anything else in `{{...}}` is refused when the registry is validated. */
-export const NOTICE_PLACEHOLDERS = ['institute', 'institute_short', 'difusor', 'difusor_id', 'url', 'since', 'reason', 'cut'] as const;
-export type NoticePlaceholder = (typeof NOTICE_PLACEHOLDERS)[number];
-export type NoticeValues = Record<NoticePlaceholder, string>;
-
-const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
-
-/** The `{{names}}` a template uses that are not placeholders, in order of appearance, once each. */
-export function unknownPlaceholders(template: string): string[] {
-  const known = new Set<string>(NOTICE_PLACEHOLDERS);
-  const unknown = [...template.matchAll(PLACEHOLDER)].map((m) => m[1]).filter((name) => !known.has(name));
-  return [...new Set(unknown)];
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
+import { escapeHtml } from '../words/html.js';
+import { PLACEHOLDER, type NoticePlaceholder, type NoticeValues } from '../registry/notice-placeholders.js';
 
 /** Fills a template; every value is HTML-escaped (a reason typed at `block` is text, not markup). */
 export function fillNoticeTemplate(template: string, values: NoticeValues): string {

@@ -1,6 +1,6 @@
 // One interface every channel (email.ts, webhook.ts, command.ts) implements, so the dispatcher does
 // not learn how each one talks: send one notification, within a time bound, and say how it went.
-import type { Notification, NotifyChannelName } from './events.js';
+import type { Notification, NotifyChannelName } from '../ledger/notification.js';
 
 export type SendOutcome =
   | { ok: true; detail: string | null }

@@ -2,7 +2,7 @@
 // stdin; a non-zero exit is a failure, and a command still running at the timeout is killed.
 import { spawn } from 'node:child_process';
 import type { NotifyChannel, SendOutcome } from './channel.js';
-import type { Notification } from './events.js';
+import type { Notification } from '../ledger/notification.js';
 
 export function commandChannel(argv: string[], timeoutS: number, env: NodeJS.ProcessEnv): NotifyChannel {
   const shown = argv.join(' ');

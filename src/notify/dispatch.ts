@@ -6,7 +6,7 @@ import type { Registry } from '../registry/types.js';
 import type { NotifyChannel } from './channel.js';
 import { commandChannel } from './command.js';
 import { emailChannel, emailRecipients } from './email.js';
-import type { Notification, NotifyChannelName } from './events.js';
+import type { Notification, NotifyChannelName } from '../ledger/notification.js';
 import { dueEntries, outboxEntries, toQueue } from './outbox.js';
 import { webhookChannel } from './webhook.js';
 

@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { EmailSettings, Registry } from '../registry/types.js';
 import { withinTimeout, type NotifyChannel, type SendOutcome } from './channel.js';
-import { emailFor } from './email-text.js';
-import type { Notification } from './events.js';
+import { emailFor } from '../words/email.js';
+import type { Notification } from '../ledger/notification.js';
 
 /** Who receives a notification's e-mail: the institute's desk, and the difusor's contacts when asked. */
 export function emailRecipients(registry: Registry, settings: EmailSettings, n: Notification): string[] {

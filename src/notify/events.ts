@@ -1,35 +1,12 @@
 // notify/: what the institute tells people when a difusor's state changes — events derived purely
 // from the ledger's transitions (this file), an outbox in the journal, and one file per channel.
 import { isNewAuditFailure } from '../audit/model.js';
-import { describeAuditOutcome, describeFailure } from './email-text.js';
+import { describeAuditOutcome } from '../words/audit.js';
+import { describeFailure } from '../words/failures.js';
 import { applyEvent, difusorState } from '../ledger/rules.js';
+import type { Notification, NotificationKind } from '../ledger/notification.js';
 import type { LedgerEvent, LedgerState } from '../ledger/types.js';
 import type { Difusor, Registry } from '../registry/types.js';
-
-/**
- * Every kind of event a channel may carry. Adding one is this one line: other callers (audit, probe)
- * build their Notification with `makeNotification` and queue it with the outbox like any other.
- */
-export const NOTIFICATION_KINDS = ['missed', 'blocked', 'recovered', 'unblocked', 'notice_published', 'audit_failed', 'probe_failed'] as const;
-export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
-
-export const NOTIFY_CHANNELS = ['email', 'webhook', 'command'] as const;
-export type NotifyChannelName = (typeof NOTIFY_CHANNELS)[number];
-
-/** The contract's JSON object: what a webhook receives and a command reads on stdin. */
-export interface Notification {
-  event: NotificationKind;
-  /** `institute_name`, else `institute`. */
-  institute: string;
-  difusor: { id: string; name: string; url: string | null };
-  cut: string | null;
-  /** ISO 8601 UTC: when the transition was recorded. */
-  time: string;
-  /** One Spanish sentence a person can act on. */
-  message: string;
-  /** For `missed`: the failure code (CONNECT_TIMEOUT...); for `audit_failed`: the audit outcome (stale...). */
-  code?: string;
-}
 
 /** The outbox's identity of a notification: each (event, difusor, cut) goes out once per channel. */
 export function notificationKey(n: Pick<Notification, 'event' | 'difusor' | 'cut'>): string {

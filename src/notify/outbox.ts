@@ -1,7 +1,8 @@
 // The outbox, as a pure fold over the journal: for each (notification key, channel), whether it is
 // queued, in doubt (an attempt a killed run never finished), sent, or failed and due again.
 import type { LedgerEvent } from '../ledger/types.js';
-import { notificationKey, type Notification, type NotifyChannelName } from './events.js';
+import { notificationKey } from './events.js';
+import { type Notification, type NotifyChannelName } from '../ledger/notification.js';
 
 export type OutboxStatus = 'queued' | 'in_doubt' | 'sent' | 'failed';
 

@@ -1,6 +1,6 @@
 // The webhook channel: each notification as one JSON POST, with Node's fetch, cut at the timeout.
 import type { NotifyChannel, SendOutcome } from './channel.js';
-import type { Notification } from './events.js';
+import type { Notification } from '../ledger/notification.js';
 
 export function webhookChannel(url: string, timeoutS: number): NotifyChannel {
   return {

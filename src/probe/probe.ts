@@ -8,11 +8,11 @@ import { classifyError, describeError, type DeliveryStage } from '../sftp/classi
 import type { SftpSession, SftpTransport } from '../sftp/transport.js';
 import type { Difusor } from '../registry/types.js';
 import type { ProbeError, ProbeMeasurements } from './verdict.js';
+import { SFTP_NO_SUCH_FILE } from '../sftp/status-codes.js';
 
 /** Every scratch entry of a probe starts with this; an interrupted probe's are swept by the next one. */
 export const PROBE_PREFIX = '.prep-push-probe';
 
-const SFTP_NO_SUCH_FILE = 2;
 const TEST_TEXT = 'prep-push probe: this file is removed within seconds\n';
 
 export interface ProbeDeps {

@@ -1,7 +1,7 @@
 // public/: the official list of difusores the institute's PREP site serves — a pure model from the
 // registry and the ledger (this file), rendered as difusores.json and an accessible Spanish page.
-import { escapeHtml } from '../notice/template.js';
-import { formatTime } from '../notify/email-text.js';
+import { escapeHtml } from '../words/html.js';
+import { formatTime } from '../words/time.js';
 import type { LedgerState } from '../ledger/types.js';
 import type { Registry } from '../registry/types.js';
 

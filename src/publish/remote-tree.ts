@@ -2,10 +2,10 @@
 import { posix } from 'node:path';
 import type pLimitType from 'p-limit';
 import type { SftpSession } from '../sftp/transport.js';
+import { SFTP_NO_SUCH_FILE } from '../sftp/status-codes.js';
 
 type Limit = ReturnType<typeof pLimitType>;
 
-const SFTP_NO_SUCH_FILE = 2;
 const SFTP_PERMISSION_DENIED = 3;
 
 function isNoSuchFile(error: unknown): boolean {

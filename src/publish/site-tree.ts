@@ -8,8 +8,8 @@ import { extractTarGz } from '../package/extract-tar-gz.js';
 import type { BuiltPackage } from '../package/types.js';
 import { MANIFEST_NAME } from './layout.js';
 import type { LocalRelease } from './release.js';
+import { sitesDir as sitesDirOf } from '../core/state-dir.js';
 
-export const SITES_DIR = 'sites';
 const MANIFEST_SIG_NAME = `${MANIFEST_NAME}.sig`;
 /** Extracted cuts kept besides the one being published: re-pushes of recent cuts skip extraction. */
 const KEEP_EXTRACTED = 3;
@@ -23,7 +23,7 @@ function treeNameOf(pkg: BuiltPackage): string {
  * first time. Rejects with PrepPushError('io') when the package cannot be read or extracted.
  */
 export async function siteReleaseOf(stateDir: string, pkg: BuiltPackage): Promise<LocalRelease> {
-  const sitesDir = join(stateDir, SITES_DIR);
+  const sitesDir = sitesDirOf(stateDir);
   const dir = join(sitesDir, treeNameOf(pkg));
   const exists = await stat(join(dir, MANIFEST_NAME)).then(
     () => true,
@@ -82,7 +82,7 @@ async function pruneExtracted(sitesDir: string, keepName: string): Promise<void>
 
 /** SHA-256 of each extracted cut's MANIFEST.json still in the state dir, by release name. */
 export async function extractedManifestHashes(stateDir: string): Promise<Map<string, string>> {
-  const sitesDir = join(stateDir, SITES_DIR);
+  const sitesDir = sitesDirOf(stateDir);
   const out = new Map<string, string>();
   for (const name of await readdir(sitesDir).catch(() => [] as string[])) {
     if (name.startsWith('.')) continue;

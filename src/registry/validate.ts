@@ -24,7 +24,7 @@ import {
   type RegistryFile,
 } from './schema.js';
 import type { Difusor, Registry } from './types.js';
-import { unknownPlaceholders, NOTICE_PLACEHOLDERS } from '../notice/template.js';
+import { unknownPlaceholders, NOTICE_PLACEHOLDERS } from './notice-placeholders.js';
 import { parsePinnedHostKey } from './host-key.js';
 import type { PinnedHostKey } from './types.js';
 

@@ -1,9 +1,10 @@
 // The incident report (memoria técnica): a pure model built from the journal's events — per
 // difusor, per cut, and the difusor × cut grid — that the renderers (HTML, CSV, JSON, Markdown) print.
 import { cutFromId, formatLocalTime } from '../core/cut.js';
-import { isNewAuditFailure, type AuditOutcome } from '../audit/model.js';
+import { isNewAuditFailure } from '../audit/model.js';
+import { type AuditOutcome } from '../ledger/types.js';
 import type { LedgerEvent } from '../ledger/types.js';
-import { describeAuditOutcome } from '../notify/email-text.js';
+import { describeAuditOutcome } from '../words/audit.js';
 
 /**
  * What a difusor's cell of the grid says about one cut, from all the outcomes recorded for it:

@@ -2,16 +2,10 @@
 // nothing fetched): a difusor × cut grid read at a glance, availability, incidents, error codes.
 import type { CellOutcome, IncidentReport, ReportCell } from './model.js';
 import { describeIncident, incidentTime } from './render-text.js';
-import { CELL_LEGEND, cutLabel, decimal, errorCodeInWords, localTimeInWords } from '../words/report.js';
-
-export function escapeHtml(text: string | number | null): string {
-  return String(text ?? '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
+import { CELL_LEGEND, cutLabel, decimal } from './words.js';
+import { failureInWords } from '../words/failures.js';
+import { escapeHtml } from '../words/html.js';
+import { localTimeInWords } from '../words/time.js';
 
 const CSS = `
 :root { color-scheme: light; --ink: #1f2328; --muted: #57606a; --line: #d0d7de; }
@@ -56,7 +50,7 @@ footer { margin-top: 40px; color: var(--muted); font-size: .85rem; }
 
 function cellTitle(cell: ReportCell, cutTime: string): string {
   const parts = [`${cell.difusor}, corte ${cell.cut} (${localTimeInWords(cutTime)}): ${CELL_LEGEND[cell.outcome].label}`];
-  if (cell.error_code) parts.push(`${cell.error_code}: ${errorCodeInWords(cell.error_code)}`);
+  if (cell.error_code) parts.push(`${cell.error_code}: ${failureInWords(cell.error_code)}`);
   if (cell.seconds !== null && (cell.outcome === 'delivered' || cell.outcome === 'late')) parts.push(`${decimal(cell.seconds, 2)} s`);
   return parts.join(' — ');
 }
@@ -124,7 +118,7 @@ ${report.difusores
         ].join('\n');
 
   const codes = usedCodes.length
-    ? `<h2 id="codigos">Códigos de error</h2><dl>${usedCodes.map((c) => `<dt><code>${h(c)}</code></dt><dd>${h(errorCodeInWords(c))}</dd>`).join('')}</dl>`
+    ? `<h2 id="codigos">Códigos de error</h2><dl>${usedCodes.map((c) => `<dt><code>${h(c)}</code></dt><dd>${h(failureInWords(c))}</dd>`).join('')}</dl>`
     : '';
 
   return `<!DOCTYPE html>

@@ -1,6 +1,8 @@
 // The report as CSV (one row per difusor and cut, RFC 4180), JSON (the model) and Markdown tables.
 import type { IncidentReport, ReportIncident } from './model.js';
-import { CELL_LEGEND, cutLabel, decimal, errorCodeInWords, localTimeInWords } from '../words/report.js';
+import { CELL_LEGEND, cutLabel, decimal } from './words.js';
+import { failureInWords } from '../words/failures.js';
+import { localTimeInWords } from '../words/time.js';
 
 export const CSV_HEADER = ['difusor', 'cut', 'outcome', 'error_code', 'seconds', 'attempts', 'cut_time', 'error_message'] as const;
 
@@ -37,7 +39,7 @@ export function describeIncident(incident: ReportIncident): string {
   switch (incident.kind) {
     case 'miss_streak': {
       const causes = Object.entries(incident.error_codes)
-        .map(([code, n]) => `${code} en ${n === 1 ? '1 corte' : `${n} cortes`}: ${errorCodeInWords(code)}`)
+        .map(([code, n]) => `${code} en ${n === 1 ? '1 corte' : `${n} cortes`}: ${failureInWords(code)}`)
         .join('. ');
       const span =
         incident.cuts === 1 ? `Perdió el corte ${incident.first_cut}.` : `Perdió ${incident.cuts} cortes seguidos (${incident.first_cut} a ${incident.last_cut}).`;

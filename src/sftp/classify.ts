@@ -1,6 +1,14 @@
 // Turns whatever went wrong talking to a difusor (a socket error, an ssh2 error, an SFTP status)
 // into one of the contract's failure codes and a message an operator can act on. Pure: no I/O.
-import type { FailureCode } from '../delivery/types.js';
+import type { FailureCode } from '../core/failure-codes.js';
+import {
+  SFTP_CONNECTION_LOST,
+  SFTP_FAILURE,
+  SFTP_NO_CONNECTION,
+  SFTP_NO_SPACE_ON_FILESYSTEM,
+  SFTP_PERMISSION_DENIED,
+  SFTP_QUOTA_EXCEEDED,
+} from './status-codes.js';
 
 /** A failure whose code is already known (the host-key check, a deadline, a size mismatch). */
 export class DeliveryError extends Error {
@@ -34,13 +42,6 @@ export interface ClassifyContext {
   bytesNeeded?: number;
 }
 
-// SFTP status codes (draft-ietf-secsh-filexfer); 14/15 come from v5+ servers and from fakes.
-const SFTP_PERMISSION_DENIED = 3;
-const SFTP_FAILURE = 4;
-const SFTP_NO_CONNECTION = 6;
-const SFTP_CONNECTION_LOST = 7;
-const SFTP_NO_SPACE_ON_FILESYSTEM = 14;
-const SFTP_QUOTA_EXCEEDED = 15;
 
 const UNREACHABLE_ERRNOS = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 const LOST_ERRNOS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_DESTROYED']);

@@ -20,6 +20,7 @@ import {
   pinnedHostKeysOf,
   serverHostKeyAlgorithmsOf,
 } from './host-keys.js';
+import { SFTP_NO_SUCH_FILE } from './status-codes.js';
 
 export interface RemoteEntry {
   name: string;
@@ -134,7 +135,6 @@ const FAST_PUT_CHUNK_BYTES = 261120;
 // others 4, so difusores finish one after another instead of all at the end (see upload-lanes.ts).
 export const packageUploadLanes = new UploadLanes({ fullLanes: 2, fullDepth: FAST_PUT_CONCURRENCY, minDepth: 4 });
 
-const SFTP_NO_SUCH_FILE = 2;
 
 /** Every file prep-push creates on a difusor has this mode (asked at open, set again before the rename). */
 export const CREATED_FILE_MODE = 0o644;

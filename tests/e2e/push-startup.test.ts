@@ -54,7 +54,7 @@ test('a package-mode push loads no build, site, delta, notice or e-mail code', a
   // The listing sees the modules a push does need, so the absences below mean something.
   expect(ours('sftp/transport.js')).toBe(true);
   expect(ours('cut/follow-up.js')).toBe(true);
-  for (const file of ['package/build-package.js', 'signing/load-signing-key.js', 'publish/release.js', 'publish/site-tree.js', 'package/delta.js', 'notice/place.js']) {
+  for (const file of ['package/build-package.js', 'signing/load-signing-key.js', 'publish/release.js', 'publish/site-tree.js', 'package/delta.js', 'delivery/notice-publisher.js']) {
     expect([file, ours(file)]).toEqual([file, false]);
   }
   expect(loaded.filter((url) => url.includes('/node_modules/nodemailer/'))).toEqual([]);

@@ -8,10 +8,11 @@ import { systemClock } from '../../src/core/clock.js';
 import { cutAt } from '../../src/core/cut.js';
 import { ssh2Transport } from '../../src/sftp/transport.js';
 import type { DeliveryResult } from '../../src/delivery/types.js';
-import { deliverToDifusor } from '../../src/delivery/upload.js';
+import { deliverToDifusor } from '../../src/delivery/deliver-one.js';
 import { buildPackage } from '../../src/package/build-package.js';
 import type { BuiltPackage } from '../../src/package/types.js';
 import type { Difusor, PushSettings } from '../../src/registry/types.js';
+import { resultsDelivery } from './delivery.js';
 
 export const INTEROP_SETTINGS: PushSettings = { concurrency: 4, connectTimeoutS: 10, transferTimeoutS: 30, retries: 2 };
 
@@ -35,7 +36,7 @@ export async function buildInteropPackage(work: string, iso: string, extraBytes 
 /** One delivery of `pkg` to `difusor` through the real transport, as a cut does it. */
 export async function deliverOnce(difusor: Difusor, pkg: BuiltPackage, settings: PushSettings = INTEROP_SETTINGS): Promise<DeliveryResult> {
   const sha256Text = await readFile(pkg.sha256File, 'utf8');
-  return deliverToDifusor({ difusor, pkg, sha256Text, settings }, { transport: ssh2Transport, env: {}, clock: systemClock });
+  return deliverToDifusor(resultsDelivery({ difusor, pkg, sha256Text, settings }), { transport: ssh2Transport, env: {}, clock: systemClock });
 }
 
 export interface LocalFileState {

@@ -16,6 +16,7 @@ import type { BuiltPackage } from '../../src/package/types.js';
 import type { Difusor, PushSettings } from '../../src/registry/types.js';
 import { startSftpServer, type SftpFaults, type SftpServerHandle } from '../../src/sftp-server/index.js';
 import { makeKeyPair, type KeyPair } from '../helpers/keys.js';
+import { resultsPlan } from '../helpers/delivery.js';
 
 let work: string;
 let clientKey: KeyPair;
@@ -116,7 +117,7 @@ test('stall, drop, full disk and read-only beside healthy servers: each classifi
   const all = [healthy, withPassword, stall, drop, full, readOnly];
 
   const t0 = performance.now();
-  const results = byId(await deliverToAll({ pkg, targets: all.map((s) => s.difusor), settings: settings() }, deps));
+  const results = byId(await deliverToAll(await resultsPlan({ pkg, targets: all.map((s) => s.difusor), settings: settings() }), deps));
   const wallS = (performance.now() - t0) / 1000;
 
   expect(Object.fromEntries(Object.values(results).map((r) => [r.id, r.error?.code ?? r.outcome]))).toEqual({
@@ -169,14 +170,14 @@ test('the next delivery to a once-stalled server sweeps the temporary file it le
     remoteDir: '/srv/prep',
     enabled: true,
   };
-  const [result] = await deliverToAll({ pkg, targets: [difusor], settings: settings() }, deps);
+  const [result] = await deliverToAll(await resultsPlan({ pkg, targets: [difusor], settings: settings() }), deps);
   expect(result.outcome).toBe('delivered');
   expect(existsSync(leftover)).toBe(false);
 });
 
 test('a dropped first connection is retried: delivered on attempt 2', async () => {
   const flaky = await serve('flaky', { dropAfterBytes: 512 * 1024, onlyFirstConnections: 1 });
-  const [result] = await deliverToAll({ pkg, targets: [flaky.difusor], settings: settings({ retries: 1, transferTimeoutS: 10 }) }, deps);
+  const [result] = await deliverToAll(await resultsPlan({ pkg, targets: [flaky.difusor], settings: settings({ retries: 1, transferTimeoutS: 10 }) }), deps);
   expect([result.outcome, result.attempts, result.bytes]).toEqual(['delivered', 2, PACKAGE_BYTES]);
   expect(result.seconds).toBeGreaterThanOrEqual(1); // the backoff
   expect(await remoteFiles(flaky)).toEqual(['LATEST', pkg.fileName, `${pkg.fileName}.sha256`].sort());
@@ -184,7 +185,7 @@ test('a dropped first connection is retried: delivered on attempt 2', async () =
 
 test('every file is flushed to the difusor’s disk (fsync@openssh.com) before it is renamed into place', async () => {
   const durable = await serve('durable');
-  const [result] = await deliverToAll({ pkg, targets: [durable.difusor], settings: settings() }, deps);
+  const [result] = await deliverToAll(await resultsPlan({ pkg, targets: [durable.difusor], settings: settings() }), deps);
   expect(result.outcome).toBe('delivered');
   // The package, its .sha256 and LATEST: one flush each.
   expect(durable.server.fsyncs).toBe(3);
@@ -192,7 +193,7 @@ test('every file is flushed to the difusor’s disk (fsync@openssh.com) before i
 
 test('a non-retryable failure is not retried even with retries left', async () => {
   const full = await serve('full-again', { failWritesAfterBytes: 0 });
-  const [result] = await deliverToAll({ pkg, targets: [full.difusor], settings: settings({ retries: 3 }) }, deps);
+  const [result] = await deliverToAll(await resultsPlan({ pkg, targets: [full.difusor], settings: settings({ retries: 3 }) }), deps);
   expect([result.error?.code, result.attempts]).toEqual(['NO_SPACE', 1]);
 });
 
@@ -208,7 +209,7 @@ test('concurrency: sessions open at once never exceed settings.concurrency', asy
   }, 2);
   try {
     const results = await deliverToAll(
-      { pkg, targets: slow.map((s) => s.difusor), settings: settings({ concurrency: 2, transferTimeoutS: 20 }) },
+      await resultsPlan({ pkg, targets: slow.map((s) => s.difusor), settings: settings({ concurrency: 2, transferTimeoutS: 20 }) }),
       deps,
     );
     expect(results.map((r) => r.outcome)).toEqual(Array(6).fill('delivered'));
@@ -237,8 +238,8 @@ test('credentials: a passphrase from the named env var, a missing env var, and s
     enabled: true,
   };
   const withPassphrase = { ...base, privateKey: locked.privateKeyPath, privateKeyPassphraseEnv: 'CREDS_KEY_PASSPHRASE' };
-  const run = (difusor: Difusor, env: NodeJS.ProcessEnv) =>
-    deliverToAll({ pkg, targets: [difusor], settings: settings() }, { ...deps, env }).then(([r]) => r);
+  const run = async (difusor: Difusor, env: NodeJS.ProcessEnv) =>
+    deliverToAll(await resultsPlan({ pkg, targets: [difusor], settings: settings() }), { ...deps, env }).then(([r]) => r);
 
   expect((await run(withPassphrase, { CREDS_KEY_PASSPHRASE: 'open sesame' })).outcome).toBe('delivered');
   const unset = await run(withPassphrase, {});
@@ -261,7 +262,7 @@ test('credentials: a passphrase from the named env var, a missing env var, and s
 
 test('a login that works but whose SFTP subsystem is refused: AUTH_FAILED that says the key was accepted, not retried', async () => {
   const served = await serve('no-sftp', { refuseSftp: true });
-  const [result] = await deliverToAll({ pkg, targets: [served.difusor], settings: settings({ retries: 2 }) }, deps);
+  const [result] = await deliverToAll(await resultsPlan({ pkg, targets: [served.difusor], settings: settings({ retries: 2 }) }), deps);
   expect([result.error?.code, result.attempts]).toEqual(['AUTH_FAILED', 1]);
   expect(result.error?.message).toMatch(/connecting as iem: logged in as iem, but Unable to start subsystem: sftp; our key was accepted, but the server refused to start SFTP for this account \(shell or subsystem refused\)/);
   expect(result.error?.message).not.toMatch(/confirm our public key is installed/);

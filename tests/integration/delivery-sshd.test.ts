@@ -12,12 +12,14 @@ import { deliverToAll } from '../../src/delivery/deliver.js';
 import { scanHostKey } from '../../src/sftp/keyscan.js';
 import { ssh2Transport } from '../../src/sftp/transport.js';
 import type { DeliveryResult } from '../../src/delivery/types.js';
-import { TEMP_FILE_PATTERN, deliverToDifusor } from '../../src/delivery/upload.js';
+import { deliverToDifusor } from '../../src/delivery/deliver-one.js';
+import { TEMP_FILE_PATTERN } from '../../src/sftp/atomic-upload.js';
 import type { BuiltPackage } from '../../src/package/types.js';
 import type { Difusor, PushSettings } from '../../src/registry/types.js';
 import { makeKeyPair } from '../helpers/keys.js';
 import { closedPort, startBlackhole } from '../helpers/net.js';
 import { countLiveSftpSessions, startSshd, type SshdFixture } from '../helpers/sshd.js';
+import { resultsPlan, resultsDelivery } from '../helpers/delivery.js';
 
 const run = promisify(execFile);
 const HEALTHY = Array.from({ length: 10 }, (_, i) => `difusor-${i + 1}`);
@@ -94,7 +96,7 @@ test('delivers byte-identical package, .sha256 and LATEST to 10 sshd difusores a
   const started: string[] = [];
   const journaled: string[] = [];
   const results = await deliverToAll(
-    { pkg, targets: HEALTHY.map((id) => difusorFor(id)), settings: settings({ concurrency: 4 }) },
+    await resultsPlan({ pkg, targets: HEALTHY.map((id) => difusorFor(id)), settings: settings({ concurrency: 4 }) }),
     deps,
     {
       onStart: (id) => started.push(id),
@@ -135,7 +137,7 @@ test('beside healthy difusores, each fault gets its code and the run stays withi
       difusorFor('difusor-2'),
     ];
     const t0 = performance.now();
-    const results = byId(await deliverToAll({ pkg, targets, settings: settings({ connectTimeoutS: 2, transferTimeoutS: 4 }) }, deps));
+    const results = byId(await deliverToAll(await resultsPlan({ pkg, targets, settings: settings({ connectTimeoutS: 2, transferTimeoutS: 4 }) }), deps));
     const wallS = (performance.now() - t0) / 1000;
 
     expect(results['difusor-1'].outcome).toBe('delivered');
@@ -202,7 +204,7 @@ test('simultaneous SFTP sessions never exceed settings.concurrency', async () =>
     peak = Math.max(peak, countLiveSftpSessions(fixture));
   }, 5);
   try {
-    const results = await deliverToAll({ pkg, targets: HEALTHY.map((id) => difusorFor(id)), settings: settings({ concurrency: 3 }) }, deps);
+    const results = await deliverToAll(await resultsPlan({ pkg, targets: HEALTHY.map((id) => difusorFor(id)), settings: settings({ concurrency: 3 }) }), deps);
     expect(results.every((r) => r.outcome === 'delivered')).toBe(true);
   } finally {
     clearInterval(sampler);
@@ -216,7 +218,7 @@ test('re-pushing replaces atomically: a reader never sees a partial file under t
   const oldPkg = await makePackage(await mkdtemp(join(work, 'old-')), 'PREP2024_MICH_REPUSH.tar.gz', 5 * 1024 * 1024);
   const newPkg = await makePackage(await mkdtemp(join(work, 'new-')), 'PREP2024_MICH_REPUSH.tar.gz', 6 * 1024 * 1024 + 3);
   const target = [difusorFor('repush')];
-  expect((await deliverToAll({ pkg: oldPkg, targets: target, settings: settings() }, deps))[0].outcome).toBe('delivered');
+  expect((await deliverToAll(await resultsPlan({ pkg: oldPkg, targets: target, settings: settings() }), deps))[0].outcome).toBe('delivered');
 
   const finalPath = join(dir, oldPkg.fileName);
   const seen = new Set<number>();
@@ -227,9 +229,9 @@ test('re-pushing replaces atomically: a reader never sees a partial file under t
       await new Promise((resolve) => setImmediate(resolve));
     }
   })();
-  const results = await deliverToAll({ pkg: newPkg, targets: target, settings: settings() }, deps);
+  const results = await deliverToAll(await resultsPlan({ pkg: newPkg, targets: target, settings: settings() }), deps);
   // and the same cut again: the same result, nothing left over
-  const again = await deliverToAll({ pkg: newPkg, targets: target, settings: settings() }, deps);
+  const again = await deliverToAll(await resultsPlan({ pkg: newPkg, targets: target, settings: settings() }), deps);
   polling = false;
   await reader;
   expect([results[0].outcome, again[0].outcome]).toEqual(['delivered', 'delivered']);
@@ -246,7 +248,7 @@ test('a stale temporary file from an earlier failed run is swept at the next del
   await writeFile(stale, 'half a package');
   await writeFile(theirs, 'not ours');
   const pkg = await makePackage(work, 'PREP2024_MICH_20240602_2050.tar.gz', 1024 * 1024);
-  const [result] = await deliverToAll({ pkg, targets: [difusorFor('difusor-3')], settings: settings() }, deps);
+  const [result] = await deliverToAll(await resultsPlan({ pkg, targets: [difusorFor('difusor-3')], settings: settings() }), deps);
   expect(result.outcome).toBe('delivered');
   expect(existsSync(stale)).toBe(false);
   expect(existsSync(theirs)).toBe(true);
@@ -265,19 +267,19 @@ test('retries: a refused connect that recovers counts 2 attempts; a host key mis
   };
   const refusedPort = closedPort();
   const retry = await deliverToDifusor(
-    { difusor: difusorFor('retry'), pkg, sha256Text: await readFile(pkg.sha256File, 'utf8'), settings: settings({ retries: 2 }) },
+    resultsDelivery({ difusor: difusorFor('retry'), pkg, sha256Text: await readFile(pkg.sha256File, 'utf8'), settings: settings({ retries: 2 }) }),
     { ...deps, transport: flaky },
   );
   expect([retry.outcome, retry.attempts]).toEqual(['delivered', 2]);
   expect(retry.seconds).toBeGreaterThanOrEqual(1);
 
   const mismatch = await deliverToDifusor(
-    {
+    resultsDelivery({
       difusor: difusorFor('retry', { hostKey: 'SHA256:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB' }),
       pkg,
       sha256Text: await readFile(pkg.sha256File, 'utf8'),
       settings: settings({ retries: 3 }),
-    },
+    }),
     deps,
   );
   expect([mismatch.outcome, mismatch.error?.code, mismatch.attempts]).toEqual(['failed', 'HOST_KEY_MISMATCH', 1]);
@@ -288,7 +290,7 @@ test('an aborted run starts no new difusor and reports only the started ones', a
   const controller = new AbortController();
   let started = 0;
   const results = await deliverToAll(
-    { pkg, targets: HEALTHY.slice(0, 5).map((id) => difusorFor(id)), settings: settings({ concurrency: 2 }) },
+    await resultsPlan({ pkg, targets: HEALTHY.slice(0, 5).map((id) => difusorFor(id)), settings: settings({ concurrency: 2 }) }),
     deps,
     {
       signal: controller.signal,
@@ -322,7 +324,7 @@ test('scanHostKey returns the fingerprint ssh-keyscan | ssh-keygen -lf prints', 
 
 test('throughput: one 64 MB upload to sshd on loopback', async () => {
   const pkg = await makePackage(work, 'PREP2024_MICH_BIG.tar.gz', 64 * 1024 * 1024);
-  const [result] = await deliverToAll({ pkg, targets: [difusorFor('big')], settings: settings({ transferTimeoutS: 60 }) }, deps);
+  const [result] = await deliverToAll(await resultsPlan({ pkg, targets: [difusorFor('big')], settings: settings({ transferTimeoutS: 60 }) }), deps);
   expect(result.outcome).toBe('delivered');
   const mbPerS = pkg.bytes / 1e6 / result.seconds;
   process.stderr.write(`delivery throughput: 64 MiB in ${result.seconds} s = ${mbPerS.toFixed(1)} MB/s\n`);

@@ -11,7 +11,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { parseCutTime } from '../../src/core/cut.js';
 import { runCut, runPush } from '../../src/cut/run.js';
 import { ssh2Transport } from '../../src/sftp/transport.js';
-import { noticePublisherFor } from '../../src/notice/place.js';
+import { noticePublisherFor } from '../../src/delivery/notice-publisher.js';
 import { loadRegistry } from '../../src/registry/validate.js';
 import { signerFromKeyData } from '../../src/signing/load-signing-key.js';
 import { signBytes } from '../../src/signing/sshsig.js';

@@ -14,7 +14,7 @@ import { parseCutTime } from '../../src/core/cut.js';
 import { runCut, type RunProgress } from '../../src/cut/run.js';
 import type { RunReport } from '../../src/cut/report.js';
 import { ssh2Transport } from '../../src/sftp/transport.js';
-import { TEMP_FILE_PATTERN } from '../../src/delivery/upload.js';
+import { TEMP_FILE_PATTERN } from '../../src/sftp/atomic-upload.js';
 import { readJournal } from '../../src/ledger/journal.js';
 import type { BuiltPackage } from '../../src/package/types.js';
 import { loadRegistry } from '../../src/registry/validate.js';

@@ -1,21 +1,5 @@
-import {
-  auditCountsAsMiss,
-  auditOutcomeChanged,
-  checkCacheControl,
-  checkServedFile,
-  chooseFilesToCheck,
-  compareManifest,
-  exitCodeOfAudit,
-  isNewAuditFailure,
-  MAX_LISTED_PROBLEMS,
-  outcomeOf,
-  parseServedManifest,
-  problemsOf,
-  type AuditOutcome,
-  type Finding,
-  type FindingKind,
-  type Manifest,
-} from '../../src/audit/model.js';
+import { auditCountsAsMiss, auditOutcomeChanged, checkCacheControl, checkServedFile, chooseFilesToCheck, compareManifest, exitCodeOfAudit, isNewAuditFailure, MAX_LISTED_PROBLEMS, outcomeOf, parseServedManifest, problemsOf, type Finding, type FindingKind, type Manifest } from '../../src/audit/model.js';
+import { type AuditOutcome } from '../../src/ledger/types.js';
 import { applyEvent, deriveLedgerState, autoBlockReason } from '../../src/ledger/rules.js';
 import type { LedgerEvent } from '../../src/ledger/types.js';
 import { mulberry32 } from '../helpers/prng.js';

@@ -8,7 +8,7 @@ import {
   failureMessage,
   type ClassifyContext,
 } from '../../src/sftp/classify.js';
-import type { FailureCode } from '../../src/delivery/types.js';
+import type { FailureCode } from '../../src/core/failure-codes.js';
 
 /** An error shaped like the real one: a message plus the own properties Node/ssh2 attach. */
 function anError(message: string, props: Record<string, unknown> = {}): Error {
@@ -128,7 +128,7 @@ describe('describeError', () => {
   });
 });
 
-import { shouldReplaceLatest } from '../../src/delivery/upload.js';
+import { shouldReplaceLatest } from '../../src/delivery/modes/latest.js';
 
 describe('shouldReplaceLatest: LATEST only moves forward', () => {
   test.each([

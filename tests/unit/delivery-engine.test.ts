@@ -8,10 +8,12 @@ import { isPrepPushError } from '../../src/core/errors.js';
 import { deliverToAll } from '../../src/delivery/deliver.js';
 import type { ConnectOptions, RemoteStat, SftpSession, SftpTransport } from '../../src/sftp/transport.js';
 import type { DeliveryResult } from '../../src/delivery/types.js';
-import { TEMP_FILE_PATTERN, deliverToDifusor, temporaryNameFor } from '../../src/delivery/upload.js';
+import { deliverToDifusor } from '../../src/delivery/deliver-one.js';
+import { TEMP_FILE_PATTERN, temporaryNameFor } from '../../src/sftp/atomic-upload.js';
 import type { BuiltPackage } from '../../src/package/types.js';
 import type { Difusor, PushSettings } from '../../src/registry/types.js';
 import { aDifusor } from '../helpers/builders.js';
+import { resultsPlan, resultsDelivery } from '../helpers/delivery.js';
 
 type Op = 'connect' | 'mkdirp' | 'readdir' | 'stat' | 'fastPut' | 'writeFile' | 'readSmallFile' | 'flushToDisk' | 'posixRename' | 'unlink' | 'close' | 'mkdir' | 'rmdir' | 'lstat' | 'chmod' | 'hardlink' | 'symlink' | 'readlink';
 
@@ -133,7 +135,7 @@ const settings = (overrides: Partial<PushSettings> = {}): PushSettings => ({
 const refused = (): Error => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:22'), { code: 'ECONNREFUSED', level: 'client-socket' });
 
 function deliver(server: FakeServer, s: PushSettings, difusor = aDifusor('el-sol')): Promise<DeliveryResult> {
-  return deliverToDifusor({ difusor, pkg, sha256Text, settings: s }, { transport: server.transport(), env: {}, clock: systemClock });
+  return deliverToDifusor(resultsDelivery({ difusor, pkg, sha256Text, settings: s }), { transport: server.transport(), env: {}, clock: systemClock });
 }
 
 beforeAll(async () => {
@@ -274,7 +276,7 @@ describe('deliverToAll', () => {
   test('bounds concurrency, keeps target order, isolates failures, waits for every onResult', async () => {
     const server = new FakeServer({ fail: { stat: (path) => (path === '/prep/c' ? refused() : undefined) } });
     const journaled: string[] = [];
-    const results = await deliverToAll({ pkg, targets, settings: settings({ concurrency: 2 }) }, deps(server), {
+    const results = await deliverToAll(await resultsPlan({ pkg, targets, settings: settings({ concurrency: 2 }) }), deps(server), {
       onResult: async (r) => {
         await new Promise((resolve) => setTimeout(resolve, 30));
         journaled.push(r.id);
@@ -296,7 +298,7 @@ describe('deliverToAll', () => {
     const server = new FakeServer();
     const ended: string[] = [];
     await expect(
-      deliverToAll({ pkg, targets, settings: settings({ concurrency: 2 }) }, deps(server), {
+      deliverToAll(await resultsPlan({ pkg, targets, settings: settings({ concurrency: 2 }) }), deps(server), {
         onResult: (r) => {
           ended.push(r.id);
           if (r.id === 'a') throw new Error('journal is full');
@@ -308,7 +310,9 @@ describe('deliverToAll', () => {
 
   test('an unreadable .sha256 is the institute\'s io error, before anything is sent', async () => {
     const server = new FakeServer();
-    const error = await deliverToAll({ pkg: { ...pkg, sha256File: join(work, 'missing.sha256') }, targets, settings: settings() }, deps(server)).catch((e: unknown) => e);
+    const error = await resultsPlan({ pkg: { ...pkg, sha256File: join(work, 'missing.sha256') }, targets, settings: settings() })
+      .then((plan) => deliverToAll(plan, deps(server)))
+      .catch((e: unknown) => e);
     expect(isPrepPushError(error) && error.kind).toBe('io');
     expect(server.connects).toBe(0);
   });
@@ -317,7 +321,7 @@ describe('deliverToAll', () => {
     const server = new FakeServer();
     const controller = new AbortController();
     const started: string[] = [];
-    const results = await deliverToAll({ pkg, targets, settings: settings({ concurrency: 1 }) }, deps(server), {
+    const results = await deliverToAll(await resultsPlan({ pkg, targets, settings: settings({ concurrency: 1 }) }), deps(server), {
       signal: controller.signal,
       onStart: (id) => started.push(id),
       onResult: (r) => {

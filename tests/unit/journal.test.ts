@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { PrepPushError } from '../../src/core/errors.js';
-import { journalPath, openJournal, readJournal, readLedgerState } from '../../src/ledger/journal.js';
+import { openJournal, readJournal, readLedgerState } from '../../src/ledger/journal.js';
+import { journalPath } from '../../src/core/state-dir.js';
 import { deriveLedgerState } from '../../src/ledger/rules.js';
 import type { LedgerEvent } from '../../src/ledger/types.js';
 import { transpileForChild } from '../helpers/child-modules.js';
@@ -202,6 +203,7 @@ describe('journal under SIGKILL', () => {
     const work = await tempDir();
     const root = await transpileForChild(work, [
       'src/core/errors.ts',
+      'src/core/state-dir.ts',
       'src/ledger/types.ts',
       'src/ledger/rules.ts',
       'src/ledger/journal.ts',

@@ -4,7 +4,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { PrepPushError } from '../../src/core/errors.js';
-import { acquireLock, lockPath, type LockHolder } from '../../src/ledger/lock.js';
+import { acquireLock, type LockHolder } from '../../src/ledger/lock.js';
+import { lockPath } from '../../src/core/state-dir.js';
 import { transpileForChild } from '../helpers/child-modules.js';
 
 const dirs: string[] = [];
@@ -204,7 +205,7 @@ describe('state dir lock, raced by two processes', () => {
   let script: string;
   beforeAll(async () => {
     const work = await tempDir();
-    await transpileForChild(work, ['src/core/errors.ts', 'src/core/cut.ts', 'src/ledger/lock.ts']);
+    await transpileForChild(work, ['src/core/errors.ts', 'src/core/cut.ts', 'src/core/state-dir.ts', 'src/ledger/lock.ts']);
     script = join(work, 'racer.mjs');
     await writeFile(script, CHILD);
   });

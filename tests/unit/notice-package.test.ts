@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { appliedCutOf, choosePackageFor } from '../../src/delivery/modes/package-choice.js';
-import { shouldReplaceLatest } from '../../src/delivery/upload.js';
+import { shouldReplaceLatest } from '../../src/delivery/modes/latest.js';
 import { buildNoticePackage, noticePackageFileName } from '../../src/notice/package.js';
 import { noticeReleaseName, writeNoticeRelease } from '../../src/notice/release.js';
 import { packageFileName } from '../../src/package/build-package.js';

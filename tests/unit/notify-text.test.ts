@@ -1,10 +1,13 @@
 // The Spanish people read: e-mail Subject and body, codes in words, the notice and its placeholders.
-import { describeAuditOutcome, describeFailure, emailFor } from '../../src/notify/email-text.js';
-import type { Notification } from '../../src/notify/events.js';
+import { emailFor } from '../../src/words/email.js';
+import { describeAuditOutcome } from '../../src/words/audit.js';
+import { describeFailure } from '../../src/words/failures.js';
+import type { Notification } from '../../src/ledger/notification.js';
 import { noticesDue } from '../../src/notice/decide.js';
 import { renderNotice } from '../../src/notice/release.js';
-import { fillNoticeTemplate, unknownPlaceholders } from '../../src/notice/template.js';
-import { FAILURE_CODES } from '../../src/delivery/types.js';
+import { fillNoticeTemplate } from '../../src/notice/template.js';
+import { unknownPlaceholders } from '../../src/registry/notice-placeholders.js';
+import { FAILURE_CODES } from '../../src/core/failure-codes.js';
 import { aDifusor, aRegistry } from '../helpers/builders.js';
 
 const difusor = aDifusor('el-sol', {

@@ -1,7 +1,7 @@
 // Which package a difusor gets (full or delta) and in what order its files are uploaded.
 import { appliedCutOf, chooseDeltaBase, packageFilesToUpload } from '../../src/delivery/modes/package-choice.js';
 import { changedFiles, deltaFileName } from '../../src/package/delta.js';
-import { shouldReplaceLatest } from '../../src/delivery/upload.js';
+import { shouldReplaceLatest } from '../../src/delivery/modes/latest.js';
 
 describe('appliedCutOf', () => {
   it.each([

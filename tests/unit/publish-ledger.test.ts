@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { describePublish } from '../../src/cli/render.js';
-import type { PublishSummary } from '../../src/delivery/types.js';
+import type { PublishSummary } from '../../src/ledger/types.js';
 import { deriveLedgerState } from '../../src/ledger/rules.js';
 import type { LedgerEvent } from '../../src/ledger/types.js';
 

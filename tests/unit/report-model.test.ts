@@ -2,7 +2,7 @@
 // availability, medians, --from/--to, blocks, extra event kinds, CSV quoting.
 import { buildIncidentReport, cellOf, type ReportInput } from '../../src/report/model.js';
 import { csvField, CSV_HEADER, renderCsv, renderMarkdown } from '../../src/report/render-text.js';
-import { localTimeInWords } from '../../src/words/report.js';
+import { localTimeInWords } from '../../src/words/time.js';
 import type { LedgerEvent } from '../../src/ledger/types.js';
 
 type Outcome = Extract<LedgerEvent, { type: 'outcome' }>;
@@ -329,8 +329,8 @@ describe('Markdown', () => {
     expect(md).toContain('| difusor | 02/06 20:40 | 02/06 21:00 | 02/06 21:10 | 02/06 21:20 | 02/06 21:30 | 02/06 21:40 |');
     expect(md).toContain('| la-voz | E | F | F | F | B | E |');
     expect(md).toContain(
-      'Perdió 3 cortes seguidos (20240602_2100 a 20240602_2120). CONNECT_TIMEOUT en 1 corte: el servidor no respondió a tiempo al conectar; ' +
-        'firewall o servidor caído. CONNECT_REFUSED en 2 cortes: el servidor rechazó la conexión; servicio SSH detenido o puerto cerrado. ' +
+      'Perdió 3 cortes seguidos (20240602_2100 a 20240602_2120). CONNECT_TIMEOUT en 1 corte: el servidor no respondió a tiempo. ' +
+        'CONNECT_REFUSED en 2 cortes: el servidor rechazó la conexión (nada escucha en el puerto). ' +
         'Se recuperó en el corte 20240602_2140.',
     );
     expect(md).toContain('Bloqueado automáticamente: perdió 3 cortes consecutivos.');

@@ -1,6 +1,6 @@
 import { cutAt } from '../../src/core/cut.js';
 import { checkCutTime } from '../../src/cut/time-guard.js';
-import { shouldReplaceLatest } from '../../src/delivery/upload.js';
+import { shouldReplaceLatest } from '../../src/delivery/modes/latest.js';
 import { deriveLedgerState, EMPTY_LEDGER_STATE } from '../../src/ledger/rules.js';
 import type { LedgerEvent } from '../../src/ledger/types.js';
 

@@ -2,7 +2,7 @@
 import { block } from '../../commands/block.js';
 import { loadRegistryFor, resolveStateDir } from '../../commands/context.js';
 import { ssh2Transport } from '../../sftp/transport.js';
-import { noticePublisherFor } from '../../notice/place.js';
+import { noticePublisherFor } from '../../delivery/notice-publisher.js';
 import type { Action } from '../io.js';
 import { makeStyle, renderBlockChange } from '../render.js';
 

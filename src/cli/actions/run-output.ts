@@ -40,7 +40,7 @@ export function runDeps(env: ActionEnv, json: boolean, registry: Registry): RunD
 function lazyNoticePublisher(registry: Registry, deps: { transport: typeof ssh2Transport; env: NodeJS.ProcessEnv; clock: RunDeps['clock'] }): NoticePublisher {
   return {
     async publish(difusor, release) {
-      const { noticePublisherFor } = await import('../../notice/place.js');
+      const { noticePublisherFor } = await import('../../delivery/notice-publisher.js');
       await noticePublisherFor(registry, deps).publish(difusor, release);
     },
   };

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { DeltaPackage } from '../../package/delta.js';
 import type { BuiltPackage } from '../../package/types.js';
 import type { LedgerState } from '../../ledger/types.js';
-import type { AtomicUploadSource } from '../upload.js';
+import type { AtomicUploadSource } from '../../sftp/atomic-upload.js';
 
 /** The file prep-apply writes in REMOTE_DIR: the cut id it applied, on one line. */
 export const APPLIED_FILE_NAME = 'APPLIED';

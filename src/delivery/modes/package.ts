@@ -2,37 +2,53 @@
 // .sha256 and .sig, then LATEST, each uploaded atomically into remote_dir. The upload steps are
 // shared with the notice package (notice-package.ts), which differs only in when LATEST may move.
 import { posix } from 'node:path';
-import { APPLIED_FILE_NAME, choosePackageFor, packageFilesToUpload, type PackageToSend } from './package-choice.js';
-import type { SftpSession } from '../../sftp/transport.js';
 import { traceMark } from '../../core/trace.js';
-import { LATEST_FILE_NAME, shouldReplaceLatest, sweepStaleTemps, uploadAtomically } from '../upload.js';
+import type { BuiltPackage } from '../../package/types.js';
+import { sweepStaleTemps, uploadAtomically } from '../../sftp/atomic-upload.js';
+import type { SftpSession } from '../../sftp/transport.js';
+import { readLatest, shouldReplaceLatest, writeLatest } from './latest.js';
+import { APPLIED_FILE_NAME, choosePackageFor, packageFilesToUpload, type PackageExtras, type PackageToSend } from './package-choice.js';
 import type { DeliveryStrategy, StrategyContext, StrategyOutcome } from './strategy.js';
 
-export const packageStrategy: DeliveryStrategy = {
-  name: 'package',
-  async deliver(live: SftpSession, context: StrategyContext): Promise<StrategyOutcome> {
-    const { delivery, within, setStep } = context;
-    const { difusor, pkg } = delivery;
-    const { remoteDir } = difusor;
-    setStep(`removing stale temporary files in ${remoteDir}`);
-    await within(sweepStaleTemps(live, remoteDir));
-    // The full package, or the delta from the cut this difusor's prep-apply APPLIED (package-choice.ts).
-    setStep(`reading ${APPLIED_FILE_NAME}`);
-    const applied = delivery.extras?.delta ? await within(live.readSmallFile(posix.join(remoteDir, APPLIED_FILE_NAME))) : null;
-    const send = choosePackageFor(difusor.id, applied, { pkg, sha256Text: delivery.sha256Text }, delivery.extras);
-    traceMark(`${difusor.id}: uploading the package`);
-    await uploadPackageFiles(live, context, send);
-    traceMark(`${difusor.id}: package files in place`);
-    const current = await readLatest(live, context);
-    if (shouldReplaceLatest(current, pkg.cutId, delivery.latestMustName)) await writeLatest(live, context, send.fileName);
-    return { sentBytes: send.bytes };
-  },
-};
+/** What the package strategy sends: the cut's package, as built and stored. */
+export interface PackageInput {
+  pkg: BuiltPackage;
+  /** Content of `pkg.sha256File`, read once for every difusor. */
+  sha256Text: string;
+  /** The cut LATEST must name (see shouldReplaceLatest). */
+  latestMustName?: string | null;
+  /** Signature and deltas (package-choice.ts); absent: the full package, unsigned. */
+  extras?: PackageExtras;
+}
+
+export function packageStrategy(input: PackageInput): DeliveryStrategy {
+  const { pkg } = input;
+  return {
+    name: 'package',
+    bytesNeeded: pkg.bytes,
+    async deliver(live: SftpSession, context: StrategyContext): Promise<StrategyOutcome> {
+      const { difusor, within, setStep } = context;
+      const { remoteDir } = difusor;
+      setStep(`removing stale temporary files in ${remoteDir}`);
+      await within(sweepStaleTemps(live, remoteDir));
+      // The full package, or the delta from the cut this difusor's prep-apply APPLIED (package-choice.ts).
+      setStep(`reading ${APPLIED_FILE_NAME}`);
+      const applied = input.extras?.delta ? await within(live.readSmallFile(posix.join(remoteDir, APPLIED_FILE_NAME))) : null;
+      const send = choosePackageFor(difusor.id, applied, { pkg, sha256Text: input.sha256Text }, input.extras);
+      traceMark(`${difusor.id}: uploading the package`);
+      await uploadPackageFiles(live, context, send);
+      traceMark(`${difusor.id}: package files in place`);
+      const current = await readLatest(live, context);
+      if (shouldReplaceLatest(current, pkg.cutId, input.latestMustName)) await writeLatest(live, context, send.fileName);
+      return { sentBytes: send.bytes };
+    },
+  };
+}
 
 /** Uploads the package, its .sha256 and .sig, in the contract's order, each atomically. */
 export async function uploadPackageFiles(live: SftpSession, context: StrategyContext, send: PackageToSend): Promise<void> {
   const { within, setStep, pendingTemps } = context;
-  const { remoteDir } = context.delivery.difusor;
+  const { remoteDir } = context.difusor;
   for (const file of packageFilesToUpload(send)) {
     setStep(file.isPackage ? `uploading ${file.finalName} (${file.expectedBytes} bytes)` : `uploading ${file.finalName}`);
     if (file.isPackage) context.onPackageBytes(0);
@@ -42,24 +58,4 @@ export async function uploadPackageFiles(live: SftpSession, context: StrategyCon
     );
     context.onPackageBytes(undefined);
   }
-}
-
-/** What `LATEST` holds now (null: no such file). */
-export async function readLatest(live: SftpSession, context: StrategyContext): Promise<string | null> {
-  context.setStep(`reading ${LATEST_FILE_NAME}`);
-  return context.within(live.readSmallFile(posix.join(context.delivery.difusor.remoteDir, LATEST_FILE_NAME)));
-}
-
-/** Points `LATEST` at `fileName`, atomically; called only once the package's files are in place. */
-export async function writeLatest(live: SftpSession, context: StrategyContext, fileName: string): Promise<void> {
-  const latest = `${fileName}\n`;
-  context.setStep(`updating ${LATEST_FILE_NAME}`);
-  await context.within(
-    uploadAtomically(
-      live,
-      { data: latest },
-      { remoteDir: context.delivery.difusor.remoteDir, finalName: LATEST_FILE_NAME, expectedBytes: Buffer.byteLength(latest) },
-      context.pendingTemps,
-    ),
-  );
 }

@@ -1,17 +1,15 @@
-// Each way of delivering to a difusor (package files, the published site, a notice package) is a
-// strategy behind one small interface, run on the connection the delivery loop opened; the loop
-// does not learn about modes.
+// Each way of delivering to a difusor (package files, the published site, a notice as a package or
+// as a site release) is a strategy behind this one small interface, built by the chooser (index.ts)
+// with the data it sends, and run on the connection the delivery loop opened. The loop never learns
+// about modes. This file holds only the interface; each strategy has its own file.
+import type { PublishSummary } from '../../ledger/types.js';
 import type { LocalRelease } from '../../publish/release.js';
-import type { DeliveryMode } from '../../registry/types.js';
+import type { Difusor } from '../../registry/types.js';
 import type { SftpSession } from '../../sftp/transport.js';
-import type { PublishSummary } from '../types.js';
-import type { DifusorDelivery } from '../upload.js';
-import { packageStrategy } from './package.js';
-import { siteStrategy } from './site.js';
 
 /** What a strategy may use besides the session: the deadline, the step named in failures, temps to clean. */
 export interface StrategyContext {
-  delivery: DifusorDelivery;
+  difusor: Difusor;
   /** Races a request against the delivery's deadline. */
   within<T>(promise: Promise<T>): Promise<T>;
   /** Names what is being done, for the failure message if it fails now. */
@@ -24,12 +22,14 @@ export interface StrategyContext {
 
 export interface StrategyOutcome {
   publish?: PublishSummary;
-  /** The package strategy: bytes of the package it sent (a delta is smaller than the full one). */
+  /** The package strategies: bytes of the package sent (a delta is smaller than the full one). */
   sentBytes?: number;
 }
 
 export interface DeliveryStrategy {
-  readonly name: 'package' | 'site' | 'notice-package';
+  readonly name: 'package' | 'site' | 'notice-package' | 'notice-site';
+  /** Bytes this strategy needs on the server at most: how a write failure is told to be a full disk. */
+  readonly bytesNeeded: number;
   deliver(session: SftpSession, context: StrategyContext): Promise<StrategyOutcome>;
 }
 
@@ -42,15 +42,4 @@ export interface SitePlan {
   allowOlder: boolean;
   /** Whether a release found on difusor `id` is one we published (see PublishOptions.isTrusted). */
   isTrusted(id: string, release: string, manifestSha256: string): boolean;
-}
-
-/** The strategies of a difusor's `delivery`, in the order they run on one connection. */
-export function strategiesFor(mode: DeliveryMode | undefined): DeliveryStrategy[] {
-  if (mode === 'site') return [siteStrategy];
-  if (mode === 'both') return [packageStrategy, siteStrategy];
-  return [packageStrategy];
-}
-
-export function usesSite(mode: DeliveryMode | undefined): boolean {
-  return mode === 'site' || mode === 'both';
 }

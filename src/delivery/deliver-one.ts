@@ -1,11 +1,8 @@
-// One difusor's delivery: connect, upload under a hidden temporary name, verify, rename into place,
-// LATEST last; retried within one hard deadline, every failure turned into a coded result.
-import { randomBytes } from 'node:crypto';
-import { posix } from 'node:path';
+// One difusor's delivery: connect, check remote_dir, run its strategies on the connection; retried
+// within one hard deadline, every failure turned into a coded result, temporary files cleaned up.
 import type { Clock } from '../core/clock.js';
 import { formatBytes, roundSeconds } from '../core/duration.js';
 import { traceMark } from '../core/trace.js';
-import type { BuiltPackage } from '../package/types.js';
 import type { Difusor, PushSettings } from '../registry/types.js';
 import {
   DeliveryError,
@@ -17,45 +14,12 @@ import {
   isDeliveryError,
   type DeliveryStage,
 } from '../sftp/classify.js';
-import { CREATED_FILE_MODE, type SftpSession, type SftpTransport } from '../sftp/transport.js';
-import {
-  NOT_RETRYABLE,
-  type DeliveryFailure,
-  type DeliveryFallback,
-  type DeliveryResult,
-  type FailureCode,
-  type PublishSummary,
-} from './types.js';
-import type { PackageExtras } from './modes/package-choice.js';
-import { strategiesFor, usesSite, type DeliveryStrategy, type SitePlan } from './modes/strategy.js';
-
-function usesPackage(mode: Difusor['delivery']): boolean {
-  return !usesSite(mode) || mode === 'both';
-}
-
-/** The file every temporary upload is named after: `.<final>.prep-push-<12 hex>.part`. */
-export const TEMP_FILE_PATTERN = /^\..+\.prep-push-[0-9a-f]{12}\.part$/;
-
-export function temporaryNameFor(finalName: string): string {
-  return `.${finalName}.prep-push-${randomBytes(6).toString('hex')}.part`;
-}
-
-export const LATEST_FILE_NAME = 'LATEST';
-
-const CUT_ID_IN_NAME = /\d{8}_\d{4}/g;
-
-/**
- * LATEST names the newest package a difusor holds, so re-pushing an older cut by hand (say, one it
- * missed, for its archive) must not move it backwards. Names without a recognisable cut id are
- * replaced, as are equal cuts (a re-push of the same cut is idempotent).
- */
-export function shouldReplaceLatest(currentLatest: string | null, newCutId: string, latestMustName?: string | null): boolean {
-  // The last cut-id-shaped run is the {cut} (a template may hold other digits before it).
-  // A delta's name ends with `.from-<base cut>`: the base is not the cut it brings.
-  const current = currentLatest?.replace(/\.from-\d{8}_\d{4}/, '').match(CUT_ID_IN_NAME)?.pop();
-  // After `retract`, the cut LATEST must name is older than what it names: the one move back.
-  return current === undefined || current <= newCutId || newCutId === latestMustName;
-}
+import { checkRemoteDir, deliveryFallbacksOf, type DeliveryFallback } from '../sftp/atomic-upload.js';
+import type { SftpSession, SftpTransport } from '../sftp/transport.js';
+import { NOT_RETRYABLE, type DeliveryFailure, type DeliveryResult } from './types.js';
+import { type PublishSummary } from '../ledger/types.js';
+import { type FailureCode } from '../core/failure-codes.js';
+import type { DeliveryStrategy } from './modes/strategy.js';
 
 // Short backoffs: a cut is every few minutes, and the whole delivery has one deadline anyway.
 const RETRY_BACKOFF_MS = [1000, 2000];
@@ -64,108 +28,12 @@ const MIN_ATTEMPT_MS = 500;
 // Cleaning up after a failure must never take long: the next delivery's sweep is the safety net.
 const CLEANUP_BUDGET_MS = 3000;
 
-export interface AtomicUploadSource {
-  /** A local file (the package) or a small in-memory content (.sha256, LATEST). */
-  localFile?: string;
-  data?: string | Buffer;
-}
-
-/**
- * Writes `remoteDir/finalName` so that readers only ever see the old complete file or the new
- * complete one: upload to a hidden temporary name, check its size, then posix-rename over the
- * final name. Temporary names still on the server (on failure) stay in `pendingTemps`, so the
- * caller can remove them, on this connection or a new one.
- */
-export async function uploadAtomically(
-  session: SftpSession,
-  source: AtomicUploadSource,
-  target: { remoteDir: string; finalName: string; expectedBytes: number },
-  pendingTemps: Set<string>,
-  onProgress?: (bytesSoFar: number) => void,
-): Promise<void> {
-  const tempPath = posix.join(target.remoteDir, temporaryNameFor(target.finalName));
-  const finalPath = posix.join(target.remoteDir, target.finalName);
-  pendingTemps.add(tempPath);
-  if (source.localFile !== undefined) await session.fastPut(source.localFile, tempPath, onProgress);
-  else await session.writeFile(tempPath, source.data ?? '');
-  const { size } = await session.stat(tempPath);
-  if (size !== target.expectedBytes) {
-    throw new DeliveryError(
-      'VERIFY_FAILED',
-      `uploaded ${tempPath} has ${size} bytes, expected ${target.expectedBytes}`,
-    );
-  }
-  await setCreatedFileMode(session, tempPath);
-  await session.flushToDisk(tempPath);
-  await session.posixRename(tempPath, finalPath);
-  pendingTemps.delete(tempPath);
-}
-
-/**
- * Sets CREATED_FILE_MODE on a file we uploaded, before it gets its final name: ProFTPD, for one,
- * creates files with the mode the client's open asked for (0666 from ssh2's writeFile) under a
- * permissive umask.
- */
-export async function setCreatedFileMode(session: SftpSession, path: string): Promise<void> {
-  await session.chmod(path, CREATED_FILE_MODE);
-}
-
-/** What this server lacks of what an atomic, durable upload uses, named for the result. */
-export function deliveryFallbacksOf(extensions: Readonly<Record<string, string>>): DeliveryFallback[] {
-  const fallbacks: DeliveryFallback[] = [];
-  if (!('fsync@openssh.com' in extensions)) fallbacks.push('no-fsync');
-  if (!('posix-rename@openssh.com' in extensions)) fallbacks.push('no-posix-rename');
-  return fallbacks;
-}
-
-/**
- * Fails with REMOTE_DIR_MISSING unless `remoteDir` is a directory as the account sees it. prep-push
- * never creates remote_dir nor its parents: on a chrooted account a path written as seen from
- * outside the jail would otherwise be created inside it, and the files land where nobody serves them.
- */
-export async function checkRemoteDir(session: SftpSession, remoteDir: string): Promise<void> {
-  let isDirectory: boolean;
-  try {
-    ({ isDirectory } = await session.stat(remoteDir));
-  } catch (error) {
-    if ((error as { code?: unknown } | null)?.code !== SFTP_NO_SUCH_FILE) throw error;
-    throw new DeliveryError('REMOTE_DIR_MISSING', `remote_dir ${remoteDir} does not exist as this account sees it`, { cause: error });
-  }
-  if (!isDirectory) throw new DeliveryError('REMOTE_DIR_MISSING', `remote_dir ${remoteDir} is not a directory`);
-}
-
-const SFTP_NO_SUCH_FILE = 2;
-
-/** Removes temporary files of ours left in `remoteDir` by earlier failed runs. Best effort. */
-export async function sweepStaleTemps(session: SftpSession, remoteDir: string): Promise<string[]> {
-  const removed: string[] = [];
-  for (const entry of await session.readdir(remoteDir)) {
-    if (!TEMP_FILE_PATTERN.test(entry.name)) continue;
-    const path = posix.join(remoteDir, entry.name);
-    try {
-      await session.unlink(path);
-      removed.push(path);
-    } catch {
-      // Not ours to insist on: a read-only account fails later with a clear PERMISSION_DENIED.
-    }
-  }
-  return removed;
-}
-
+/** One difusor's delivery: what to run on its connection, chosen beforehand (modes/index.ts). */
 export interface DifusorDelivery {
   difusor: Difusor;
-  pkg: BuiltPackage;
-  /** Content of `pkg.sha256File`, read once for every difusor. */
-  sha256Text: string;
   settings: PushSettings;
-  /** The cut LATEST must name (see shouldReplaceLatest). */
-  latestMustName?: string | null;
-  /** Signature and deltas (package-choice.ts); absent: the full package as before. */
-  extras?: PackageExtras;
-  /** The site to publish, for a difusor whose `delivery` is site or both. */
-  site?: SitePlan;
-  /** What to run instead of the strategies of the difusor's `delivery` (a notice package). */
-  strategies?: DeliveryStrategy[];
+  /** Run in order on one connection, inside one deadline. */
+  strategies: DeliveryStrategy[];
 }
 
 export interface DeliveryDeps {
@@ -215,7 +83,8 @@ function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Delivers the package, its `.sha256` and then `LATEST` to one difusor. Never throws: every
+ * Runs a difusor's strategies (the package, its `.sha256`, `.sig` and then `LATEST`; the site; a
+ * notice) on one connection. Never throws: every
  * failure becomes the result's error. The whole delivery, retries included, ends within
  * `settings.transferTimeoutS` (plus the time to destroy a socket).
  */
@@ -237,8 +106,8 @@ export async function deliverToDifusor(delivery: DifusorDelivery, deps: Delivery
         error: null,
         seconds: roundSeconds(clock.monotonic() - startedAt),
         attempts,
-        // Package bytes actually sent (a delta is smaller than delivery.pkg); a site's bytes are in `publish`.
-        bytes: usesPackage(difusor.delivery) ? outcome.sentBytes : 0,
+        // Package bytes actually sent (a delta is smaller than the full package); a site's bytes are in `publish`.
+        bytes: outcome.sentBytes,
         fallbacks: outcome.fallbacks,
         publish: outcome.publish,
       };
@@ -268,7 +137,8 @@ async function attemptDelivery(
   deps: DeliveryDeps,
   deadlineAt: number,
 ): Promise<AttemptSuccess | AttemptFailure> {
-  const { difusor, pkg, settings } = delivery;
+  const { difusor, settings } = delivery;
+  const bytesNeeded = Math.max(0, ...delivery.strategies.map((s) => s.bytesNeeded));
   const remainingMs = Math.max(0, deadlineAt - deps.clock.monotonic());
   const connectTimeoutMs = Math.min(settings.connectTimeoutS * 1000, remainingMs);
   const pendingTemps = new Set<string>();
@@ -283,7 +153,7 @@ async function attemptDelivery(
   const deadline = new AbortController();
   const timer = setTimeout(() => {
     const sent =
-      packageBytesAcked === undefined ? '' : `, ${formatBytes(packageBytesAcked)} of ${formatBytes(pkg.bytes)} acknowledged`;
+      packageBytesAcked === undefined ? '' : `, ${formatBytes(packageBytesAcked)} of ${formatBytes(bytesNeeded)} acknowledged`;
     deadline.abort(
       stage === 'connect'
         ? new DeliveryError('CONNECT_TIMEOUT', `not connected within the remaining deadline (${Math.round(remainingMs / 100) / 10} s)`)
@@ -309,9 +179,9 @@ async function attemptDelivery(
     await within(checkRemoteDir(live, remoteDir));
     let publish: PublishSummary | undefined;
     let sentBytes = 0;
-    for (const strategy of delivery.strategies ?? strategiesFor(difusor.delivery)) {
+    for (const strategy of delivery.strategies) {
       const outcome = await strategy.deliver(live, {
-        delivery,
+        difusor,
         within,
         setStep: (text) => {
           step = text;
@@ -338,13 +208,13 @@ async function attemptDelivery(
     if (!deadline.signal.aborted && session?.alive && mayBeNoSpace(error)) {
       freeBytesAfterFailure = await raceSignal(session.freeBytes(difusor.remoteDir), deadline.signal).catch(() => undefined);
     }
-    const code: FailureCode = classifyError(cause, { stage, freeBytesAfterFailure, bytesNeeded: pkg.bytes });
+    const code: FailureCode = classifyError(cause, { stage, freeBytesAfterFailure, bytesNeeded });
     let detail = describeError(cause);
     if (code === 'NO_SPACE') {
       detail +=
         freeBytesAfterFailure === undefined
           ? ' (the server does not report its free space)'
-          : `; ${formatBytes(freeBytesAfterFailure)} free after removing our partial file, ${formatBytes(pkg.bytes)} needed`;
+          : `; ${formatBytes(freeBytesAfterFailure)} free after removing our partial file, ${formatBytes(bytesNeeded)} needed`;
     }
     if (code === 'AUTH_FAILED' && !isDeliveryError(cause)) detail += ` (offered ${credentialsOffered(difusor, deps.env)})`;
     const hint = isDeliveryError(cause)
