@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { PrepPushError } from '../core/errors.js';
 import { assertKnownIds } from '../cut/plan.js';
-import type { SftpTransport } from '../sftp/transport.js';
+import type { SftpTransport } from '../sftp/session.js';
 import { probeDifusor } from '../probe/probe.js';
 import { exitCodeOfProbe, judgeProbe, requirementsOf, uploadDeadlineSeconds, type ProbeResult } from '../probe/verdict.js';
 import type { Difusor, Registry } from '../registry/types.js';

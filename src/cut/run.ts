@@ -16,7 +16,7 @@ import { cutFromId, formatLocalTime } from '../core/cut.js';
 import { PrepPushError } from '../core/errors.js';
 import { traceMark } from '../core/trace.js';
 import { deliverToAll } from '../delivery/deliver.js';
-import type { SftpTransport } from '../sftp/transport.js';
+import type { SftpTransport } from '../sftp/session.js';
 import { readPackageSha256, resultStrategies, usesSite } from '../delivery/modes/index.js';
 import type { SitePlan } from '../delivery/modes/strategy.js';
 import type { DeliveryResult } from '../delivery/types.js';

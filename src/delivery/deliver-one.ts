@@ -15,7 +15,7 @@ import {
   type DeliveryStage,
 } from '../sftp/classify.js';
 import { checkRemoteDir, deliveryFallbacksOf, type DeliveryFallback } from '../sftp/atomic-upload.js';
-import type { SftpSession, SftpTransport } from '../sftp/transport.js';
+import type { SftpSession, SftpTransport } from '../sftp/session.js';
 import { NOT_RETRYABLE, type DeliveryFailure, type DeliveryResult } from './types.js';
 import { type PublishSummary } from '../ledger/types.js';
 import { type FailureCode } from '../core/failure-codes.js';

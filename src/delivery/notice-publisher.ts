@@ -7,7 +7,7 @@ import { PrepPushError } from '../core/errors.js';
 import { buildNoticePackage } from '../notice/package.js';
 import type { NoticePublisher } from '../notice/release.js';
 import type { Registry } from '../registry/types.js';
-import type { SftpTransport } from '../sftp/transport.js';
+import type { SftpTransport } from '../sftp/session.js';
 import { loadSigningKey } from '../signing/load-signing-key.js';
 import { deliverToDifusor } from './deliver-one.js';
 import { noticeStrategies, usesSite } from './modes/index.js';

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { classifyError, describeError, type DeliveryStage } from '../sftp/classify.js';
-import type { SftpSession, SftpTransport } from '../sftp/transport.js';
+import type { SftpSession, SftpTransport } from '../sftp/session.js';
 import type { Difusor } from '../registry/types.js';
 import type { ProbeError, ProbeMeasurements } from './verdict.js';
 import { SFTP_NO_SUCH_FILE } from '../sftp/status-codes.js';

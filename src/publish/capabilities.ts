@@ -2,7 +2,7 @@
 // publish.mode each combination leads to.
 import { posix } from 'node:path';
 import type pLimitType from 'p-limit';
-import type { SftpSession } from '../sftp/transport.js';
+import type { SftpSession } from '../sftp/session.js';
 import { probeName, RELEASES_DIR } from './layout.js';
 import { removeTree } from './remote-tree.js';
 

@@ -3,7 +3,7 @@
 import { join, posix } from 'node:path';
 import pLimit from 'p-limit';
 import { DeliveryError } from '../sftp/classify.js';
-import type { SftpSession } from '../sftp/transport.js';
+import type { SftpSession } from '../sftp/session.js';
 import type { PublishSummary } from '../ledger/types.js';
 import { probeCapabilities, publishModeOf, recycledModeOf, switchMethodOf, type SwitchMethod } from './capabilities.js';
 import {

@@ -1,7 +1,7 @@
 // Whole folders on a difusor: removing a tree (leftovers, pruned releases) with many requests in flight.
 import { posix } from 'node:path';
 import type pLimitType from 'p-limit';
-import type { SftpSession } from '../sftp/transport.js';
+import type { SftpSession } from '../sftp/session.js';
 import { SFTP_NO_SUCH_FILE } from '../sftp/status-codes.js';
 
 type Limit = ReturnType<typeof pLimitType>;

@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 
 import { closestName } from '../core/did-you-mean.js';
 import { PrepPushError } from '../core/errors.js';
-import { inspectPrivateKey, isEd25519PrivateKey } from './keys.js';
+import { keyProblemMessage, readPrivateKey, readSigningKey } from './keys.js';
 import { firstSyntaxError, parseRegistryYaml, readRegistryText, type RegistrySource } from './load.js';
 import { fieldAtOffset, firstLineOfKey, formatFieldPath, locateField, type FieldPath, type Position } from './locate.js';
 import {
@@ -357,22 +357,14 @@ async function checkPrivateKey(
     report('private_key', privateKey, keyFileReadMessage(keyPath, data));
     return;
   }
-  const verdict = inspectPrivateKey(data);
-  if (verdict.kind === 'public') {
-    report('private_key', privateKey, `${keyPath} is a public key; point private_key at the private half (the file without .pub)`);
-  } else if (verdict.kind === 'unparseable' || verdict.kind === 'wrong-passphrase') {
-    report(
-      'private_key',
-      privateKey,
-      `${keyPath} is not a private key ssh2 can read (${verdict.detail}); expected an OpenSSH or PEM private key such as \`ssh-keygen -t ed25519\` writes`,
-    );
+  const verdict = readPrivateKey(data);
+  if (verdict.kind === 'public' || verdict.kind === 'unparseable') {
+    report('private_key', privateKey, keyProblemMessage(verdict, keyPath, 'private_key'));
+  } else if (verdict.kind === 'wrong-passphrase') {
+    report('private_key', privateKey, keyProblemMessage({ kind: 'unparseable', detail: verdict.detail }, keyPath, 'private_key'));
   } else if (verdict.kind === 'encrypted') {
     if (!passphraseEnv) {
-      report(
-        'private_key',
-        privateKey,
-        `${keyPath} is protected by a passphrase; name the environment variable that holds it in private_key_passphrase_env and set that variable where prep-push runs`,
-      );
+      report('private_key', privateKey, keyProblemMessage(verdict, keyPath, 'private_key'));
       return;
     }
     const variable = passphraseEnv.valid && typeof passphraseEnv.value === 'string' ? passphraseEnv.value : undefined;
@@ -386,14 +378,10 @@ async function checkPrivateKey(
       );
       return;
     }
-    const decrypted = inspectPrivateKey(data, passphrase);
+    const decrypted = readPrivateKey(data, passphrase);
     if (decrypted.kind !== 'ok') {
-      const detail = decrypted.kind === 'wrong-passphrase' || decrypted.kind === 'unparseable' ? ` (${decrypted.detail})` : '';
-      report(
-        'private_key_passphrase_env',
-        passphraseEnv,
-        `the passphrase in ${variable} does not decrypt ${keyPath}${detail}; check the value of ${variable}`,
-      );
+      const detail = decrypted.kind === 'wrong-passphrase' || decrypted.kind === 'unparseable' ? decrypted.detail : decrypted.kind;
+      report('private_key_passphrase_env', passphraseEnv, keyProblemMessage({ kind: 'wrong-passphrase', detail }, keyPath, 'private_key', variable));
     }
   }
 }
@@ -422,23 +410,12 @@ async function checkSigningKey(ctx: DifusorContext, raw: Record<string, unknown>
     return;
   }
   const passphrase = typeof envName === 'string' ? ctx.env[envName] : undefined;
-  const verdict = inspectPrivateKey(data, passphrase);
-  let message: string | null = null;
-  if (verdict.kind === 'public') message = `${absolute} is a public key; point signing_key at the private half (the file without .pub)`;
-  else if (verdict.kind === 'unparseable') message = `${absolute} is not an OpenSSH private key (${verdict.detail}); create one with \`ssh-keygen -t ed25519 -f ${absolute}\``;
-  else if (verdict.kind === 'encrypted' && typeof envName === 'string') {
-    message = `${absolute} is protected by a passphrase and the environment variable ${envName} is not set; set it where prep-push runs (a cron job does not see your login shell's variables)`;
-  } else if (verdict.kind === 'encrypted') {
-    message = `${absolute} is protected by a passphrase; name the environment variable that holds it in signing_key_passphrase_env and set it where prep-push runs`;
-  } else if (verdict.kind === 'wrong-passphrase') {
-    const variable = String(envName);
-    const envAt = ['signing_key_passphrase_env'];
-    ctx.problems.add(locateField(ctx.source, envAt), envAt, `the passphrase in ${variable} does not decrypt ${absolute} (${verdict.detail}); check the value of ${variable}`);
-    return;
-  } else if (!isEd25519PrivateKey(data, passphrase)) {
-    message = `${absolute} is not an ed25519 key; signatures are made with ed25519: create one with \`ssh-keygen -t ed25519 -f ${absolute}\``;
-  }
-  if (message !== null) ctx.problems.add(locateField(ctx.source, at), at, message);
+  const problem = readSigningKey(data, passphrase);
+  if (problem.kind === 'ok') return;
+  const variable = typeof envName === 'string' ? envName : undefined;
+  // A wrong passphrase is the variable's fault: the problem is reported at that field.
+  const where = problem.kind === 'wrong-passphrase' ? ['signing_key_passphrase_env'] : at;
+  ctx.problems.add(locateField(ctx.source, where), where, keyProblemMessage(problem, absolute, 'signing_key', variable));
 }
 
 function keyFileReadMessage(keyPath: string, error: NodeJS.ErrnoException, field: 'private_key' | 'signing_key' = 'private_key'): string {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { DeliveryError } from './classify.js';
 import { isNoSuchFile } from './status-codes.js';
-import { CREATED_FILE_MODE, type SftpSession } from './transport.js';
+import { CREATED_FILE_MODE, type SftpSession } from './session.js';
 
 /** The file every temporary upload is named after: `.<final>.prep-push-<12 hex>.part`. */
 export const TEMP_FILE_PATTERN = /^\..+\.prep-push-[0-9a-f]{12}\.part$/;

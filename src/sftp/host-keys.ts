@@ -1,5 +1,6 @@
 // Pinned host keys and the order in which host key algorithms are offered, so a server is asked
 // first for the key types the registry pinned. Pure: no I/O.
+import { createHash } from 'node:crypto';
 import { HOST_KEY_ALGORITHMS_OF_TYPE, HOST_KEY_TYPES, keyTypeOfAlgorithm } from '../registry/host-key.js';
 import type { Difusor, PinnedHostKey } from '../registry/types.js';
 
@@ -49,4 +50,16 @@ export function keyTypesLeftToTry(pins: readonly PinnedHostKey[], offered: reado
 export function serverHostKeyAlgorithmsOf(debugLine: string): string[] | undefined {
   const match = /^Handshake: \(remote\) Host key format: (.*)$/.exec(debugLine);
   return match ? match[1].split(',').filter(Boolean) : undefined;
+}
+
+/** `SHA256:<base64 without padding>` of a raw SSH public key blob, as `ssh-keygen -lf` prints. */
+export function fingerprintOfKey(key: Buffer): string {
+  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** The algorithm name at the start of an SSH public key blob (`ssh-ed25519`, `ssh-rsa`...). */
+export function keyTypeOf(key: Buffer): string {
+  if (key.length < 4) return 'unknown';
+  const length = key.readUInt32BE(0);
+  return length > 0 && length < 64 && key.length >= 4 + length ? key.toString('latin1', 4, 4 + length) : 'unknown';
 }

@@ -4,7 +4,7 @@ import ssh2, { Client } from 'ssh2';
 import { HOST_KEY_ALGORITHMS_OF_TYPE } from '../registry/host-key.js';
 import { DeliveryError, classifyError, describeError, formatHostPort } from './classify.js';
 import { hostKeyAlgorithmOrder, keyTypesOffered, serverHostKeyAlgorithmsOf } from './host-keys.js';
-import { fingerprintOfKey, keyTypeOf } from './transport.js';
+import { fingerprintOfKey, keyTypeOf } from './host-keys.js';
 
 /** One host key a server holds. */
 export interface ScannedHostKey {

@@ -2,8 +2,8 @@
 // passphrase from the environment, and ssh2's parser, the same one that reads the SFTP keys.
 import { createPrivateKey, sign } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import ssh2 from 'ssh2';
 import { PrepPushError } from '../core/errors.js';
+import { keyProblemMessage, readSigningKey } from '../registry/keys.js';
 import type { SshSigner } from './sshsig.js';
 
 export interface SigningKeySettings {
@@ -30,16 +30,13 @@ export async function loadSigningKey(settings: SigningKeySettings, env: NodeJS.P
 
 /** An Ed25519 signer from OpenSSH private key bytes. */
 export function signerFromKeyData(data: Buffer, passphrase: string | undefined, where: string): SshSigner {
-  const parsed = ssh2.utils.parseKey(data, passphrase);
-  const fail = (why: string): PrepPushError =>
-    new PrepPushError('registry', `signing_key: ${where}: ${why}`, {
+  const reading = readSigningKey(data, passphrase);
+  if (reading.kind !== 'ok') {
+    throw new PrepPushError('registry', `signing_key: ${keyProblemMessage(reading, where, 'signing_key')}`, {
       hint: 'signing_key must be an OpenSSH ed25519 private key (`ssh-keygen -t ed25519`); a passphrase comes from the variable named in signing_key_passphrase_env',
     });
-  if (parsed instanceof Error) throw fail(parsed.message);
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key) throw fail('no key in the file');
-  if (!key.isPrivateKey()) throw fail('is a public key; point signing_key at the private half');
-  if (key.type !== 'ssh-ed25519') throw fail(`is a ${key.type} key; signatures are made with ed25519`);
+  }
+  const { key } = reading;
   const privateKey = createPrivateKey(key.getPrivatePEM());
   return {
     publicKeyBlob: Buffer.from(key.getPublicSSH()),

@@ -52,7 +52,7 @@ test('a package-mode push loads no build, site, delta, notice or e-mail code', a
   const loaded = readFileSync(listFile, 'utf8').split('\n');
   const ours = (file: string) => loaded.some((url) => url.endsWith(`/dist/src/${file}`));
   // The listing sees the modules a push does need, so the absences below mean something.
-  expect(ours('sftp/transport.js')).toBe(true);
+  expect(ours('sftp/connect.js')).toBe(true);
   expect(ours('cut/follow-up.js')).toBe(true);
   for (const file of ['package/build-package.js', 'signing/load-signing-key.js', 'publish/release.js', 'publish/site-tree.js', 'package/delta.js', 'delivery/notice-publisher.js']) {
     expect([file, ours(file)]).toEqual([file, false]);

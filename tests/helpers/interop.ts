@@ -6,7 +6,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
 import { cutAt } from '../../src/core/cut.js';
-import { ssh2Transport } from '../../src/sftp/transport.js';
+import { ssh2Transport } from '../../src/sftp/connect.js';
 import type { DeliveryResult } from '../../src/delivery/types.js';
 import { deliverToDifusor } from '../../src/delivery/deliver-one.js';
 import { buildPackage } from '../../src/package/build-package.js';

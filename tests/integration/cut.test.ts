@@ -8,7 +8,7 @@ import { status } from '../../src/commands/status.js';
 import { unblock } from '../../src/commands/block.js';
 import { runCut, runPush } from '../../src/cut/run.js';
 import type { RunReport } from '../../src/cut/report.js';
-import { ssh2Transport } from '../../src/sftp/transport.js';
+import { ssh2Transport } from '../../src/sftp/connect.js';
 import { loadRegistry } from '../../src/registry/validate.js';
 import { closedPort } from '../helpers/net.js';
 import { registryYamlFor, startSshd, type SshdFixture } from '../helpers/sshd.js';

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { systemClock } from '../../src/core/clock.js';
 import { deliverToAll } from '../../src/delivery/deliver.js';
 import { scanHostKey } from '../../src/sftp/keyscan.js';
-import { ssh2Transport } from '../../src/sftp/transport.js';
+import { ssh2Transport } from '../../src/sftp/connect.js';
 import type { DeliveryResult } from '../../src/delivery/types.js';
 import { deliverToDifusor } from '../../src/delivery/deliver-one.js';
 import { TEMP_FILE_PATTERN } from '../../src/sftp/atomic-upload.js';

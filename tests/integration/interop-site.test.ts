@@ -14,7 +14,7 @@ import { parseCutTime } from '../../src/core/cut.js';
 import type { RunReport } from '../../src/cut/report.js';
 import { runCut, runPush } from '../../src/cut/run.js';
 import { PROBE_PREFIX, probeDifusor } from '../../src/probe/probe.js';
-import { ssh2Transport } from '../../src/sftp/transport.js';
+import { ssh2Transport } from '../../src/sftp/connect.js';
 import type { Difusor, Registry } from '../../src/registry/types.js';
 import { dropbearUnavailableReason, startDropbear, type DropbearFixture } from '../helpers/dropbear.js';
 import { proftpdUnavailableReason, startProftpd, type ProftpdFixture } from '../helpers/proftpd.js';

@@ -8,7 +8,7 @@ import { writeKit } from '../../src/commands/kit.js';
 import { systemClock } from '../../src/core/clock.js';
 import { parseCutTime } from '../../src/core/cut.js';
 import { runCut } from '../../src/cut/run.js';
-import { ssh2Transport } from '../../src/sftp/transport.js';
+import { ssh2Transport } from '../../src/sftp/connect.js';
 import { loadRegistry } from '../../src/registry/validate.js';
 import { makeKeyPair } from '../helpers/keys.js';
 import { giveToNobody, openAllParents, runPrepApply, SHELLS, writeSite } from '../helpers/prep-apply.js';

@@ -10,7 +10,7 @@ import { status } from '../../src/commands/status.js';
 import { systemClock } from '../../src/core/clock.js';
 import { parseCutTime } from '../../src/core/cut.js';
 import { runCut, runPush } from '../../src/cut/run.js';
-import { ssh2Transport } from '../../src/sftp/transport.js';
+import { ssh2Transport } from '../../src/sftp/connect.js';
 import { noticePublisherFor } from '../../src/delivery/notice-publisher.js';
 import { loadRegistry } from '../../src/registry/validate.js';
 import { signerFromKeyData } from '../../src/signing/load-signing-key.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
 import { probe, type ProbeCommandDeps } from '../../src/commands/probe.js';
-import { ssh2Transport } from '../../src/sftp/transport.js';
+import { ssh2Transport } from '../../src/sftp/connect.js';
 import type { Difusor, Requirements } from '../../src/registry/types.js';
 import { startSftpServer, type SftpFaults, type SftpQuirks, type SftpServerHandle } from '../../src/sftp-server/index.js';
 import { aDifusor, aRegistry } from '../helpers/builders.js';

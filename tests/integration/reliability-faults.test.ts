@@ -13,7 +13,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { parseCutTime } from '../../src/core/cut.js';
 import { runCut, type RunProgress } from '../../src/cut/run.js';
 import type { RunReport } from '../../src/cut/report.js';
-import { ssh2Transport } from '../../src/sftp/transport.js';
+import { ssh2Transport } from '../../src/sftp/connect.js';
 import { TEMP_FILE_PATTERN } from '../../src/sftp/atomic-upload.js';
 import { readJournal } from '../../src/ledger/journal.js';
 import type { BuiltPackage } from '../../src/package/types.js';

@@ -10,7 +10,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { parseCutTime } from '../../src/core/cut.js';
 import { runCut, runPush } from '../../src/cut/run.js';
 import type { RunReport } from '../../src/cut/report.js';
-import { ssh2Transport } from '../../src/sftp/transport.js';
+import { ssh2Transport } from '../../src/sftp/connect.js';
 import type { Difusor, Registry } from '../../src/registry/types.js';
 import { startSftpServer, type SftpFaults, type SftpServerHandle } from '../../src/sftp-server/index.js';
 import type { SftpQuirks } from '../../src/sftp-server/types.js';

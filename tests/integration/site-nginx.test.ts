@@ -7,7 +7,7 @@ import path from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
 import { parseCutTime } from '../../src/core/cut.js';
 import { runCut } from '../../src/cut/run.js';
-import { ssh2Transport } from '../../src/sftp/transport.js';
+import { ssh2Transport } from '../../src/sftp/connect.js';
 import { loadRegistry } from '../../src/registry/validate.js';
 import { nginxUnavailableReason, startNginx, type NginxFixture } from '../helpers/nginx.js';
 import { registryYamlFor, startSshd, type SshdFixture } from '../helpers/sshd.js';

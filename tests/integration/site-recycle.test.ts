@@ -12,7 +12,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { parseCutTime } from '../../src/core/cut.js';
 import { runCut, runPush } from '../../src/cut/run.js';
 import type { RunReport } from '../../src/cut/report.js';
-import { ssh2Transport } from '../../src/sftp/transport.js';
+import { ssh2Transport } from '../../src/sftp/connect.js';
 import type { Registry } from '../../src/registry/types.js';
 import { loadRegistry } from '../../src/registry/validate.js';
 import { startSftpServer, type SftpFaults, type SftpServerHandle } from '../../src/sftp-server/index.js';

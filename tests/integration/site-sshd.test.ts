@@ -9,7 +9,7 @@ import { parseCutTime } from '../../src/core/cut.js';
 import { status } from '../../src/commands/status.js';
 import { runCut, runPush } from '../../src/cut/run.js';
 import type { ReportResult, RunReport } from '../../src/cut/report.js';
-import { ssh2Transport } from '../../src/sftp/transport.js';
+import { ssh2Transport } from '../../src/sftp/connect.js';
 import { loadRegistry } from '../../src/registry/validate.js';
 import { mulberry32 } from '../helpers/prng.js';
 import { registryYamlFor, startSshd, type SshdFixture } from '../helpers/sshd.js';

@@ -6,7 +6,7 @@ import { join, posix } from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
 import { isPrepPushError } from '../../src/core/errors.js';
 import { deliverToAll } from '../../src/delivery/deliver.js';
-import type { ConnectOptions, RemoteStat, SftpSession, SftpTransport } from '../../src/sftp/transport.js';
+import type { ConnectOptions, RemoteStat, SftpSession, SftpTransport } from '../../src/sftp/session.js';
 import type { DeliveryResult } from '../../src/delivery/types.js';
 import { deliverToDifusor } from '../../src/delivery/deliver-one.js';
 import { TEMP_FILE_PATTERN, temporaryNameFor } from '../../src/sftp/atomic-upload.js';

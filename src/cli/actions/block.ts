@@ -1,7 +1,7 @@
 // `block ID --reason TEXT`.
 import { block } from '../../commands/block.js';
 import { loadRegistryFor, resolveStateDir } from '../../commands/context.js';
-import { ssh2Transport } from '../../sftp/transport.js';
+import { ssh2Transport } from '../../sftp/connect.js';
 import { noticePublisherFor } from '../../delivery/notice-publisher.js';
 import type { Action } from '../io.js';
 import { makeStyle, renderBlockChange } from '../render.js';

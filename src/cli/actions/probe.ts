@@ -2,7 +2,7 @@
 import { notifyProbeFailures, probe, type ProbeFailure } from '../../commands/probe.js';
 import { loadRegistryFor, parseIdList, resolveStateDir } from '../../commands/context.js';
 import { PrepPushError } from '../../core/errors.js';
-import { ssh2Transport } from '../../sftp/transport.js';
+import { ssh2Transport } from '../../sftp/connect.js';
 import type { Action } from '../io.js';
 import { makeStyle } from '../render.js';
 import { renderProbeLine, renderProbeReport } from '../render-probe.js';

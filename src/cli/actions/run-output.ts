@@ -4,7 +4,7 @@ import { parseIdList } from '../../commands/context.js';
 import { PrepPushError } from '../../core/errors.js';
 import type { RunDeps, RunProgress } from '../../cut/run.js';
 import type { RunReport } from '../../cut/report.js';
-import { ssh2Transport } from '../../sftp/transport.js';
+import { ssh2Transport } from '../../sftp/connect.js';
 import type { NoticePublisher } from '../../notice/release.js';
 import type { ActionEnv } from '../io.js';
 import { renderAuditLine } from '../render-audit.js';

@@ -15,7 +15,7 @@ import { renderBlockChange, renderRunSummary, renderStatus, type Style } from '.
 import { unblock } from '../../commands/block.js';
 import { status } from '../../commands/status.js';
 import { runCut, runPush, type RunProgress } from '../../cut/run.js';
-import { ssh2Transport } from '../../sftp/transport.js';
+import { ssh2Transport } from '../../sftp/connect.js';
 import { loadRegistry } from '../../registry/validate.js';
 import { startSftpServer, type SftpServerHandle } from '../../sftp-server/server.js';
 import { writeSampleSite } from './sample-site.js';

@@ -1,7 +1,7 @@
 // LATEST: the one-line file naming the newest package a difusor holds, replaced atomically and last.
 import { posix } from 'node:path';
 import { uploadAtomically } from '../../sftp/atomic-upload.js';
-import type { SftpSession } from '../../sftp/transport.js';
+import type { SftpSession } from '../../sftp/session.js';
 import type { StrategyContext } from './strategy.js';
 
 export const LATEST_FILE_NAME = 'LATEST';

@@ -5,7 +5,7 @@
 // be refused by prep-apply, so it is not sent.
 import { posix } from 'node:path';
 import { DeliveryError } from '../../sftp/classify.js';
-import type { SftpSession } from '../../sftp/transport.js';
+import type { SftpSession } from '../../sftp/session.js';
 import type { BuiltPackage } from '../../package/types.js';
 import { sweepStaleTemps } from '../../sftp/atomic-upload.js';
 import { readLatest, shouldReplaceLatest, writeLatest } from './latest.js';

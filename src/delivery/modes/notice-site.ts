@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { NoticeRelease } from '../../notice/release.js';
-import type { SftpSession } from '../../sftp/transport.js';
+import type { SftpSession } from '../../sftp/session.js';
 import type { DeliveryStrategy, StrategyContext, StrategyOutcome } from './strategy.js';
 
 export function noticeSiteStrategy(release: NoticeRelease, keepReleases: number): DeliveryStrategy {

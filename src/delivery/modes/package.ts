@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import { traceMark } from '../../core/trace.js';
 import type { BuiltPackage } from '../../package/types.js';
 import { sweepStaleTemps, uploadAtomically } from '../../sftp/atomic-upload.js';
-import type { SftpSession } from '../../sftp/transport.js';
+import type { SftpSession } from '../../sftp/session.js';
 import { readLatest, shouldReplaceLatest, writeLatest } from './latest.js';
 import { APPLIED_FILE_NAME, choosePackageFor, packageFilesToUpload, type PackageExtras, type PackageToSend } from './package-choice.js';
 import type { DeliveryStrategy, StrategyContext, StrategyOutcome } from './strategy.js';

@@ -1,6 +1,6 @@
 // The site strategy: publishes the cut's publication folder as a release and switches `current`.
 import { traceMark } from '../../core/trace.js';
-import type { SftpSession } from '../../sftp/transport.js';
+import type { SftpSession } from '../../sftp/session.js';
 import type { DeliveryStrategy, SitePlan, StrategyContext, StrategyOutcome } from './strategy.js';
 
 /** `bytesNeeded`: the cut's package size, the measure of the site's bytes a full disk is judged by. */

@@ -5,7 +5,7 @@
 import type { PublishSummary } from '../../ledger/types.js';
 import type { LocalRelease } from '../../publish/release.js';
 import type { Difusor } from '../../registry/types.js';
-import type { SftpSession } from '../../sftp/transport.js';
+import type { SftpSession } from '../../sftp/session.js';
 
 /** What a strategy may use besides the session: the deadline, the step named in failures, temps to clean. */
 export interface StrategyContext {
