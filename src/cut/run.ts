@@ -17,13 +17,14 @@ import { PrepPushError } from '../core/errors.js';
 import { traceMark } from '../core/trace.js';
 import { deliverToAll } from '../delivery/deliver.js';
 import type { SftpTransport } from '../sftp/session.js';
-import { readPackageSha256, resultStrategies, usesSite } from '../delivery/modes/index.js';
+import { readPackageSha256, resultStrategies, usesSite, type ResultsInput } from '../delivery/modes/index.js';
 import type { SitePlan } from '../delivery/modes/strategy.js';
 import type { DeliveryResult } from '../delivery/types.js';
 import { openJournal, readJournal } from '../ledger/journal.js';
 import type { Journal, JournalContents } from '../ledger/journal.js';
 import { acquireLock } from '../ledger/lock.js';
-import { applyEvent, autoBlockReason, cutLatestMustName, deriveLedgerState, isWithdrawn } from '../ledger/rules.js';
+import { cutLatestMustName, deriveLedgerState, isWithdrawn } from '../ledger/rules.js';
+import { LedgerRecorder } from '../ledger/recorder.js';
 import type { LedgerEvent, LedgerState } from '../ledger/types.js';
 import { packageExtrasFor } from '../delivery/modes/package-choice.js';
 import { findStoredPackage, listStoredPackages } from '../package/store.js';
@@ -38,6 +39,7 @@ import { writeRunReport } from './report.js';
 import { checkCutTime } from './time-guard.js';
 import type { NoticePublisher } from '../notice/release.js';
 import type { NotifyChannel } from '../notify/channel.js';
+import type { FollowUpReport } from './follow-up.js';
 
 export interface RunDeps {
   clock: Clock;
@@ -139,8 +141,10 @@ export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunRep
       storeDir: packageStoreDir(request.stateDir),
       ...(await packageSigningOptions(request.registry, deps.env)),
     });
-    deps.onProgress?.({ type: 'package', pkg });
-    return await deliverAndRecord('cut', request.registry, request.stateDir, journalRead, pkg, { only: request.only, allowOlder: request.allowOlder }, deps);
+    return await deliverAndRecord(
+      { kind: CUT_RUN, registry: request.registry, stateDir: request.stateDir, journalRead, pkg, selection: { only: request.only, allowOlder: request.allowOlder } },
+      deps,
+    );
   } finally {
     await lock.release();
   }
@@ -173,12 +177,14 @@ export async function runPush(request: PushRequest, deps: RunDeps): Promise<RunR
     const pkg = await findPackageToPush(request, deriveLedgerState(journalRead.events));
     traceMark('stored package found and checked');
     return await deliverAndRecord(
-      'push',
-      request.registry,
-      request.stateDir,
-      journalRead,
-      pkg,
-      { only: request.only, missingCut: request.failed ? pkg.cutId : undefined, allowRollback: request.allowRollback },
+      {
+        kind: PUSH_RUN,
+        registry: request.registry,
+        stateDir: request.stateDir,
+        journalRead,
+        pkg,
+        selection: { only: request.only, missingCut: request.failed ? pkg.cutId : undefined, allowRollback: request.allowRollback },
+      },
       deps,
     );
   } finally {
@@ -220,167 +226,225 @@ async function findPackageToPush(request: PushRequest, ledger: LedgerState): Pro
   return pkg;
 }
 
+/** How a cut and a push differ in the flow they share: chosen once, by runCut and runPush. */
+interface RunKind {
+  command: 'cut' | 'push';
+  /** A cut journals its `cut` event; a push re-delivers a cut already journaled. */
+  recordsCut: boolean;
+  /** A push that targets nobody stops and says why; a cut records its skips all the same. */
+  stopsWhenNobodyIsTargeted: boolean;
+}
+
+const CUT_RUN: RunKind = { command: 'cut', recordsCut: true, stopsWhenNobodyIsTargeted: false };
+const PUSH_RUN: RunKind = { command: 'push', recordsCut: false, stopsWhenNobodyIsTargeted: true };
+
+interface RunInput {
+  kind: RunKind;
+  registry: Registry;
+  stateDir: string;
+  /** The journal as read under the lock. */
+  journalRead: JournalContents;
+  pkg: BuiltPackage;
+  selection: { only?: string[]; missingCut?: string; allowRollback?: boolean; allowOlder?: boolean };
+}
+
+interface RunPlan extends DeliveryPlanTargets {
+  /** `--only` named these blocked or disabled difusores: not pushed, and the run says so (exit 1). */
+  refused: PlannedSkip[];
+}
+
 /**
- * The part a cut and a push share: plan the targets from the ledger, deliver, and journal every
- * outcome (and any block it causes) as it arrives, so a crash loses nothing already reported.
+ * The part a cut and a push share, as named phases: plan the targets from the ledger → prepare what
+ * is delivered → record the skips → deliver, journaling every outcome (and any block it causes) as
+ * it arrives, so a crash loses nothing already reported → follow up → report.
  */
-async function deliverAndRecord(
-  command: 'cut' | 'push',
-  registry: Registry,
-  stateDir: string,
-  journalRead: JournalContents,
-  pkg: BuiltPackage,
-  selection: { only?: string[]; missingCut?: string; allowRollback?: boolean; allowOlder?: boolean },
-  deps: RunDeps,
-): Promise<RunReport> {
+async function deliverAndRecord(run: RunInput, deps: RunDeps): Promise<RunReport> {
   const startedAt = deps.clock.now();
   const startedMono = deps.clock.monotonic();
-  const { events, warnings } = journalRead;
-  for (const message of warnings) deps.onProgress?.({ type: 'warning', message });
-  const journal = await openJournal(stateDir);
-  const recorder = new LedgerRecorder(journal, deriveLedgerState(events), registry.blockAfterMisses, deps);
+  for (const message of run.journalRead.warnings) deps.onProgress?.({ type: 'warning', message });
+  const journal = await openJournal(run.stateDir);
+  const recorder = new LedgerRecorder(
+    journal,
+    deriveLedgerState(run.journalRead.events),
+    run.registry.blockAfterMisses,
+    () => isoAt(deps.clock),
+    (id, reason) => deps.onProgress?.({ type: 'blocked', id, reason }),
+  );
   try {
-    // A run killed between an outcome and its block left a difusor over the limit but not blocked:
-    // block it before planning, so it is not targeted.
-    await recorder.blockWhoeverReachedTheLimit(registry.difusores.map((d) => d.id));
-    const holding = selection.missingCut ? difusoresHoldingCut(events, selection.missingCut) : new Set<string>();
-    const plan: DeliveryPlanTargets = planTargets(registry.difusores, recorder.state, { ...selection, timeZone: registry.timezone }, holding);
-    traceMark('journal read, targets planned');
-    // `--only` naming a blocked or disabled difusor: it is not pushed, and the run says so (exit 1).
-    const refused = selection.only ? plan.skipped.filter((k) => k.reason === 'blocked' || k.reason === 'disabled') : [];
-    if (command === 'push' && plan.targets.length === 0) {
-      return nothingToPush(pkg, refused, plan.skipped, startedAt);
+    const plan = await planRun(run, recorder);
+    if (plan.targets.length === 0 && run.kind.stopsWhenNobodyIsTargeted) {
+      return nothingToPush(run.pkg, plan.refused, plan.skipped, startedAt);
     }
-    if (command === 'push') deps.onProgress?.({ type: 'package', pkg });
+    deps.onProgress?.({ type: 'package', pkg: run.pkg });
     deps.onProgress?.({ type: 'plan', targets: plan.targets.map((d) => d.id), skipped: plan.skipped });
-    // Before anything is recorded: a package that cannot be extracted stops the run with nothing pushed.
-    const site = plan.targets.some((d) => usesSite(d.delivery))
-      ? await sitePlanFor(
-          stateDir,
-          pkg,
-          events,
-          registry,
-          // After `retract`, the newest cut not withdrawn is what `current` must name, even though it
-          // is older than the withdrawn one a difusor shows: the one move back without --allow-rollback.
-          (selection.allowRollback ?? false) || pkg.cutId === cutLatestMustName(recorder.state),
-          selection.allowOlder ?? false,
-        )
-      : undefined;
-    if (command === 'cut') {
-      await recorder.record({
-        type: 'cut',
-        at: isoAt(deps.clock),
-        cut: pkg.cutId,
-        cutTime: pkg.cutTime,
-        package: pkg.fileName,
-        sha256: pkg.sha256,
-      });
-    }
-    const results: ReportResult[] = [];
-    for (const skip of plan.skipped) {
-      if (skip.reason !== 'blocked' && skip.reason !== 'disabled') continue;
-      const result: ReportResult = {
-        id: skip.id,
-        outcome: 'skipped',
-        error: null,
-        seconds: 0,
-        attempts: 0,
-        bytes: 0,
-        skip_reason: skip.reason,
-        publish: null,
-      };
-      await recorder.recordOutcome(command, pkg.cutId, result, skip.reason);
-      results.push(result);
-    }
-
-    // Loaded once the first delivery ended, while the others still send (the main thread mostly
-    // waits on the network then; during the handshakes it is not free), so the end of the run does
-    // not wait for it; awaited below, so a failure to load is not lost.
-    let followUpModule: Promise<typeof import('./follow-up.js')> | undefined;
-    const loadFollowUp = () => {
-      if (followUpModule === undefined) {
-        followUpModule = import('./follow-up.js');
-        followUpModule.catch(() => {});
-      }
-      return followUpModule;
-    };
-    const resultsInput = {
-      pkg,
-      sha256Text: await readPackageSha256(pkg),
-      latestMustName: cutLatestMustName(recorder.state),
-      site,
-      extras: await packageExtrasFor(pkg, packageStoreDir(stateDir), registry.package.delta === true, recorder.state),
-    };
-    await deliverToAll(
-      { targets: plan.targets, settings: registry.push, strategiesFor: (difusor) => resultStrategies(difusor, resultsInput) },
-      { transport: deps.transport, env: deps.env, clock: deps.clock },
-      {
-        signal: deps.signal,
-        onResult: async (delivery: DeliveryResult) => {
-          void loadFollowUp();
-          const result = toReportResult(delivery);
-          const auditPending = deps.audit?.countsAsMiss === true && result.outcome === 'delivered' && deps.audit.audits(result.id);
-          await recorder.recordOutcome(command, pkg.cutId, result, delivery.error?.code ?? null, auditPending);
-          results.push(result);
-          deps.onProgress?.({ type: 'result', result });
-          if (result.outcome === 'failed') await recorder.blockWhoeverReachedTheLimit([result.id]);
-          if (deps.audit && result.outcome === 'delivered' && deps.audit.audits(result.id)) {
-            await auditAfterDelivery(deps.audit, recorder, command, result, deps);
-          }
-        },
-      },
-    );
-
-    traceMark('every delivery ended and journaled');
-    // Outcomes are all journaled: now notifications, the public list and notices, none of which
-    // can change an outcome or the exit code.
-    const { followUpRun } = await loadFollowUp();
-    const followUp = await followUpRun(
-      {
-        registry,
-        stateDir,
-        journal,
-        events: [...events, ...recorder.appended],
-        before: deriveLedgerState(events),
-        runEvents: recorder.appended,
-        cut: { id: pkg.cutId, time: pkg.cutTime },
-      },
-      { clock: deps.clock, env: deps.env, noticePublisher: deps.noticePublisher, channels: deps.notifyChannels, signal: deps.signal },
-    );
-    traceMark('follow-up done (notifications, public list, notices)');
-    for (const message of followUp.warnings) deps.onProgress?.({ type: 'warning', message });
-
-    const notStarted = plan.targets.map((d) => d.id).filter((id) => !results.some((r) => r.id === id));
-    const order = new Map(registry.difusores.map((d, i) => [d.id, i]));
-    results.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-    const interrupted = deps.signal?.aborted ?? false;
-    const partial = { results, interrupted, not_started: notStarted, newly_blocked: recorder.newlyBlocked };
-    const report: RunReport = {
-      command,
-      cut: { id: pkg.cutId, time: pkg.cutTime },
-      package: { file: pkg.fileName, sha256: pkg.sha256, bytes: pkg.bytes },
-      results,
-      newly_blocked: recorder.newlyBlocked,
-      not_started: notStarted,
-      interrupted,
-      dry_run: false,
-      started_at: new Date(startedAt).toISOString(),
-      seconds: roundSeconds(deps.clock.monotonic() - startedMono),
-      exit_code: refused.length > 0 ? 1 : exitCodeOfRun(partial),
-      follow_up: followUp,
-    };
-    if (refused.length > 0) report.not_pushed = refused.map((k) => `${k.id}: ${k.detail}`);
-    try {
-      await writeRunReport(stateDir, report);
-      traceMark('run report written');
-    } catch (error) {
-      // The outcomes are already journaled; a missing report file must not hide them.
-      deps.onProgress?.({ type: 'warning', message: (error as Error).message });
-    }
-    return report;
+    const toDeliver = await prepareDelivery(run, plan, recorder);
+    const results = await recordSkips(run, plan, recorder, deps);
+    await deliverAndJournal(run, plan, toDeliver, recorder, results, deps);
+    const followUp = await followUpOutcomes(run, journal, recorder, deps);
+    return await reportRun(run, plan, { results, recorder, followUp, startedAt, startedMono }, deps);
   } finally {
     await journal.close();
   }
+}
+
+/** Plan: who gets the cut, after blocking whoever a killed run left over the limit. */
+async function planRun(run: RunInput, recorder: LedgerRecorder): Promise<RunPlan> {
+  const { registry, selection } = run;
+  // A run killed between an outcome and its block left a difusor over the limit but not blocked:
+  // block it before planning, so it is not targeted.
+  await recorder.blockWhoeverReachedTheLimit(registry.difusores.map((d) => d.id));
+  const holding = selection.missingCut ? difusoresHoldingCut(run.journalRead.events, selection.missingCut) : new Set<string>();
+  const plan = planTargets(registry.difusores, recorder.state, { ...selection, timeZone: registry.timezone }, holding);
+  traceMark('journal read, targets planned');
+  const refused = selection.only ? plan.skipped.filter((k) => k.reason === 'blocked' || k.reason === 'disabled') : [];
+  return { ...plan, refused };
+}
+
+/**
+ * Prepare, before anything is recorded: the package's `.sha256`, signature and deltas, and the site
+ * (a package that cannot be extracted stops the run with nothing pushed).
+ */
+async function prepareDelivery(run: RunInput, plan: RunPlan, recorder: LedgerRecorder): Promise<ResultsInput> {
+  const { registry, stateDir, pkg, selection } = run;
+  const site = plan.targets.some((d) => usesSite(d.delivery))
+    ? await sitePlanFor(
+        stateDir,
+        pkg,
+        run.journalRead.events,
+        registry,
+        // After `retract`, the newest cut not withdrawn is what `current` must name, even though it
+        // is older than the withdrawn one a difusor shows: the one move back without --allow-rollback.
+        (selection.allowRollback ?? false) || pkg.cutId === cutLatestMustName(recorder.state),
+        selection.allowOlder ?? false,
+      )
+    : undefined;
+  return {
+    pkg,
+    sha256Text: await readPackageSha256(pkg),
+    latestMustName: cutLatestMustName(recorder.state),
+    site,
+    extras: await packageExtrasFor(pkg, packageStoreDir(stateDir), registry.package.delta === true, recorder.state),
+  };
+}
+
+/** Record the cut (a cut run) and every blocked or disabled difusor as `skipped`. */
+async function recordSkips(run: RunInput, plan: RunPlan, recorder: LedgerRecorder, deps: RunDeps): Promise<ReportResult[]> {
+  const { pkg } = run;
+  if (run.kind.recordsCut) {
+    await recorder.record({ type: 'cut', at: isoAt(deps.clock), cut: pkg.cutId, cutTime: pkg.cutTime, package: pkg.fileName, sha256: pkg.sha256 });
+  }
+  const results: ReportResult[] = [];
+  for (const skip of plan.skipped) {
+    if (skip.reason !== 'blocked' && skip.reason !== 'disabled') continue;
+    const result: ReportResult = { id: skip.id, outcome: 'skipped', error: null, seconds: 0, attempts: 0, bytes: 0, skip_reason: skip.reason, publish: null };
+    await recorder.recordOutcome(run.kind.command, pkg.cutId, result, skip.reason);
+    results.push(result);
+  }
+  return results;
+}
+
+/** Deliver to every target; each outcome is journaled (and may block, and be audited) as it arrives. */
+async function deliverAndJournal(
+  run: RunInput,
+  plan: RunPlan,
+  toDeliver: ResultsInput,
+  recorder: LedgerRecorder,
+  results: ReportResult[],
+  deps: RunDeps,
+): Promise<void> {
+  const { command } = run.kind;
+  await deliverToAll(
+    { targets: plan.targets, settings: run.registry.push, strategiesFor: (difusor) => resultStrategies(difusor, toDeliver) },
+    { transport: deps.transport, env: deps.env, clock: deps.clock },
+    {
+      signal: deps.signal,
+      onResult: async (delivery: DeliveryResult) => {
+        void loadFollowUp();
+        const result = toReportResult(delivery);
+        const auditPending = deps.audit?.countsAsMiss === true && result.outcome === 'delivered' && deps.audit.audits(result.id);
+        await recorder.recordOutcome(command, run.pkg.cutId, result, delivery.error?.code ?? null, auditPending);
+        results.push(result);
+        deps.onProgress?.({ type: 'result', result });
+        if (result.outcome === 'failed') await recorder.blockWhoeverReachedTheLimit([result.id]);
+        if (deps.audit && result.outcome === 'delivered' && deps.audit.audits(result.id)) {
+          await auditAfterDelivery(deps.audit, recorder, command, result, deps);
+        }
+      },
+    },
+  );
+  traceMark('every delivery ended and journaled');
+}
+
+// Loaded once the first delivery ended, while the others still send (the main thread mostly waits
+// on the network then; during the handshakes it is not free), so the end of the run does not wait
+// for it; awaited by followUpOutcomes, so a failure to load is not lost.
+let followUpModule: Promise<typeof import('./follow-up.js')> | undefined;
+function loadFollowUp(): Promise<typeof import('./follow-up.js')> {
+  if (followUpModule === undefined) {
+    followUpModule = import('./follow-up.js');
+    followUpModule.catch(() => {});
+  }
+  return followUpModule;
+}
+
+/** Follow up, once every outcome is journaled: notifications, the public list and notices, none of which changes an outcome or the exit code. */
+async function followUpOutcomes(run: RunInput, journal: Journal, recorder: LedgerRecorder, deps: RunDeps): Promise<FollowUpReport> {
+  const { events } = run.journalRead;
+  const { followUpRun } = await loadFollowUp();
+  const followUp = await followUpRun(
+    {
+      registry: run.registry,
+      stateDir: run.stateDir,
+      journal,
+      events: [...events, ...recorder.appended],
+      before: deriveLedgerState(events),
+      runEvents: recorder.appended,
+      cut: { id: run.pkg.cutId, time: run.pkg.cutTime },
+    },
+    { clock: deps.clock, env: deps.env, noticePublisher: deps.noticePublisher, channels: deps.notifyChannels, signal: deps.signal },
+  );
+  traceMark('follow-up done (notifications, public list, notices)');
+  for (const message of followUp.warnings) deps.onProgress?.({ type: 'warning', message });
+  return followUp;
+}
+
+/** Report: the run's results in registry order, its exit code, and the report file in the state dir. */
+async function reportRun(
+  run: RunInput,
+  plan: RunPlan,
+  done: { results: ReportResult[]; recorder: LedgerRecorder; followUp: FollowUpReport; startedAt: number; startedMono: number },
+  deps: RunDeps,
+): Promise<RunReport> {
+  const { pkg, registry } = run;
+  const { results, recorder } = done;
+  const notStarted = plan.targets.map((d) => d.id).filter((id) => !results.some((r) => r.id === id));
+  const order = new Map(registry.difusores.map((d, i) => [d.id, i]));
+  results.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+  const interrupted = deps.signal?.aborted ?? false;
+  const partial = { results, interrupted, not_started: notStarted, newly_blocked: recorder.newlyBlocked };
+  const report: RunReport = {
+    command: run.kind.command,
+    cut: { id: pkg.cutId, time: pkg.cutTime },
+    package: { file: pkg.fileName, sha256: pkg.sha256, bytes: pkg.bytes },
+    results,
+    newly_blocked: recorder.newlyBlocked,
+    not_started: notStarted,
+    interrupted,
+    dry_run: false,
+    started_at: new Date(done.startedAt).toISOString(),
+    seconds: roundSeconds(deps.clock.monotonic() - done.startedMono),
+    exit_code: plan.refused.length > 0 ? 1 : exitCodeOfRun(partial),
+    follow_up: done.followUp,
+  };
+  if (plan.refused.length > 0) report.not_pushed = plan.refused.map((k) => `${k.id}: ${k.detail}`);
+  try {
+    await writeRunReport(run.stateDir, report);
+    traceMark('run report written');
+  } catch (error) {
+    // The outcomes are already journaled; a missing report file must not hide them.
+    deps.onProgress?.({ type: 'warning', message: (error as Error).message });
+  }
+  return report;
 }
 
 /**
@@ -500,64 +564,4 @@ async function sitePlanFor(
 
 function isoAt(clock: Clock): string {
   return new Date(clock.now()).toISOString();
-}
-
-type OutcomeEvent = Extract<LedgerEvent, { type: 'outcome' }>;
-
-/** Journals events and keeps the derived state current, so block decisions see every outcome. */
-class LedgerRecorder {
-  readonly newlyBlocked: string[] = [];
-  /** Every event this run journaled, in order (what notifications are derived from). */
-  readonly appended: LedgerEvent[] = [];
-
-  constructor(
-    private readonly journal: Journal,
-    private current: LedgerState,
-    private readonly blockAfterMisses: number,
-    private readonly deps: RunDeps,
-  ) {}
-
-  async record(event: LedgerEvent): Promise<void> {
-    await this.journal.append(event);
-    this.appended.push(event);
-    this.current = applyEvent(this.current, event);
-  }
-
-  /** The ledger as of the last recorded event. */
-  get state(): LedgerState {
-    return this.current;
-  }
-
-  async recordOutcome(
-    via: 'cut' | 'push',
-    cut: string,
-    result: ReportResult,
-    code: OutcomeEvent['code'],
-    auditPending = false,
-  ): Promise<void> {
-    await this.record({
-      type: 'outcome',
-      at: isoAt(this.deps.clock),
-      cut,
-      id: result.id,
-      outcome: result.outcome,
-      code,
-      message: result.error?.message ?? null,
-      via,
-      seconds: result.seconds,
-      attempts: result.attempts,
-      ...(auditPending ? { auditPending } : {}),
-      ...(result.publish ? { publish: result.publish } : {}),
-    });
-  }
-
-  async blockWhoeverReachedTheLimit(ids: string[]): Promise<void> {
-    for (const id of ids) {
-      const reason = autoBlockReason(this.current.difusores[id], this.blockAfterMisses);
-      if (reason === null) continue;
-      await this.record({ type: 'block', at: isoAt(this.deps.clock), id, reason, by: 'auto' });
-      this.newlyBlocked.push(id);
-      this.deps.onProgress?.({ type: 'blocked', id, reason });
-    }
-  }
 }
