@@ -1,5 +1,6 @@
 // The registry's audit fields: `url` per difusor (normalised to a folder) and the `audit:` block.
-import { formatProblem, validateRegistry } from '../../src/registry/validate.js';
+import { validateRegistry } from '../../src/registry/validate.js';
+import { formatProblem } from '../../src/registry/problems.js';
 import { HOST_KEY_A, makeRegistryWorkspace, yamlLines, type RegistryWorkspace } from '../helpers/registry-fixtures.js';
 
 let ws: RegistryWorkspace;

@@ -1,6 +1,7 @@
 // The probe's pure parts: the verdict on measurements (problems, capabilities, modes, notes), the
 // upload deadline, and the registry's `requirements` (defaults, located errors).
-import { formatProblem, validateRegistry } from '../../src/registry/validate.js';
+import { validateRegistry } from '../../src/registry/validate.js';
+import { formatProblem } from '../../src/registry/problems.js';
 import { judgeProbe, uploadDeadlineSeconds, type ProbeMeasurements } from '../../src/probe/verdict.js';
 import type { Requirements } from '../../src/registry/types.js';
 import { HOST_KEY_A, makeRegistryWorkspace, yamlLines, type RegistryWorkspace } from '../helpers/registry-fixtures.js';

@@ -1,6 +1,7 @@
 // Registry fields of signed, incremental packages and the difusor kit: signing_key,
 // signing_key_passphrase_env, package.delta, apply_dir and apply_keep_releases.
-import { formatProblem, validateRegistry } from '../../src/registry/validate.js';
+import { validateRegistry } from '../../src/registry/validate.js';
+import { formatProblem } from '../../src/registry/problems.js';
 import { makeKeyPair } from '../helpers/keys.js';
 import { HOST_KEY_A, KEY_PASSPHRASE, makeRegistryWorkspace, yamlLines, type RegistryWorkspace } from '../helpers/registry-fixtures.js';
 

@@ -1,7 +1,8 @@
 // The registry fields of notifications, notices and the public list: a valid file becomes the
 // Registry (paths absolute, defaults applied); bad addresses, URLs and templates are exit 2, located.
 import path from 'node:path';
-import { loadRegistry, validateRegistry, formatProblem } from '../../src/registry/validate.js';
+import { loadRegistry, validateRegistry } from '../../src/registry/validate.js';
+import { formatProblem } from '../../src/registry/problems.js';
 import { makeRegistryWorkspace, yamlLines, HOST_KEY_A, type RegistryWorkspace } from '../helpers/registry-fixtures.js';
 
 let ws: RegistryWorkspace;

@@ -1,7 +1,8 @@
 import { join, relative } from 'node:path';
 
 import { PrepPushError } from '../../src/core/errors.js';
-import { formatProblem, loadRegistry, validateRegistry, type RegistryDeps } from '../../src/registry/validate.js';
+import { loadRegistry, validateRegistry, type RegistryDeps } from '../../src/registry/validate.js';
+import { formatProblem } from '../../src/registry/problems.js';
 import {
   HOST_KEY_A,
   HOST_KEY_B,

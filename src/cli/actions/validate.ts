@@ -2,7 +2,8 @@
 // (see main.ts). Each calls the command, renders its result and returns the exit code.
 // This one: `validate`.
 import { registryPaths } from '../../commands/context.js';
-import { formatProblem, validateRegistry } from '../../registry/validate.js';
+import { validateRegistry } from '../../registry/validate.js';
+import { formatProblem } from '../../registry/problems.js';
 import type { Action } from '../io.js';
 import { plural } from '../render.js';
 
