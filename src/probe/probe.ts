@@ -191,7 +191,7 @@ async function writeReadRemove(session: SftpSession, path: string, created: Set<
   }
   let text: string | null;
   try {
-    text = await session.readSmallFile(path);
+    text = await session.readSmallFile(path, Buffer.byteLength(TEST_TEXT));
   } catch (error) {
     return { ok: false, step: 'read', error: probeError(error, 'transfer') };
   }

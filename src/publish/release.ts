@@ -3,7 +3,7 @@
 import { join, posix } from 'node:path';
 import pLimit from 'p-limit';
 import { DeliveryError } from '../sftp/classify.js';
-import type { SftpSession } from '../sftp/session.js';
+import { type SftpSession, MANIFEST_MAX_BYTES } from '../sftp/session.js';
 import type { PublishSummary } from '../ledger/types.js';
 import { probeCapabilities, publishModeOf, recycledModeOf, switchMethodOf, type SwitchMethod } from './capabilities.js';
 import {
@@ -455,7 +455,7 @@ async function readCurrentRelease(session: SftpSession, currentPath: string): Pr
 }
 
 async function readRemoteManifest(session: SftpSession, path: string): Promise<{ text: string; sha256: string } | null> {
-  const text = await session.readSmallFile(path);
+  const text = await session.readSmallFile(path, MANIFEST_MAX_BYTES);
   if (text === null) return null;
   return { text, sha256: sha256Of(Buffer.from(text, 'utf8')) };
 }

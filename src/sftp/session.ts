@@ -36,8 +36,12 @@ export interface SftpSession {
    */
   fastPut(localFile: string, remotePath: string, onProgress?: (bytesSoFar: number) => void): Promise<void>;
   writeFile(remotePath: string, data: string | Buffer): Promise<void>;
-  /** A small remote file's text (e.g. LATEST), or null when it does not exist. */
-  readSmallFile(remotePath: string): Promise<string | null>;
+  /**
+   * A remote file's text (LATEST, APPLIED, a MANIFEST.json), or null when it does not exist. Only a
+   * regular file of at most `maxBytes` is read, and never more than that: anything else (a symlink to
+   * /dev/zero, a FIFO, a folder, a file that grows) fails with VERIFY_FAILED naming the file.
+   */
+  readSmallFile(remotePath: string, maxBytes: number): Promise<string | null>;
   /** Renames over an existing file (atomic with posix-rename@openssh.com). */
   posixRename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
@@ -102,3 +106,8 @@ export interface SftpTransport {
 
 /** Every file prep-push creates on a difusor has this mode (asked at open, set again before the rename). */
 export const CREATED_FILE_MODE = 0o644;
+
+/** The most prep-push reads of a one-line file it wrote on a difusor (LATEST, APPLIED, a `.sha256`). */
+export const ONE_LINE_FILE_MAX_BYTES = 4096;
+/** The most prep-push reads of a release's MANIFEST.json on a difusor (a 20,000-file site's is ~3 MB). */
+export const MANIFEST_MAX_BYTES = 64 * 1024 * 1024;

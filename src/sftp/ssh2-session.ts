@@ -6,7 +6,7 @@ import { DeliveryError, describeError } from './classify.js';
 import { coalesceChannelData } from './coalesce-channel-data.js';
 import { FAST_PUT_CHUNK_BYTES, FAST_PUT_CONCURRENCY, callback, inFlight, packageUploadLanes, sharedLocalFile } from './pipelined-io.js';
 import { CREATED_FILE_MODE, type RemoteEntry, type RemoteLinkStat, type RemoteStat, type SftpSession } from './session.js';
-import { SFTP_NO_SUCH_FILE } from './status-codes.js';
+import { SFTP_NO_SUCH_FILE, isNoSuchFile } from './status-codes.js';
 
 // client.end() waits for the server's reply, which a frozen server never sends.
 const POLITE_CLOSE_MS = 1000;
@@ -152,10 +152,27 @@ export class Ssh2Session implements SftpSession {
     return this.guard(() => this.withHandle(remotePath, 'w', (handle) => this.writeChunks(handle, bytes)));
   }
 
-  async readSmallFile(remotePath: string): Promise<string | null> {
-    const stat = await this.statOrNull(remotePath);
-    if (stat === null) return null;
-    const data = await this.guard(() => this.withHandle(remotePath, 'r', (handle) => this.readChunks(handle, stat.size)));
+  async readSmallFile(remotePath: string, maxBytes: number): Promise<string | null> {
+    let link: RemoteLinkStat;
+    try {
+      link = await this.lstat(remotePath);
+    } catch (error) {
+      if (isNoSuchFile(error)) return null;
+      throw error;
+    }
+    checkReadable(remotePath, link, maxBytes);
+    // The file may be swapped between the lstat and the open (and ProFTPD's LSTAT follows links):
+    // what was opened is checked again, and the read itself stops past maxBytes.
+    const data = await this.guard(() =>
+      this.withHandle(remotePath, 'r', async (handle) => {
+        const opened = await callback<{ size: number; isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }>((done) =>
+          this.sftp.fstat(handle, done),
+        );
+        checkReadable(remotePath, { size: opened.size, isFile: opened.isFile(), isDirectory: opened.isDirectory(), isSymlink: opened.isSymbolicLink() }, maxBytes);
+        return this.readChunks(handle, opened.size, maxBytes + 1);
+      }),
+    );
+    if (data.length > maxBytes) checkReadable(remotePath, { ...link, size: data.length }, maxBytes);
     return data.toString('utf8');
   }
 
@@ -204,7 +221,7 @@ export class Ssh2Session implements SftpSession {
    * Reads the file whose size was `size` when stat'ed, FAST_PUT_CONCURRENCY requests in flight, then
    * on until the server says end of file (a short read or a file that grew is read to its end).
    */
-  private async readChunks(handle: Buffer, size: number): Promise<Buffer> {
+  private async readChunks(handle: Buffer, size: number, limit = Number.MAX_SAFE_INTEGER): Promise<Buffer> {
     const chunk = this.chunkBytes('read');
     const parts: Buffer[] = [];
     const readAt = (position: number, length: number): Promise<Buffer> =>
@@ -220,6 +237,7 @@ export class Ssh2Session implements SftpSession {
           reject(error);
         }
       });
+    size = Math.min(size, limit);
     const offsets = Array.from({ length: Math.ceil(size / chunk) }, (_, i) => i * chunk);
     const planned: Buffer[] = new Array<Buffer>(offsets.length);
     await inFlight(offsets, FAST_PUT_CONCURRENCY, async (offset) => {
@@ -232,8 +250,8 @@ export class Ssh2Session implements SftpSession {
       position += part.length;
       if (part.length < Math.min(chunk, size - (position - part.length))) break;
     }
-    for (;;) {
-      const more = await readAt(position, chunk);
+    while (position < limit) {
+      const more = await readAt(position, Math.min(chunk, limit - position));
       if (more.length === 0) break;
       parts.push(more);
       position += more.length;
@@ -416,5 +434,20 @@ export class Ssh2Session implements SftpSession {
 
   destroy(): void {
     this.client.destroy();
+  }
+}
+
+/** Refuses what prep-push never reads from a difusor: anything but a regular file of at most maxBytes. */
+function checkReadable(path: string, stat: { size: number; isFile: boolean; isDirectory: boolean; isSymlink: boolean }, maxBytes: number): void {
+  if (!stat.isFile) {
+    const what = stat.isSymlink ? 'a symlink' : stat.isDirectory ? 'a folder' : 'not a regular file (a device, FIFO or socket)';
+    throw new DeliveryError('VERIFY_FAILED', `${path} is ${what}; prep-push reads only regular files from a difusor`, {
+      hint: `someone with access to the difusor's account replaced it: remove ${path} (the next delivery writes what prep-push needs afresh) and find out who changed it`,
+    });
+  }
+  if (stat.size > maxBytes) {
+    throw new DeliveryError('VERIFY_FAILED', `${path} holds more than ${maxBytes} bytes, more than prep-push ever writes there; it was not read`, {
+      hint: `remove ${path} (the next delivery writes what prep-push needs afresh) and find out who changed it`,
+    });
   }
 }

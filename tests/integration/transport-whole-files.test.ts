@@ -7,7 +7,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import { packageUploadLanes } from '../../src/sftp/pipelined-io.js';
 import { ssh2Transport } from '../../src/sftp/connect.js';
-import { type SftpSession } from '../../src/sftp/session.js';
+import { MANIFEST_MAX_BYTES, type SftpSession } from '../../src/sftp/session.js';
 import type { Difusor } from '../../src/registry/types.js';
 import { startSftpServer, type SftpServerHandle } from '../../src/sftp-server/index.js';
 import type { SftpFaults, SftpQuirks } from '../../src/sftp-server/types.js';
@@ -86,11 +86,11 @@ describe('whole files on real sshd', () => {
       await session.writeFile(path.posix.join(dir, 'MANIFEST.json'), text);
       expect(await readFile(path.join(dir, 'MANIFEST.json'), 'utf8')).toBe(text);
       expect((await stat(path.join(dir, 'MANIFEST.json'))).mode & 0o777).toBe(0o644);
-      expect(await session.readSmallFile(path.posix.join(dir, 'MANIFEST.json'))).toBe(text);
+      expect(await session.readSmallFile(path.posix.join(dir, 'MANIFEST.json'), MANIFEST_MAX_BYTES)).toBe(text);
 
       await writeFile(path.join(dir, 'empty'), '');
-      expect(await session.readSmallFile(path.posix.join(dir, 'empty'))).toBe('');
-      expect(await session.readSmallFile(path.posix.join(dir, 'missing'))).toBeNull();
+      expect(await session.readSmallFile(path.posix.join(dir, 'empty'), MANIFEST_MAX_BYTES)).toBe('');
+      expect(await session.readSmallFile(path.posix.join(dir, 'missing'), MANIFEST_MAX_BYTES)).toBeNull();
     },
     LONG,
   );
@@ -101,16 +101,16 @@ describe('whole files on real sshd', () => {
       const { session, dir } = await openSshd();
       const file = path.join(dir, 'grows');
       await writeFile(file, manifestLike(2_000_000));
-      const stat = session.stat.bind(session);
+      const lstat = session.lstat.bind(session);
       const grown = manifestLike(2_600_000);
       // The size is taken, then the file grows before the reads: what was written after counts too.
-      session.stat = async (p: string) => {
-        const result = await stat(p);
+      session.lstat = async (p: string) => {
+        const result = await lstat(p);
         await writeFile(file, grown);
         return result;
       };
-      expect(await session.readSmallFile(path.posix.join(dir, 'grows'))).toBe(grown);
-      session.stat = stat;
+      expect(await session.readSmallFile(path.posix.join(dir, 'grows'), MANIFEST_MAX_BYTES)).toBe(grown);
+      session.lstat = lstat;
 
       await session.writeFile(path.posix.join(dir, 'grows'), 'short\n');
       expect(await readFile(file, 'utf8')).toBe('short\n');
@@ -182,7 +182,7 @@ describe('whole files on servers that differ', () => {
       const { session, root } = await openInProcess('short-reads', { quirks: { maxReadBytes: 1000 } });
       const text = manifestLike(700_000);
       await writeFile(path.join(root, 'MANIFEST.json'), text);
-      expect(await session.readSmallFile('/MANIFEST.json')).toBe(text);
+      expect(await session.readSmallFile('/MANIFEST.json', MANIFEST_MAX_BYTES)).toBe(text);
       const written = manifestLike(600_000);
       await session.writeFile('/copy.json', written);
       expect(await readFile(path.join(root, 'copy.json'), 'utf8')).toBe(written);
@@ -196,7 +196,7 @@ describe('whole files on servers that differ', () => {
       const { session } = await openInProcess('full-disk', { faults: { failWritesAfterBytes: 400_000 } });
       await expect(session.writeFile('/MANIFEST.json', manifestLike(1_500_000))).rejects.toMatchObject({ code: 4 });
       // The handle was closed and the connection is fine: a small request still works.
-      expect(await session.readSmallFile('/missing')).toBeNull();
+      expect(await session.readSmallFile('/missing', MANIFEST_MAX_BYTES)).toBeNull();
       expect(session.alive).toBe(true);
     },
     LONG,

@@ -1,7 +1,7 @@
 // LATEST: the one-line file naming the newest package a difusor holds, replaced atomically and last.
 import { posix } from 'node:path';
 import { uploadAtomically } from '../../sftp/atomic-upload.js';
-import type { SftpSession } from '../../sftp/session.js';
+import { type SftpSession, ONE_LINE_FILE_MAX_BYTES } from '../../sftp/session.js';
 import type { StrategyContext } from './strategy.js';
 
 export const LATEST_FILE_NAME = 'LATEST';
@@ -24,7 +24,7 @@ export function shouldReplaceLatest(currentLatest: string | null, newCutId: stri
 /** What `LATEST` holds now (null: no such file). */
 export async function readLatest(live: SftpSession, context: StrategyContext): Promise<string | null> {
   context.setStep(`reading ${LATEST_FILE_NAME}`);
-  return context.within(live.readSmallFile(posix.join(context.difusor.remoteDir, LATEST_FILE_NAME)));
+  return context.within(live.readSmallFile(posix.join(context.difusor.remoteDir, LATEST_FILE_NAME), ONE_LINE_FILE_MAX_BYTES));
 }
 
 /** Points `LATEST` at `fileName`, atomically; called only once the package's files are in place. */

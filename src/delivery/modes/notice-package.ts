@@ -5,7 +5,7 @@
 // be refused by prep-apply, so it is not sent.
 import { posix } from 'node:path';
 import { DeliveryError } from '../../sftp/classify.js';
-import type { SftpSession } from '../../sftp/session.js';
+import { type SftpSession, ONE_LINE_FILE_MAX_BYTES } from '../../sftp/session.js';
 import type { BuiltPackage } from '../../package/types.js';
 import { sweepStaleTemps } from '../../sftp/atomic-upload.js';
 import { readLatest, shouldReplaceLatest, writeLatest } from './latest.js';
@@ -39,7 +39,7 @@ export function noticePackageStrategy(input: NoticePackageInput): DeliveryStrate
       // Unblocked and blocked again before a new cut: the same name, maybe other bytes (a new reason).
       // A package LATEST may have named is never modified, so that notice waits for the next cut's name.
       setStep(`reading ${pkg.fileName}.sha256`);
-      const theirs = await within(live.readSmallFile(posix.join(difusor.remoteDir, `${pkg.fileName}.sha256`)));
+      const theirs = await within(live.readSmallFile(posix.join(difusor.remoteDir, `${pkg.fileName}.sha256`), ONE_LINE_FILE_MAX_BYTES));
       if (theirs !== null && theirs !== sha256Text) {
         throw new DeliveryError('VERIFY_FAILED', `${pkg.fileName} is already there with other content (an earlier notice for cut ${pkg.cutId})`, {
           hint: 'a package once named by LATEST is never modified; the notice goes with the next cut',

@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import { traceMark } from '../../core/trace.js';
 import type { BuiltPackage } from '../../package/types.js';
 import { sweepStaleTemps, uploadAtomically } from '../../sftp/atomic-upload.js';
-import type { SftpSession } from '../../sftp/session.js';
+import { type SftpSession, ONE_LINE_FILE_MAX_BYTES } from '../../sftp/session.js';
 import { readLatest, shouldReplaceLatest, writeLatest } from './latest.js';
 import { APPLIED_FILE_NAME, choosePackageFor, packageFilesToUpload, type PackageExtras, type PackageToSend } from './package-choice.js';
 import type { DeliveryStrategy, StrategyContext, StrategyOutcome } from './strategy.js';
@@ -33,7 +33,7 @@ export function packageStrategy(input: PackageInput): DeliveryStrategy {
       await within(sweepStaleTemps(live, remoteDir));
       // The full package, or the delta from the cut this difusor's prep-apply APPLIED (package-choice.ts).
       setStep(`reading ${APPLIED_FILE_NAME}`);
-      const applied = input.extras?.delta ? await within(live.readSmallFile(posix.join(remoteDir, APPLIED_FILE_NAME))) : null;
+      const applied = input.extras?.delta ? await within(live.readSmallFile(posix.join(remoteDir, APPLIED_FILE_NAME), ONE_LINE_FILE_MAX_BYTES)) : null;
       const send = choosePackageFor(difusor.id, applied, { pkg, sha256Text: input.sha256Text }, input.extras);
       traceMark(`${difusor.id}: uploading the package`);
       await uploadPackageFiles(live, context, send);
