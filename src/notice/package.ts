@@ -15,7 +15,8 @@ import { encodeTarHeader, TAR_END, tarPadding } from '../package/tar-format.js';
 import type { BuiltPackage } from '../package/types.js';
 import { fixedTarFields } from '../package/write-tar-gz.js';
 import { signBytes, type SshSigner } from '../signing/sshsig.js';
-import { NOTICE_MARK, type NoticeRelease } from './release.js';
+import { NOTICE_MARK } from '../publish/layout.js';
+import type { NoticeRelease } from './release.js';
 
 /**
  * `PREP2024_MICH_{cut}` + cut → `PREP2024_MICH_20240602_2020-aviso.tar.gz`. Always tar.gz (every

@@ -8,6 +8,7 @@ import { formatTime } from '../words/time.js';
 import { DEFAULT_NOTICE_TEMPLATE, fillNoticeTemplate } from './template.js';
 import type { NoticeDue } from './decide.js';
 import { noticesDir } from '../core/state-dir.js';
+import { NOTICE_MARK } from '../publish/layout.js';
 
 export interface NoticeManifest {
   cut: { id: string; time: string };
@@ -32,13 +33,6 @@ export interface NoticeRelease {
 export interface NoticePublisher {
   publish(difusor: Difusor, release: NoticeRelease): Promise<void>;
 }
-
-/**
- * What marks a notice's names: release `<cut>-aviso` (site mode and prep-apply alike), package
- * `<package of the cut>-aviso.tar.gz`. Orderings compare the cut id in front of it, so for one cut
- * the notice and the results replace each other, and an older cut is still a rollback.
- */
-export const NOTICE_MARK = '-aviso';
 
 export function noticeReleaseName(cutId: string): string {
   return `${cutId}${NOTICE_MARK}`;

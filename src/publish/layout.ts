@@ -51,6 +51,18 @@ export function releaseOfLinkTarget(target: string): string | null {
 const CUT_ID = /^\d{8}_\d{4}/;
 
 /**
+ * What marks a notice's names: release `<cut>-aviso` (site mode and prep-apply alike), package
+ * `<package of the cut>-aviso.tar.gz`. Orderings compare the cut id in front of it, so for one cut
+ * the notice and the results replace each other, and an older cut is still a rollback.
+ */
+export const NOTICE_MARK = '-aviso';
+
+/** A notice release (`<cut>-aviso`) holds no results: never a source of links for a results release. */
+export function isNoticeRelease(name: string): boolean {
+  return name.endsWith(NOTICE_MARK);
+}
+
+/**
  * Whether publishing `next` while `current` is live moves the site back in time. Release names
  * begin with their cut id (`20240602_2020`, or a notice's `20240602_2020-aviso`); names without one
  * are never called older.

@@ -13,6 +13,7 @@ import {
   TEMP_LINK_PATTERN,
   WORK_PREFIX,
   currentMoveFor,
+  isNoticeRelease,
   linkTargetOf,
   pruningNameFor,
   releaseOfLinkTarget,
@@ -23,7 +24,8 @@ import {
 import { dirsByDepth, foldersOf, sortShallowFirst, type LinkBase, type PlanFile, type ReleasePlan } from './plan.js';
 import { manifestFilesOf, manifestSha256Of, readReleaseFile, remoteManifestFilesOf, sha256Of, sharedPlanOf } from './local-reads.js';
 import { planRecycle } from './recycle.js';
-import { isNoSuchFile, listNames, removeTree } from './remote-tree.js';
+import { listNames, removeTree } from './remote-tree.js';
+import { isNoSuchFile } from '../sftp/status-codes.js';
 
 /** A release as it sits on the institute's disk. */
 export interface LocalRelease {
@@ -473,10 +475,11 @@ async function extraFilesPresent(session: SftpSession, dir: string, release: Loc
 }
 
 /**
- * Link sources: the current release first, then the newest other release on the difusor when it is
- * newer than the current one (after a rollback, the newer one still holds most files), each only if
- * its manifest is one we published. An older release is not read: with 20,000 files its manifest is
- * ~3 MB to fetch for the rare file that changed back.
+ * Link sources: the current release first, then the newest other results release on the difusor when
+ * `current` is older than it (after a rollback, the newer one still holds most files) or is a notice
+ * (after `unblock`, the results released before the block hold most files), each only if its
+ * manifest is one we published. A notice release is never a source. An older release is not read:
+ * with 20,000 files its manifest is ~3 MB to fetch for the rare file that changed back.
  */
 async function trustedBases(
   session: SftpSession,
@@ -486,10 +489,12 @@ async function trustedBases(
   publishing: string,
   options: PublishOptions,
 ): Promise<LinkBase[]> {
+  const results = onDifusor.filter((n) => !isNoticeRelease(n));
+  const currentIsResults = current !== null && results.includes(current);
   const candidates: string[] = [];
-  if (current !== null && onDifusor.includes(current)) candidates.push(current);
-  const newestOther = [...onDifusor].sort().reverse().find((n) => n !== current && n !== publishing);
-  if (newestOther !== undefined && (current === null || !onDifusor.includes(current) || newestOther > current)) candidates.push(newestOther);
+  if (currentIsResults) candidates.push(current);
+  const newestOther = [...results].sort().reverse().find((n) => n !== current && n !== publishing);
+  if (newestOther !== undefined && (!currentIsResults || newestOther > current)) candidates.push(newestOther);
   const bases: LinkBase[] = [];
   for (const name of candidates) {
     const manifest = await readRemoteManifest(session, posix.join(releasesDir, name, MANIFEST_NAME));

@@ -2,15 +2,9 @@
 import { posix } from 'node:path';
 import type pLimitType from 'p-limit';
 import type { SftpSession } from '../sftp/session.js';
-import { SFTP_NO_SUCH_FILE } from '../sftp/status-codes.js';
+import { SFTP_PERMISSION_DENIED, isNoSuchFile } from '../sftp/status-codes.js';
 
 type Limit = ReturnType<typeof pLimitType>;
-
-const SFTP_PERMISSION_DENIED = 3;
-
-function isNoSuchFile(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === SFTP_NO_SUCH_FILE;
-}
 
 function isStatus(error: unknown): boolean {
   return typeof (error as { code?: unknown } | null)?.code === 'number';
@@ -75,4 +69,3 @@ export async function listNames(session: SftpSession, dir: string): Promise<stri
   }
 }
 
-export { isNoSuchFile };

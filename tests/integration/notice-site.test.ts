@@ -3,7 +3,7 @@
 // difusor's notice without a signing_key is refused with that reason and stays pending, and after unblock the next push
 // publishes results again. And `retract` moves a site-mode difusor's `current` back without
 // --allow-rollback.
-import { readFile, readdir, readlink } from 'node:fs/promises';
+import { readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { block, unblock } from '../../src/commands/block.js';
 import { retract } from '../../src/commands/retract.js';
@@ -57,6 +57,21 @@ test('block places the notice on a site-mode difusor; unblock and push bring the
   const again = await runPush({ registry: reg, stateDir: fx.ws.stateDir, only: ['sitio'] }, deps);
   expect(again.results.map((r) => [r.id, r.outcome])).toEqual([['sitio', 'delivered']]);
   expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20240602_2020');
+
+  // Blocked again, missing a cut, then unblocked: the next cut links from the results release
+  // still on its disk, never from the notice, so it costs the changed files (#23 item 5).
+  await block(reg, fx.ws.stateDir, 'sitio', 'otra vez', systemClock, { env: {}, noticePublisher });
+  expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20240602_2020-aviso');
+  await unblock(reg, fx.ws.stateDir, 'sitio', systemClock, { env: {}, noticePublisher });
+  await writeFile(path.join(fx.ws.sourceDir, 'json', 'main.json'), '{"corte":"20:40"}\n');
+  const later = parseCutTime('2024-06-02T20:40:00-06:00', reg.timezone, Date.now);
+  const next = await runCut({ registry: reg, stateDir: fx.ws.stateDir, sourceDir: fx.ws.sourceDir, cut: later, only: ['sitio'] }, deps);
+  const publish = next.results[0].publish;
+  expect([next.results[0].outcome, publish?.release]).toEqual(['delivered', '20240602_2040']);
+  const files = JSON.parse(await readFile(path.join(sitio, 'current', 'MANIFEST.json'), 'utf8')).files.length;
+  // json/main.json and MANIFEST.json uploaded; every other file linked from 20240602_2020.
+  expect(publish?.uploaded_files).toBe(2);
+  expect(publish?.linked_files).toBe(files - 1);
 }, LONG);
 
 test('after retract, the next push moves current back to the newest cut not withdrawn', async () => {
@@ -73,5 +88,6 @@ test('after retract, the next push moves current back to the newest cut not with
   await retract(reg, fx.ws.stateDir, '20270602_2040', 'wrong year in --cut', systemClock);
   const back = await runPush({ registry: reg, stateDir: fx.ws.stateDir, only: ['sitio'] }, deps);
   expect(back.results.map((r) => [r.id, r.outcome])).toEqual([['sitio', 'delivered']]);
-  expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20240602_2020');
+  // The newest cut not withdrawn is the first test's last one.
+  expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20240602_2040');
 }, LONG);
