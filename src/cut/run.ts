@@ -19,6 +19,7 @@ import { deliverToAll } from '../delivery/deliver.js';
 import type { SftpTransport } from '../sftp/session.js';
 import { readPackageSha256, resultStrategies, usesSite, type ResultsInput } from '../delivery/modes/index.js';
 import type { SitePlan } from '../delivery/modes/strategy.js';
+import { withdrawnListText, type SignedWithdrawnList } from '../delivery/modes/withdrawn.js';
 import type { DeliveryResult } from '../delivery/types.js';
 import { openJournal, readJournal } from '../ledger/journal.js';
 import type { Journal, JournalContents } from '../ledger/journal.js';
@@ -277,7 +278,7 @@ async function deliverAndRecord(run: RunInput, deps: RunDeps): Promise<RunReport
     }
     deps.onProgress?.({ type: 'package', pkg: run.pkg });
     deps.onProgress?.({ type: 'plan', targets: plan.targets.map((d) => d.id), skipped: plan.skipped });
-    const toDeliver = await prepareDelivery(run, plan, recorder);
+    const toDeliver = await prepareDelivery(run, plan, recorder, deps);
     const results = await recordSkips(run, plan, recorder, deps);
     await deliverAndJournal(run, plan, toDeliver, recorder, results, deps);
     const followUp = await followUpOutcomes(run, journal, recorder, deps);
@@ -304,7 +305,7 @@ async function planRun(run: RunInput, recorder: LedgerRecorder): Promise<RunPlan
  * Prepare, before anything is recorded: the package's `.sha256`, signature and deltas, and the site
  * (a package that cannot be extracted stops the run with nothing pushed).
  */
-async function prepareDelivery(run: RunInput, plan: RunPlan, recorder: LedgerRecorder): Promise<ResultsInput> {
+async function prepareDelivery(run: RunInput, plan: RunPlan, recorder: LedgerRecorder, deps: RunDeps): Promise<ResultsInput> {
   const { registry, stateDir, pkg, selection } = run;
   const site = plan.targets.some((d) => usesSite(d.delivery))
     ? await sitePlanFor(
@@ -318,13 +319,29 @@ async function prepareDelivery(run: RunInput, plan: RunPlan, recorder: LedgerRec
         selection.allowOlder ?? false,
       )
     : undefined;
+  const withdrawn = await signedWithdrawnList(registry, recorder.state, deps.env);
   return {
     pkg,
     sha256Text: await readPackageSha256(pkg),
     latestMustName: cutLatestMustName(recorder.state),
     site,
     extras: await packageExtrasFor(pkg, packageStoreDir(stateDir), registry.package.delta === true, recorder.state),
+    ...(withdrawn === null ? {} : { withdrawn }),
   };
+}
+
+/**
+ * After a `retract`, the signed list of every withdrawn cut that package deliveries carry to the
+ * kit's prep-apply; null when nothing was withdrawn or there is no signing_key (prep-apply trusts
+ * only signed lists). The signing code loads only then: a push without it stays lean.
+ */
+async function signedWithdrawnList(registry: Registry, ledger: LedgerState, env: NodeJS.ProcessEnv): Promise<SignedWithdrawnList | null> {
+  const cuts = Object.keys(ledger.withdrawn);
+  if (cuts.length === 0 || !registry.signing) return null;
+  const { loadSigningKey } = await import('../signing/load-signing-key.js');
+  const { signBytes } = await import('../signing/sshsig.js');
+  const text = withdrawnListText(cuts);
+  return { text, sigText: signBytes(await loadSigningKey(registry.signing, env), Buffer.from(text, 'utf8')) };
 }
 
 /** Record the cut (a cut run) and every blocked or disabled difusor as `skipped`. */

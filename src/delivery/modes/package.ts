@@ -7,6 +7,7 @@ import type { BuiltPackage } from '../../package/types.js';
 import { sweepStaleTemps, uploadAtomically } from '../../sftp/atomic-upload.js';
 import { type SftpSession, ONE_LINE_FILE_MAX_BYTES } from '../../sftp/session.js';
 import { readLatest, shouldReplaceLatest, writeLatest } from './latest.js';
+import { uploadWithdrawnList, type SignedWithdrawnList } from './withdrawn.js';
 import { APPLIED_FILE_NAME, choosePackageFor, packageFilesToUpload, type PackageExtras, type PackageToSend } from './package-choice.js';
 import type { DeliveryStrategy, StrategyContext, StrategyOutcome } from './strategy.js';
 
@@ -19,6 +20,8 @@ export interface PackageInput {
   latestMustName?: string | null;
   /** Signature and deltas (package-choice.ts); absent: the full package, unsigned. */
   extras?: PackageExtras;
+  /** After a `retract`: the signed list of withdrawn cuts, uploaded before LATEST (withdrawn.ts). */
+  withdrawn?: SignedWithdrawnList;
 }
 
 export function packageStrategy(input: PackageInput): DeliveryStrategy {
@@ -38,6 +41,7 @@ export function packageStrategy(input: PackageInput): DeliveryStrategy {
       traceMark(`${difusor.id}: uploading the package`);
       await uploadPackageFiles(live, context, send);
       traceMark(`${difusor.id}: package files in place`);
+      if (input.withdrawn) await uploadWithdrawnList(live, context, input.withdrawn);
       const current = await readLatest(live, context);
       if (shouldReplaceLatest(current, pkg.cutId, input.latestMustName)) await writeLatest(live, context, send.fileName);
       return { sentBytes: send.bytes };
