@@ -124,17 +124,11 @@ export function renderRunSummary(report: RunReport, s: Style): string[] {
     lines.push(s.warn(`${r.id}: delivered with fallbacks: ${(r.fallbacks ?? []).map((f) => `${f} (${DELIVERY_FALLBACKS[f]})`).join('; ')}`));
   }
   if (report.newly_blocked.length) {
-    const commands = report.newly_blocked.map((id) => `\`prep-push unblock ${id}\``).join(', ');
-    lines.push(s.bad(`newly blocked: ${report.newly_blocked.join(', ')} (missed too many consecutive cuts; ${commands} once fixed)`));
+    lines.push(s.bad(`newly blocked: ${report.newly_blocked.join(', ')} (missed too many consecutive cuts)`));
   }
   for (const line of report.not_pushed ?? []) lines.push(s.bad(`not pushed: ${line}`));
   if (report.interrupted) lines.push(s.warn('interrupted: no new upload was started after the signal'));
-  // A changed host key is not fixed by pushing again: its message says what to confirm first.
-  const worthRepushing = failed.filter((r) => r.error?.code !== 'HOST_KEY_MISMATCH');
-  if (worthRepushing.length && !report.interrupted) {
-    const which = worthRepushing.length === failed.length ? '--failed' : `--only ${worthRepushing.map((r) => r.id).join(',')}`;
-    lines.push(`re-push the failed ${worthRepushing.length === 1 ? 'one' : 'ones'} by hand with: prep-push push --cut ${report.cut.id} ${which}`);
-  }
+  else lines.push(...followUpCommands(report));
   return lines;
 }
 
@@ -236,4 +230,30 @@ export function renderFollowUp(f: FollowUpReport | undefined): string[] {
   if (f.notices.failed.length) parts.push(`notice NOT placed on ${f.notices.failed.map((x) => x.id).join(', ')} (retried next run)`);
   if (f.public_list?.written) parts.push(`public list updated in ${f.public_list.dir}`);
   return parts.length ? [parts.join('; ')] : [];
+}
+
+/**
+ * What to run next after a cut or push that left difusores without the cut, one line per situation,
+ * each a command that does something there: a difusor this run blocked is not a target of any push
+ * until unblocked; a refused rollback needs --allow-rollback; a changed host key is confirmed first,
+ * never pushed over. Pure, so a test can run every line a scenario prints.
+ */
+export function followUpCommands(report: Pick<RunReport, 'cut' | 'results' | 'newly_blocked'>): string[] {
+  const failed = report.results.filter((r) => r.outcome === 'failed');
+  const blocked = new Set(report.newly_blocked);
+  const lines: string[] = [];
+  for (const id of report.newly_blocked) {
+    lines.push(`once ${id} is fixed: prep-push unblock ${id} && prep-push push --only ${id}`);
+  }
+  const rollback = failed.filter((r) => r.error?.code === 'ROLLBACK_REFUSED' && !blocked.has(r.id)).map((r) => r.id);
+  if (rollback.length) {
+    lines.push(`to move ${rollback.join(', ')} back to ${report.cut.id} anyway: prep-push push --cut ${report.cut.id} --only ${rollback.join(',')} --allow-rollback`);
+  }
+  const again = failed
+    .filter((r) => !blocked.has(r.id) && r.error?.code !== 'ROLLBACK_REFUSED' && r.error?.code !== 'HOST_KEY_MISMATCH')
+    .map((r) => r.id);
+  if (again.length) {
+    lines.push(`re-push by hand once fixed: prep-push push --cut ${report.cut.id} --only ${again.join(',')}`);
+  }
+  return lines;
 }

@@ -27,19 +27,25 @@ const aReport = (results: ReportResult[], more: Partial<RunReport> = {}): RunRep
 });
 
 describe('the run summary says what fits the case', () => {
-  test('one failure: "the failed one"; a changed host key gets no re-push suggestion', () => {
+  test('failures get a push --only naming them; a changed host key gets no re-push suggestion', () => {
     const one = renderRunSummary(aReport([failedWith('la-voz', 'CONNECT_TIMEOUT')]), plain);
-    expect(one).toContain('re-push the failed one by hand with: prep-push push --cut 20240602_2020 --failed');
+    expect(one).toContain('re-push by hand once fixed: prep-push push --cut 20240602_2020 --only la-voz');
     const hostKey = renderRunSummary(aReport([failedWith('el-sol', 'HOST_KEY_MISMATCH')]), plain);
-    expect(hostKey.join('\n')).not.toMatch(/re-push/);
+    expect(hostKey.join('\n')).not.toMatch(/re-push|prep-push push/);
     const both = renderRunSummary(aReport([failedWith('el-sol', 'HOST_KEY_MISMATCH'), failedWith('la-voz', 'NO_SPACE')]), plain);
-    expect(both).toContain('re-push the failed one by hand with: prep-push push --cut 20240602_2020 --only la-voz');
+    expect(both).toContain('re-push by hand once fixed: prep-push push --cut 20240602_2020 --only la-voz');
   });
 
-  test('a newly blocked difusor is named in the unblock hint', () => {
+  test('a newly blocked difusor gets unblock then push, never a push that would skip it', () => {
     const lines = renderRunSummary(aReport([failedWith('tv-norte', 'CONNECT_REFUSED')], { newly_blocked: ['tv-norte'] }), plain);
-    expect(lines.join('\n')).toContain('`prep-push unblock tv-norte` once fixed');
-    expect(lines.join('\n')).not.toContain('unblock ID');
+    expect(lines).toContain('once tv-norte is fixed: prep-push unblock tv-norte && prep-push push --only tv-norte');
+    expect(lines.join('\n')).not.toMatch(/--failed|re-push by hand/);
+  });
+
+  test('a refused rollback names --allow-rollback, not a plain re-push', () => {
+    const lines = renderRunSummary(aReport([failedWith('sitio', 'ROLLBACK_REFUSED')], { command: 'push' }), plain);
+    expect(lines).toContain('to move sitio back to 20240602_2020 anyway: prep-push push --cut 20240602_2020 --only sitio --allow-rollback');
+    expect(lines.join('\n')).not.toMatch(/--failed|re-push by hand/);
   });
 
   test('a push that targeted nobody is one line, no table', () => {
