@@ -24,7 +24,7 @@ import {
 import { dirsByDepth, foldersOf, sortShallowFirst, type LinkBase, type PlanFile, type ReleasePlan } from './plan.js';
 import { manifestFilesOf, manifestSha256Of, readReleaseFile, remoteManifestFilesOf, sha256Of, sharedPlanOf } from './local-reads.js';
 import { planRecycle } from './recycle.js';
-import { listNames, removeTree } from './remote-tree.js';
+import { listNames, removeTree, scanTree, type ScannedTree } from './remote-tree.js';
 import { isNoSuchFile } from '../sftp/status-codes.js';
 
 /** A release as it sits on the institute's disk. */
@@ -54,6 +54,11 @@ export interface PublishOptions {
    * one we recorded). Only trusted releases lend their files as hard links; when in doubt, upload.
    */
   isTrusted(release: string, manifestSha256: string): boolean;
+  /**
+   * Whether a file of a release on the difusor may be reused (linked, or kept by recycling): false for
+   * one an audit found altered there, which is uploaded afresh instead. Default: every file.
+   */
+  isReusable?(release: string, path: string): boolean;
   /** SFTP requests in flight on the connection (default 64). */
   concurrency?: number;
   /** Called before each phase, for failure messages ("linking 19,400 files"). */
@@ -182,12 +187,12 @@ async function publishOnSession(
   // Never the release `current` names now or after, nor one being replaced: only one pruning removes.
   const candidate =
     replaced === null
-      ? await recyclableRelease(session, releasesDir, [...new Set([...onDifusor, release.name])], [current, after, release.name], options)
+      ? await recyclableRelease(session, releasesDir, [...new Set([...onDifusor, release.name])], [current, after, release.name], options, limit)
       : null;
   const staging = posix.join(releasesDir, stagingNameFor(release.name));
   const stageOptions = { staging, limit, step, extraFiles: release.extraFiles ?? [] };
   const basesAmong = (sources: readonly string[]): Promise<LinkBase[]> =>
-    caps.hardlink ? trustedBases(session, releasesDir, current, sources, release.name, options) : Promise.resolve([]);
+    caps.hardlink ? trustedBases(session, releasesDir, current, sources, release.name, options, limit) : Promise.resolve([]);
   let bases: LinkBase[];
   let place: readonly PlanFile[];
   let recycled: Recycled | null = null;
@@ -299,13 +304,19 @@ async function recyclableRelease(
   releasesAfter: readonly string[],
   protect: ReadonlyArray<string | null>,
   options: PublishOptions,
+  limit: ReturnType<typeof pLimit>,
 ): Promise<RecycleCandidate | null> {
   const doomed = releasesToPrune(releasesAfter, options.keepReleases, protect);
   for (const name of doomed) {
     const manifest = await readRemoteManifest(session, posix.join(releasesDir, name, MANIFEST_NAME));
     if (manifest === null || !options.isTrusted(name, manifest.sha256)) continue;
     const files = remoteManifestFilesOf(manifest.text, manifest.sha256);
-    if (files !== null) return { name, files };
+    if (files === null) continue;
+    // Recycling writes into the old tree and keeps what did not change: only a tree holding nothing
+    // but the regular files it lists, unaltered, is turned into the new release.
+    const tree = await scanTree(session, posix.join(releasesDir, name), limit);
+    if (tree.unsafe.length > 0 || reusableFiles(tree, name, files, options) !== files) continue;
+    return { name, files };
   }
   return null;
 }
@@ -488,6 +499,7 @@ async function trustedBases(
   onDifusor: readonly string[],
   publishing: string,
   options: PublishOptions,
+  limit: ReturnType<typeof pLimit>,
 ): Promise<LinkBase[]> {
   const results = onDifusor.filter((n) => !isNoticeRelease(n));
   const currentIsResults = current !== null && results.includes(current);
@@ -500,9 +512,22 @@ async function trustedBases(
     const manifest = await readRemoteManifest(session, posix.join(releasesDir, name, MANIFEST_NAME));
     if (manifest === null || !options.isTrusted(name, manifest.sha256)) continue;
     const files = remoteManifestFilesOf(manifest.text, manifest.sha256);
-    if (files !== null) bases.push({ release: name, files });
+    if (files === null) continue;
+    const tree = await scanTree(session, posix.join(releasesDir, name), limit);
+    bases.push({ release: name, files: reusableFiles(tree, name, files, options) });
   }
   return bases;
+}
+
+/**
+ * The files of a release on the difusor that may lend their inode to a new release: a regular file
+ * at its listed path with its listed size (never a symlink, a device, or a file under a symlinked
+ * folder, whoever put it there), not one an audit found altered. The manifest's own array when all
+ * of them are, so the plan built from it is shared with the other difusores.
+ */
+function reusableFiles(tree: ScannedTree, name: string, files: readonly PlanFile[], options: PublishOptions): readonly PlanFile[] {
+  const reusable = (f: PlanFile): boolean => tree.files.get(f.path) === f.size && (options.isReusable?.(name, f.path) ?? true);
+  return files.every(reusable) ? files : files.filter(reusable);
 }
 
 /**

@@ -69,3 +69,33 @@ export async function listNames(session: SftpSession, dir: string): Promise<stri
   }
 }
 
+/** What a walk of a release found: its regular files with their sizes, and what it did not follow. */
+export interface ScannedTree {
+  /** Relative path → size, regular files only. */
+  files: Map<string, number>;
+  /** Relative paths of symlinks and non-regular entries (never followed, never reused). */
+  unsafe: string[];
+}
+
+/**
+ * Lists every entry under `root`, folders many at a time through `limit`, never descending into a
+ * symlink: what site mode may reuse of a release on the difusor (its regular files) and what it
+ * must not (anything else, whoever put it there).
+ */
+export async function scanTree(session: SftpSession, root: string, limit: Limit): Promise<ScannedTree> {
+  const tree: ScannedTree = { files: new Map(), unsafe: [] };
+  const walk = async (relative: string): Promise<void> => {
+    const entries = await limit(() => session.readdir(relative === '' ? root : `${root}/${relative}`));
+    const below: Promise<void>[] = [];
+    for (const entry of entries) {
+      if (entry.name === '.' || entry.name === '..') continue;
+      const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      if (entry.kind === 'file') tree.files.set(path, entry.size);
+      else if (entry.kind === 'folder') below.push(walk(path));
+      else tree.unsafe.push(path);
+    }
+    await Promise.all(below);
+  };
+  await walk('');
+  return tree;
+}

@@ -8,6 +8,8 @@ export interface RemoteEntry {
   size: number;
   /** Seconds since the epoch, as the server reports it. */
   mtime: number;
+  /** What the entry is, as the server's listing says (OpenSSH does not follow symlinks there). */
+  kind: 'file' | 'folder' | 'symlink' | 'other';
 }
 
 export interface RemoteStat {

@@ -100,9 +100,9 @@ export class Ssh2Session implements SftpSession {
 
   async readdir(dir: string): Promise<RemoteEntry[]> {
     const list = await this.guard(() =>
-      callback<Array<{ filename: string; attrs: { size: number; mtime: number } }>>((done) => this.sftp.readdir(dir, done)),
+      callback<Array<{ filename: string; attrs: EntryAttrs }>>((done) => this.sftp.readdir(dir, done)),
     );
-    return list.map((entry) => ({ name: entry.filename, size: entry.attrs.size, mtime: entry.attrs.mtime }));
+    return list.map((entry) => ({ name: entry.filename, size: entry.attrs.size, mtime: entry.attrs.mtime, kind: kindOf(entry.attrs) }));
   }
 
   async stat(path: string): Promise<RemoteStat> {
@@ -450,4 +450,18 @@ function checkReadable(path: string, stat: { size: number; isFile: boolean; isDi
       hint: `remove ${path} (the next delivery writes what prep-push needs afresh) and find out who changed it`,
     });
   }
+}
+
+interface EntryAttrs {
+  size: number;
+  mtime: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+function kindOf(attrs: EntryAttrs): RemoteEntry['kind'] {
+  if (attrs.isSymbolicLink()) return 'symlink';
+  if (attrs.isDirectory()) return 'folder';
+  return attrs.isFile() ? 'file' : 'other';
 }

@@ -78,7 +78,7 @@ class FakeServer {
       mkdirp: (dir) => this.step('mkdirp', dir, () => undefined),
       readdir: (dir) =>
         this.step('readdir', dir, () =>
-          [...this.files.keys()].filter((p) => posix.dirname(p) === dir).map((p) => ({ name: posix.basename(p), size: this.files.get(p)!.length, mtime: 0 })),
+          [...this.files.keys()].filter((p) => posix.dirname(p) === dir).map((p) => ({ name: posix.basename(p), size: this.files.get(p)!.length, mtime: 0, kind: 'file' as const })),
         ),
       stat: (path) =>
         this.step('stat', path, (): RemoteStat => {
