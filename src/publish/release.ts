@@ -308,13 +308,11 @@ async function recyclableRelease(
 ): Promise<RecycleCandidate | null> {
   const doomed = releasesToPrune(releasesAfter, options.keepReleases, protect);
   for (const name of doomed) {
-    const manifest = await readRemoteManifest(session, posix.join(releasesDir, name, MANIFEST_NAME));
-    if (manifest === null || !options.isTrusted(name, manifest.sha256)) continue;
-    const files = remoteManifestFilesOf(manifest.text, manifest.sha256);
-    if (files === null) continue;
+    const found = await trustedRelease(session, releasesDir, name, options, limit);
+    if (found === null) continue;
     // Recycling writes into the old tree and keeps what did not change: only a tree holding nothing
     // but the regular files it lists, unaltered, is turned into the new release.
-    const tree = await scanTree(session, posix.join(releasesDir, name), limit);
+    const { files, tree } = found;
     if (tree.unsafe.length > 0 || reusableFiles(tree, name, files, options) !== files) continue;
     return { name, files };
   }
@@ -509,14 +507,28 @@ async function trustedBases(
   if (newestOther !== undefined && (!currentIsResults || newestOther > current)) candidates.push(newestOther);
   const bases: LinkBase[] = [];
   for (const name of candidates) {
-    const manifest = await readRemoteManifest(session, posix.join(releasesDir, name, MANIFEST_NAME));
-    if (manifest === null || !options.isTrusted(name, manifest.sha256)) continue;
-    const files = remoteManifestFilesOf(manifest.text, manifest.sha256);
-    if (files === null) continue;
-    const tree = await scanTree(session, posix.join(releasesDir, name), limit);
-    bases.push({ release: name, files: reusableFiles(tree, name, files, options) });
+    const found = await trustedRelease(session, releasesDir, name, options, limit);
+    if (found !== null) bases.push({ release: name, files: reusableFiles(found.tree, name, found.files, options) });
   }
   return bases;
+}
+
+/**
+ * A release on the difusor whose MANIFEST.json is one we published, with its listed files and what
+ * its folder holds now; null for any other. The manifest and the walk both wait on round trips: at once.
+ */
+async function trustedRelease(
+  session: SftpSession,
+  releasesDir: string,
+  name: string,
+  options: PublishOptions,
+  limit: ReturnType<typeof pLimit>,
+): Promise<{ files: readonly PlanFile[]; tree: ScannedTree } | null> {
+  const dir = posix.join(releasesDir, name);
+  const [manifest, tree] = await Promise.all([readRemoteManifest(session, posix.join(dir, MANIFEST_NAME)), scanTree(session, dir, limit)]);
+  if (manifest === null || !options.isTrusted(name, manifest.sha256) || tree.overfull) return null;
+  const files = remoteManifestFilesOf(manifest.text, manifest.sha256);
+  return files === null ? null : { files, tree };
 }
 
 /**

@@ -75,7 +75,12 @@ export interface ScannedTree {
   files: Map<string, number>;
   /** Relative paths of symlinks and non-regular entries (never followed, never reused). */
   unsafe: string[];
+  /** More than SCAN_MAX_ENTRIES entries: the walk stopped, and the tree is not reused at all. */
+  overfull: boolean;
 }
+
+/** A PREP release holds ~20,000 files; a tree far larger was not made by prep-push, and is not walked on (bounded memory). */
+export const SCAN_MAX_ENTRIES = 400_000;
 
 /**
  * Lists every entry under `root`, folders many at a time through `limit`, never descending into a
@@ -83,9 +88,14 @@ export interface ScannedTree {
  * must not (anything else, whoever put it there).
  */
 export async function scanTree(session: SftpSession, root: string, limit: Limit): Promise<ScannedTree> {
-  const tree: ScannedTree = { files: new Map(), unsafe: [] };
+  const tree: ScannedTree = { files: new Map(), unsafe: [], overfull: false };
+  let seen = 0;
   const walk = async (relative: string): Promise<void> => {
+    if (tree.overfull) return;
     const entries = await limit(() => session.readdir(relative === '' ? root : `${root}/${relative}`));
+    seen += entries.length;
+    if (seen > SCAN_MAX_ENTRIES) tree.overfull = true;
+    if (tree.overfull) return;
     const below: Promise<void>[] = [];
     for (const entry of entries) {
       if (entry.name === '.' || entry.name === '..') continue;
