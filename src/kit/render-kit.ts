@@ -141,6 +141,9 @@ export function renderKit(input: KitInput): KitFile[] {
       ? `| \`authorized_keys\` | la llave pública con la que el ${institute} entra a la cuenta SFTP \`${difusor.username}\` (una línea con \`restrict\`) |\n`
       : '',
     ACCOUNT_AUTH_TEXT: accountAuthText(loginKey, passwordOnly, institute, difusor.username),
+    // The site README's parts about checking signatures, when the institute signs.
+    SIGNERS_ROW: input.allowedSigners === '' ? '' : `| \`allowed_signers\` | la llave pública con la que el ${institute} firma cada publicación (para verificarla a mano) |\n`,
+    VERIFY_SECTION: input.allowedSigners === '' ? '' : siteVerifySection(applyDir, institute),
     // Lines of the READMEs' set-up commands (what instalar.sh does), present only where they apply.
     UNLOCK_COMMAND: passwordOnly ? '' : `   usermod -p '*' ${difusor.username}    # sin contraseña, pero no bloqueada: entra solo con la llave\n`,
     JAIL_COMMAND: chroot === undefined ? '' : `   install -d -o root -g root -m 0755 ${chroot}    # la jaula de la cuenta SFTP\n`,
@@ -216,6 +219,21 @@ function accountAuthText(loginKey: string | undefined, passwordOnly: boolean, in
     `Este kit no trae la llave pública del ${institute}: pídasela y guárdela en \`${KIT_KEYS_DIR}/${username}\` ` +
     `(de root, modo 0644), precedida de \`restrict \`.`
   );
+}
+
+function siteVerifySection(applyDir: string, institute: string): string {
+  return [
+    '## Verificar a mano',
+    '',
+    '```sh',
+    `cd ${applyDir}/current`,
+    `ssh-keygen -Y verify -f /RUTA/DEL/KIT/allowed_signers -I ${institute} -n prep-push -s MANIFEST.json.sig < MANIFEST.json`,
+    '```',
+    '',
+    `La firma es válida solo si \`ssh-keygen\` imprime \`Good "prep-push" signature for ${institute}\`.`,
+    'Cada archivo publicado figura en `MANIFEST.json` con su tamaño y su SHA-256 (`sha256sum ARCHIVO`).',
+    '',
+  ].join('\n');
 }
 
 /** A paragraph as `# ` comment lines of at most 100 columns. */

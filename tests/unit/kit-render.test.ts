@@ -126,6 +126,17 @@ describe('the kit renderer', () => {
     await expect(render({}, { loginKey: 'ssh-ed25519 AAAA restrict,command="sh"' })).rejects.toThrow(/not an OpenSSH public key/);
   });
 
+  it("the README's table of errors quotes messages prep-apply really prints", async () => {
+    const templates = await readKitTemplates();
+    const readme = templates.get('README.md') ?? '';
+    const script = templates.get('prep-apply.sh') ?? '';
+    const table = readme.slice(readme.indexOf('## Qué significa cada mensaje'));
+    const quoted = [...table.matchAll(/^\| (.+?) \| .+ \| .+ \|$/gm)].flatMap((row) => [...row[1].matchAll(/`([^`]+)`/g)].map((m) => m[1]));
+    expect(quoted.length).toBeGreaterThan(15);
+    const pieces = quoted.flatMap((q) => q.split(/…|\bN\b/).map((p) => p.trim()).filter((p) => p.length > 2));
+    expect(pieces.filter((p) => !script.includes(p))).toEqual([]);
+  });
+
   it('refuses an institute that cannot be a principal in allowed_signers', async () => {
     const input = { difusor: aDifusor('el-sol'), allowedSigners: '', templates: await readKitTemplates() };
     expect(() => renderKit({ ...input, institute: 'IEM Michoacán,*' })).toThrow(PrepPushError);
