@@ -433,12 +433,14 @@ describe.each(SHELLS)('prep-apply under $name', (shell) => {
     expectCurrentEquals(f, path.join(f.root, 'site-4'));
   });
 
-  it('a package swapped in the upload folder while prep-apply extracts changes nothing: its own verified copy is applied', async () => {
-    // The race of issue 22, made deterministic: a `tar` that, when asked to extract, first replaces
-    // the delta in the upload folder with one carrying a defaced index.html (the same signed MANIFEST).
+  it('a package swapped in the upload folder after every check changes nothing: its own verified copy is applied', async () => {
+    // The race of issue 22, made deterministic: a `cp` that, when it hard-links the base release into
+    // staging (after every check, before the old prep-apply extracted the upload folder's file), first
+    // replaces the delta there with one carrying a defaced index.html and the same signed MANIFEST.json.
+    // The prep-apply of commit 7d20992 published DEFACED with exit 0; this one applies its own copy.
     const name = deliver(f, path.join(f.laterStore, deltaFileName(f.full.F.fileName, '20240602_2120')));
     const defaced = defacedCopyOf(f, path.join(f.laterStore, name), f.root);
-    const shim = swappingShim(f, 'tar', '*-x*-C*', path.join(f.dir, name), defaced);
+    const shim = swappingShim(f, 'cp', '*-al*', path.join(f.dir, name), defaced);
     const run = await runPrepApply(shell, f.kit, ['--dir', f.dir], { pathPrefix: shim });
     expect(existsSync(path.join(shim, 'swapped'))).toBe(true);
     expect(readFileSync(path.join(f.dir, name))).toEqual(readFileSync(defaced));
