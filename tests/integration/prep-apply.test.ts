@@ -289,12 +289,16 @@ describe.each(SHELLS)('prep-apply under $name', (shell) => {
     expect(run.stderr.split('\n')).toHaveLength(2);
   });
 
-  it('LATEST a link to /dev/zero, or a package that is a FIFO: refused at once, nothing read from them', async () => {
+  it('LATEST a link to /dev/zero or 64 MiB long, a package that is a FIFO: refused at once, nothing read from them', async () => {
     rmSync(path.join(f.dir, 'LATEST'));
     symlinkSync('/dev/zero', path.join(f.dir, 'LATEST'));
     giveToNobody(f.dir);
     const started = Date.now();
     await expectRefused(f, shell, /^prep-apply: .*\/LATEST no es un archivo regular \(es un enlace, una carpeta o un FIFO\); no se aplicó nada\n$/);
+    rmSync(path.join(f.dir, 'LATEST'));
+    writeFileSync(path.join(f.dir, 'LATEST'), 'x'.repeat(64 * 1024 * 1024));
+    giveToNobody(f.dir);
+    await expectRefused(f, shell, /^prep-apply: LATEST mide más de 4 KiB, así que no nombra un paquete; espere el siguiente corte\n$/);
     rmSync(path.join(f.dir, 'LATEST'));
     const fifo = path.join(f.dir, 'PREP_20240602_2040.tar.gz');
     rmSync(fifo, { force: true });

@@ -150,15 +150,18 @@ take_lock() {
 # --- helpers -------------------------------------------------------------------------------------
 
 # Copies SOURCE into the work folder as WORK/NAME. 0: a regular copy; 1: SOURCE does not exist;
-# 2: SOURCE is not a regular file (or became something else while copied); 3: the copy failed.
+# 2: SOURCE is not a regular file (or became something else while copied); 3: the copy failed;
+# 4: SOURCE is larger than MAX bytes (when given; checked before copying, and again on the copy).
 copy_in() {
   if [ ! -e "$1" ] && [ ! -L "$1" ]; then return 1; fi
   if [ -L "$1" ] || [ ! -f "$1" ]; then return 2; fi
+  if [ $# -ge 3 ] && [ "$(size_of "$1")" -gt "$3" ]; then return 4; fi
   if ! cp -RP -- "$1" "$WORK/$2" 2>/dev/null; then
     if [ -L "$1" ] || [ ! -f "$1" ]; then return 2; fi
     return 3
   fi
   if [ -L "$WORK/$2" ] || [ ! -f "$WORK/$2" ]; then return 2; fi
+  if [ $# -ge 3 ] && [ "$(size_of "$WORK/$2")" -gt "$3" ]; then return 4; fi
   return 0
 }
 
@@ -272,13 +275,13 @@ for kept in history withdrawn; do
   [ -f "$STATE/$kept" ] || : > "$STATE/$kept" || fail "no se pudo escribir en $STATE (¿disco lleno?)"
 done
 
-copy_in "$DIR/LATEST" LATEST
+copy_in "$DIR/LATEST" LATEST 4096
 case $? in
   1) fail "no hay LATEST en $DIR: todavía no se ha entregado ningún paquete" ;;
   2) fail "$DIR/LATEST no es un archivo regular (es un enlace, una carpeta o un FIFO); no se aplicó nada" ;;
   3) fail "no se pudo copiar $DIR/LATEST a $WORK (¿disco lleno?)" ;;
+  4) fail 'LATEST mide más de 4 KiB, así que no nombra un paquete; espere el siguiente corte' ;;
 esac
-[ "$(size_of "$WORK/LATEST")" -le 4096 ] || fail 'LATEST mide más de 4 KiB, así que no nombra un paquete; espere el siguiente corte'
 NAME=$(head -n 1 -- "$WORK/LATEST" | tr -d '\r\000')
 case $NAME in
   ''|.*|*/*|*[!A-Za-z0-9._-]*) fail "LATEST contiene «$(shown "$NAME")», que no es un nombre de paquete; espere el siguiente corte" ;;
@@ -314,12 +317,12 @@ fi
 # WITHDRAWN: only a copy whose signature verifies counts, and what it lists is kept in the state, so
 # removing WITHDRAWN from the upload folder does not bring a withdrawn cut back.
 WITHDRAWN_NOTE=''
-copy_in "$DIR/WITHDRAWN" WITHDRAWN
+copy_in "$DIR/WITHDRAWN" WITHDRAWN 65536
 listed=$?
 if [ "$listed" != 1 ]; then
-  copy_in "$DIR/WITHDRAWN.sig" WITHDRAWN.sig
+  copy_in "$DIR/WITHDRAWN.sig" WITHDRAWN.sig 65536
   signed=$?
-  if [ "$listed" != 0 ] || [ "$(size_of "$WORK/WITHDRAWN")" -gt 65536 ]; then
+  if [ "$listed" != 0 ]; then
     WITHDRAWN_NOTE='WITHDRAWN no es un archivo regular de hasta 64 KiB y no se tomó en cuenta'
   elif [ "$signed" != 0 ]; then
     WITHDRAWN_NOTE='WITHDRAWN llegó sin WITHDRAWN.sig y no se tomó en cuenta'
@@ -360,19 +363,19 @@ fi
 # The package, its .sha256 and .sig: copied out of the upload folder; only the copies are used.
 PKG=$WORK/package
 copy_package_file() {
-  copy_in "$DIR/$NAME$1" "package$1"
+  if [ $# -ge 3 ]; then copy_in "$DIR/$NAME$1" "package$1" "$3"; else copy_in "$DIR/$NAME$1" "package$1"; fi
   case $? in
     1) fail "$2" ;;
     2) fail "$NAME$1 no es un archivo regular en $DIR (es un enlace, una carpeta o un FIFO); no se aplicó" ;;
     3) fail "no se pudo copiar $NAME$1 a $WORK (¿disco lleno?); no se aplicó" ;;
+    4) fail "$NAME$1 mide más de 64 KiB; no se aplicó" ;;
   esac
 }
 copy_package_file '' "LATEST nombra $NAME, que no está en $DIR (entrega incompleta o borrada); espere el siguiente corte"
-copy_package_file .sha256 "falta $NAME.sha256 en $DIR; espere el siguiente corte"
-copy_package_file .sig "falta $NAME.sig en $DIR; un paquete sin firma nunca se aplica"
+copy_package_file .sha256 "falta $NAME.sha256 en $DIR; espere el siguiente corte" 65536
+copy_package_file .sig "falta $NAME.sig en $DIR; un paquete sin firma nunca se aplica" 65536
 
 # Integrity, then authenticity, of the copy.
-[ "$(size_of "$PKG.sha256")" -le 4096 ] || fail "$NAME.sha256 mide más de 4 KiB; no se aplicó"
 expected=$(cut -d ' ' -f 1 < "$PKG.sha256")
 actual=$(sha256sum < "$PKG" | cut -d ' ' -f 1)
 if [ -z "$expected" ] || [ "$expected" != "$actual" ]; then fail "$NAME no coincide con $NAME.sha256 (truncado o alterado); no se aplicó"; fi
