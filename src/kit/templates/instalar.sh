@@ -70,7 +70,7 @@ if [ -n "$JAULA" ]; then
   arriba=$JAULA
   while [ "$arriba" != / ]; do
     arriba=$(dirname -- "$arriba")
-    if [ -z "$(find "$arriba" -prune -user 0 ! -perm -g+w ! -perm -o+w)" ]; then
+    if [ -z "$(find "$arriba" -prune -user 0 ! -perm -020 ! -perm -002)" ]; then
       nota "aviso: $arriba no es de root o la pueden escribir otros; sshd rechazará la jaula $JAULA"
     fi
   done

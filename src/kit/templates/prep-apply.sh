@@ -109,7 +109,7 @@ trap 'fail "ejecución interrumpida; current y APPLIED no cambiaron"' INT TERM H
 
 # A folder of this account that neither its group nor others can write.
 mine() {
-  [ -n "$(find "$1" -prune -type d -user "$ME" ! -perm -g+w ! -perm -o+w 2>/dev/null)" ]
+  [ -n "$(find "$1" -prune -type d -user "$ME" ! -perm -020 ! -perm -002 2>/dev/null)" ]
 }
 
 # A symbolic link of this account.
