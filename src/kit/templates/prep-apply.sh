@@ -155,7 +155,8 @@ take_lock() {
 copy_in() {
   if [ ! -e "$1" ] && [ ! -L "$1" ]; then return 1; fi
   if [ -L "$1" ] || [ ! -f "$1" ]; then return 2; fi
-  if [ $# -ge 3 ] && [ "$(size_of "$1")" -gt "$3" ]; then return 4; fi
+  # find reads the size without opening the file (a FIFO swapped in meanwhile would block an open).
+  if [ $# -ge 3 ] && [ -n "$(find "$1" -prune -size +"$3"c)" ]; then return 4; fi
   if ! cp -RP -- "$1" "$WORK/$2" 2>/dev/null; then
     if [ -L "$1" ] || [ ! -f "$1" ]; then return 2; fi
     return 3
@@ -252,7 +253,7 @@ record_applied() {
   copy_applied
 }
 copy_applied() {
-  if [ "$(head -n 1 -- "$DIR/APPLIED" 2>/dev/null)" = "$RELEASE" ] && [ -f "$DIR/APPLIED" ] && [ ! -L "$DIR/APPLIED" ]; then return 0; fi
+  # Written afresh every time, never read: what is there may be anyone's.
   if ! { printf '%s\n' "$RELEASE" > "$WORK/APPLIED" && mv -fT -- "$WORK/APPLIED" "$DIR/APPLIED" 2>/dev/null; }; then
     complain "aviso: no se pudo escribir $DIR/APPLIED (¿es de otra cuenta?); $RELEASE sí está aplicado"
   fi
