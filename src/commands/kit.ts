@@ -1,9 +1,14 @@
-// `kit ID [--out DIR]`: writes everything a difusor's IT installs, configured for that difusor.
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+// `kit ID [--out DIR]`: writes everything a difusor's IT installs, configured for that difusor and its
+// delivery mode. Each file is written beside its final name and renamed into place, so an existing
+// symlink in DIR is replaced, never written through.
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PrepPushError } from '../core/errors.js';
-import { renderKit } from '../kit/render-kit.js';
+import { publicKeyOfPrivateKey, publicKeyOfPubFile } from '../kit/login-key.js';
+import { kitKindOf, renderKit, type KitFile } from '../kit/render-kit.js';
 import { readKitTemplates } from '../kit/templates-dir.js';
+import type { Difusor } from '../registry/types.js';
 import { loadSigningKey } from '../signing/load-signing-key.js';
 import { allowedSignersLine } from '../signing/sshsig.js';
 import { loadRegistryFor, type CommandEnv, type GlobalOptions } from './context.js';
@@ -21,26 +26,26 @@ export async function writeKit(id: string, out: string | undefined, global: Glob
       hint: `give one of: ${registry.difusores.map((d) => d.id).join(', ')}`,
     });
   }
-  if (!registry.signing) {
+  // A site difusor runs no prep-apply; allowed_signers only lets it check releases by hand.
+  if (!registry.signing && kitKindOf(difusor) === 'package') {
     throw new PrepPushError('registry', 'kit: the registry has no signing_key, and prep-apply only applies signed packages', {
       hint: 'create a key with `ssh-keygen -t ed25519 -f keys/firma_ed25519` and add `signing_key: ./keys/firma_ed25519` to the registry',
     });
   }
-  const signer = await loadSigningKey(registry.signing, ctx.env);
+  const signer = registry.signing ? await loadSigningKey(registry.signing, ctx.env) : undefined;
+  const loginKey = await readLoginKey(difusor, ctx.env);
   const files = renderKit({
     institute: registry.institute,
+    ...(registry.instituteName ? { instituteName: registry.instituteName } : {}),
     difusor,
-    allowedSigners: allowedSignersLine(registry.institute, signer.publicKeyBlob),
+    allowedSigners: signer ? allowedSignersLine(registry.institute, signer.publicKeyBlob) : '',
+    ...(loginKey ? { loginKey } : {}),
     templates: await readKitTemplates(),
   });
   const dir = path.resolve(ctx.cwd, out ?? `kit-${difusor.id}`);
   try {
     await mkdir(dir, { recursive: true });
-    for (const file of files) {
-      const target = path.join(dir, file.name);
-      await writeFile(target, file.content, { mode: file.mode });
-      await chmod(target, file.mode);
-    }
+    for (const file of files) await writeBesideAndRename(dir, file);
   } catch (error) {
     throw new PrepPushError('io', `kit: cannot write ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
       hint: 'choose a writable folder with --out DIR',
@@ -48,4 +53,33 @@ export async function writeKit(id: string, out: string | undefined, global: Glob
     });
   }
   return { dir, files: files.map((f) => f.name) };
+}
+
+/** The public key prep-push logs in to this difusor with: from its private key, else the `.pub` beside it. */
+async function readLoginKey(difusor: Difusor, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  if (difusor.privateKey === undefined) return undefined;
+  const data = await readFile(difusor.privateKey).catch(() => undefined);
+  const passphrase = difusor.privateKeyPassphraseEnv === undefined ? undefined : env[difusor.privateKeyPassphraseEnv];
+  const derived = data ? publicKeyOfPrivateKey(data, passphrase) : undefined;
+  if (derived) return derived;
+  const pub = await readFile(`${difusor.privateKey}.pub`, 'utf8').catch(() => undefined);
+  return pub === undefined ? undefined : publicKeyOfPubFile(pub);
+}
+
+/** A new file under a temporary name in the same folder (O_EXCL: never an existing entry), then renamed over the name. */
+async function writeBesideAndRename(dir: string, file: KitFile): Promise<void> {
+  const temp = path.join(dir, `.${file.name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temp, 'wx', file.mode);
+    try {
+      await handle.writeFile(file.content);
+    } finally {
+      await handle.close();
+    }
+    await chmod(temp, file.mode);
+    await rename(temp, path.join(dir, file.name));
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }

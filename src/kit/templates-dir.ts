@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KIT_FILES } from './render-kit.js';
+import { KIT_TEMPLATES } from './render-kit.js';
 
 export function kitTemplatesDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -16,6 +16,6 @@ export function kitTemplatesDir(): string {
 
 export async function readKitTemplates(): Promise<Map<string, string>> {
   const dir = kitTemplatesDir();
-  const entries = await Promise.all(KIT_FILES.map(async ({ template }) => [template, await readFile(path.join(dir, template), 'utf8')] as const));
+  const entries = await Promise.all(KIT_TEMPLATES.map(async (template) => [template, await readFile(path.join(dir, template), 'utf8')] as const));
   return new Map(entries);
 }

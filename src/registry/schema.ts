@@ -52,7 +52,7 @@ export const EXPECTED: Record<string, string> = {
   'difusor.name': 'a display name (a non-empty string)',
   'difusor.host': 'a host name or IP address',
   'difusor.port': 'a port number from 1 to 65535',
-  'difusor.username': 'the SSH user name',
+  'difusor.username': 'the SSH user name: lowercase letters, digits, "_" or "-", starting with a letter or "_" (at most 32)',
   'difusor.host_key': 'the pinned host key "SHA256:<base64>" as ssh-keygen -lf prints it',
   'difusor.remote_dir': "an absolute path on the difusor's server, e.g. /var/www/prep",
   'difusor.enabled': 'true or false',
@@ -165,13 +165,27 @@ export const checkHost: Rule<string> = (v) => {
   return null;
 };
 
+/** remote_dir and apply_dir are pasted into the kit's sh, sshd, nginx, Apache and systemd files. */
+const SAFE_PATH_CHARACTERS = /^[A-Za-z0-9._/-]*$/;
+
 export const checkRemoteDir: Rule<string> = (v) => {
   if (!v.startsWith('/')) return `"${v}" is not absolute; expected an absolute path on the difusor's server, e.g. /var/www/prep`;
   if (v.split('/').includes('..')) return `"${v}" contains a ".." segment; write the folder's real absolute path`;
-  if (v.includes('\\')) return `"${v}" contains a backslash; expected a POSIX path with / separators`;
-  if (/[\u0000-\u001f]/.test(v)) return 'contains control characters; expected a plain absolute path';
+  if (!SAFE_PATH_CHARACTERS.test(v)) {
+    const shown = JSON.stringify(v).slice(1, -1);
+    const offending = [...new Set([...v].filter((c) => !SAFE_PATH_CHARACTERS.test(c)))].map((c) => JSON.stringify(c)).join(' ');
+    return `"${shown}" contains ${offending}; expected an absolute path of letters A-Z a-z, digits, ".", "_", "-" and "/" only (it is written into the kit's sh, sshd and web server files), e.g. /var/www/prep`;
+  }
   return null;
 };
+
+/** What sshd's `Match User`, useradd and the kit's units accept as an account name. */
+const USERNAME_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+export const checkUsername: Rule<string> = (v) =>
+  USERNAME_PATTERN.test(v)
+    ? null
+    : `"${JSON.stringify(v).slice(1, -1)}" is not an account name the kit can use; expected 1 to 32 lowercase letters, digits, "_" or "-", starting with a lowercase letter or "_" (it is written into sshd's Match User and the set-up commands), e.g. iem`;
 
 const checkEnvName: Rule<string> = (v) =>
   ENV_NAME_PATTERN.test(v)
@@ -242,7 +256,7 @@ const difusorFields = {
   name: nonEmpty.optional(),
   host: withRules(z.string(), [notBlank, checkHost]).optional(),
   port: z.number().int().safe().min(1).max(65535).optional(),
-  username: withRules(z.string(), [notBlank, (v) => (/\s/.test(v) ? `"${v}" contains spaces; expected an SSH user name` : null)]).optional(),
+  username: withRules(z.string(), [notBlank, checkUsername]).optional(),
   host_key: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
   remote_dir: withRules(z.string(), [checkRemoteDir]).optional(),
   enabled: z.boolean().optional(),

@@ -1,13 +1,14 @@
 // Running the kit's prep-apply for real in tests: a kit rendered for a difusor folder, a PREP-like
 // site that changes between cuts, and prep-apply run as an unprivileged user (nobody) under a shell.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, readdirSync, statSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, lchownSync, mkdirSync, readdirSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { readKitTemplates } from '../../src/kit/templates-dir.js';
 import { renderKit } from '../../src/kit/render-kit.js';
 import type { SshSigner } from '../../src/signing/sshsig.js';
 import { allowedSignersLine } from '../../src/signing/sshsig.js';
+import type { Difusor } from '../../src/registry/types.js';
 import { aDifusor } from './builders.js';
 
 export const NOBODY = 65534;
@@ -24,12 +25,23 @@ export interface ApplyRun {
   stderr: string;
 }
 
-/** Writes the kit for a difusor whose folder (on this disk) is `applyDir`; returns the kit folder. */
-export async function writeTestKit(kitDir: string, applyDir: string, signer: SshSigner, institute = 'IEM'): Promise<string> {
+/**
+ * Writes the kit for a difusor whose folder (on this disk) is `applyDir`; returns the kit folder.
+ * `difusor` overrides its fields (a `remoteDir` that differs from `applyDir` makes a chroot).
+ */
+export async function writeTestKit(
+  kitDir: string,
+  applyDir: string,
+  signer: SshSigner,
+  institute = 'IEM',
+  options: { difusor?: Partial<Difusor>; applyUser?: string; loginKey?: string } = {},
+): Promise<string> {
   const files = renderKit({
     institute,
-    difusor: aDifusor('el-sol', { remoteDir: applyDir }),
+    difusor: aDifusor('el-sol', { remoteDir: applyDir, ...options.difusor, ...(options.difusor?.remoteDir ? { applyDir } : {}) }),
     allowedSigners: allowedSignersLine(institute, signer.publicKeyBlob),
+    ...(options.applyUser ? { applyUser: options.applyUser } : {}),
+    ...(options.loginKey ? { loginKey: options.loginKey } : {}),
     templates: await readKitTemplates(),
   });
   mkdirSync(kitDir, { recursive: true, mode: 0o755 });
@@ -37,17 +49,23 @@ export async function writeTestKit(kitDir: string, applyDir: string, signer: Ssh
   return kitDir;
 }
 
-/** Runs `SHELL KIT/prep-apply --dir DIR ...` as nobody; `onSpawn` gets the child (to kill it). */
+/**
+ * Runs `SHELL KIT/prep-apply --dir DIR ...` as nobody, or as the account `user` with its groups;
+ * `onSpawn` gets the child (to kill it); `env` adds variables (LANG, LC_ALL).
+ */
 export function runPrepApply(
   shell: { argv: string[] },
   kitDir: string,
   args: string[],
-  options: { pathPrefix?: string; onSpawn?: (pid: number) => void } = {},
+  options: { pathPrefix?: string; onSpawn?: (pid: number) => void; user?: string; env?: Record<string, string> } = {},
 ): Promise<ApplyRun> {
   return new Promise((resolve, reject) => {
-    const argv = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', ...shell.argv, path.join(kitDir, 'prep-apply'), ...args];
+    const who = options.user
+      ? ['--reuid', options.user, '--regid', options.user, '--init-groups']
+      : ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups'];
+    const argv = [...who, ...shell.argv, path.join(kitDir, 'prep-apply'), ...args];
     const basePath = process.env.PATH ?? '/usr/bin:/bin';
-    const env = { PATH: options.pathPrefix ? `${options.pathPrefix}:${basePath}` : basePath };
+    const env = { ...options.env, PATH: options.pathPrefix ? `${options.pathPrefix}:${basePath}` : basePath };
     // Its own process group, so a test can kill the shell and whatever it runs at once.
     const child = spawn('setpriv', argv, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     const onSpawn = options.onSpawn;
@@ -61,14 +79,21 @@ export function runPrepApply(
   });
 }
 
-/** Makes `dir` and everything under it belong to nobody (so prep-apply can write there). */
+/** Makes `dir` and everything under it belong to nobody (so prep-apply can write there); links themselves, never their targets. */
 export function giveToNobody(dir: string): void {
   chownSync(dir, NOBODY, NOBODY);
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, entry.name);
     if (entry.isDirectory()) giveToNobody(p);
-    else chownSync(p, NOBODY, NOBODY);
+    else lchownSync(p, NOBODY, NOBODY);
   }
+}
+
+/** `FILE.sig` made by the real `ssh-keygen -Y sign -n prep-push` with a private key file (as the institute's tools would). */
+export function signWithSshKeygen(privateKeyPath: string, file: string): void {
+  rmSync(`${file}.sig`, { force: true });
+  const run = spawnSync('ssh-keygen', ['-Y', 'sign', '-f', privateKeyPath, '-n', 'prep-push', file], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`ssh-keygen -Y sign ${file} failed: ${run.stderr}`);
 }
 
 /** A PREP-shaped site: `dirs` folders of `perDir` small JSON files, deterministic for a seed. */

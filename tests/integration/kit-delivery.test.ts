@@ -37,7 +37,7 @@ test('cut → sshd → prep-apply: full, then delta, then a full package when th
   openAllParents(dir);
   openAllParents(ws.dir);
   const kit = await writeKit('el-sol', path.join(ws.dir, 'kit'), { config: ws.registryFile }, { cwd: ws.dir, env: {}, clock: systemClock });
-  expect(kit.files.sort()).toEqual(['README.md', 'allowed_signers', 'apache.conf', 'crontab.txt', 'nginx.conf', 'prep-apply', 'prep-apply.path', 'prep-apply.service', 'sshd_config.txt']);
+  expect(kit.files.sort()).toEqual(['README.md', 'allowed_signers', 'apache.conf', 'authorized_keys', 'crontab.txt', 'instalar.sh', 'nginx.conf', 'prep-apply', 'prep-apply.path', 'prep-apply.service', 'sshd_config.txt']);
 
   const cutAt = async (n: number, time: string) => {
     writeSite(ws.sourceDir, 20, 30, (i) => (i >= 0 && i % 30 === n ? n : 0) + (i === -1 ? n : 0));
@@ -62,20 +62,20 @@ test('cut → sshd → prep-apply: full, then delta, then a full package when th
     input: readFileSync(path.join(dir, first)),
   });
   expect(verify.status).toBe(0);
-  expect(await apply(SHELLS[0])).toMatch(/applied cut 20240602_2000 \(full package/);
+  expect(await apply(SHELLS[0])).toMatch(/se aplicó el corte 20240602_2000 \(paquete completo/);
 
   const second = await cutAt(1, '2024-06-02T20:20:00-06:00');
   expect(second).toBe('PREP2024_MICH_20240602_2020.from-20240602_2000.tar.gz');
   expect(statSync(path.join(dir, second)).size).toBeLessThan(statSync(path.join(dir, first)).size / 2);
   expect(existsSync(path.join(dir, `${second}.sha256`)) && existsSync(path.join(dir, `${second}.sig`))).toBe(true);
-  expect(await apply(SHELLS[1])).toMatch(/applied cut 20240602_2020 \(delta from 20240602_2000/);
+  expect(await apply(SHELLS[1])).toMatch(/se aplicó el corte 20240602_2020 \(incremental desde 20240602_2000/);
   expect(readFileSync(path.join(dir, 'current', 'json', 'main.json'), 'utf8')).toBe('{"version":1}');
 
   // Cut 3 arrives as a delta but is never applied (prep-apply down): APPLIED stays at cut 2 ...
   expect(await cutAt(2, '2024-06-02T20:40:00-06:00')).toBe('PREP2024_MICH_20240602_2040.from-20240602_2020.tar.gz');
   // ... so cut 4 comes as a full package, and prep-apply catches up from it.
   expect(await cutAt(3, '2024-06-02T21:00:00-06:00')).toBe('PREP2024_MICH_20240602_2100.tar.gz');
-  expect(await apply(SHELLS[2])).toMatch(/applied cut 20240602_2100 \(full package/);
+  expect(await apply(SHELLS[2])).toMatch(/se aplicó el corte 20240602_2100 \(paquete completo/);
   expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/20240602_2100');
   expect(readFileSync(path.join(dir, 'current', 'json', 'main.json'), 'utf8')).toBe('{"version":3}');
   expect(readFileSync(path.join(dir, 'APPLIED'), 'utf8')).toBe('20240602_2100\n');

@@ -70,28 +70,28 @@ test('blocked kit difusor: notice package applied by prep-apply, not re-sent, th
   writeFileSync(path.join(dir, `${notice}.sig`), signBytes(foreign, readFileSync(path.join(dir, notice))));
   const forged = await apply(SHELLS[2]);
   expect(forged).toMatchObject({ code: 1, stdout: '' });
-  expect(forged.stderr).toMatch(/\.sig does not verify/);
+  expect(forged.stderr).toMatch(/\.sig no es válida/);
   writeFileSync(path.join(dir, `${notice}.sig`), genuineSig);
   const dressed = 'PREP2024_MICH_20240602_2000-aviso.tar.gz';
   for (const suffix of ['', '.sha256', '.sig']) copyFileSync(path.join(dir, `PREP2024_MICH_20240602_2000.tar.gz${suffix}`), path.join(dir, `${dressed}${suffix}`));
   writeFileSync(path.join(dir, 'LATEST'), `${dressed}\n`);
   const mislabelled = await apply(SHELLS[2]);
   expect(mislabelled).toMatchObject({ code: 1, stdout: '' });
-  expect(mislabelled.stderr).toMatch(/named as a notice but its MANIFEST.json carries no notice marker/);
+  expect(mislabelled.stderr).toMatch(/se llama como un aviso, pero su MANIFEST.json no lo marca como aviso/);
   expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/20240602_2000');
   writeFileSync(path.join(dir, 'LATEST'), `${notice}\n`);
 
   // The genuine notice: current shows it and nothing else; APPLIED names it.
   const applied = await apply(SHELLS[2]);
   expect(applied).toMatchObject({ code: 0, stderr: '' });
-  expect(applied.stdout).toMatch(/applied notice 20240602_2020-aviso \(full package, 1 files\)/);
+  expect(applied.stdout).toMatch(/se aplicó el aviso 20240602_2020-aviso \(paquete completo, 1 archivo\)/);
   expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/20240602_2020-aviso');
   expect(readdirSync(path.join(dir, 'current')).sort()).toEqual(['MANIFEST.json', 'MANIFEST.json.sig', 'index.html']);
   const html = readFileSync(path.join(dir, 'current', 'index.html'), 'utf8');
   expect(html).toContain('lang="es"');
   expect(html).toContain('no respondió a las llamadas');
   expect(readFileSync(path.join(dir, 'APPLIED'), 'utf8')).toBe('20240602_2020-aviso\n');
-  expect(await apply(SHELLS[1])).toMatchObject({ code: 0, stdout: `prep-apply: notice 20240602_2020-aviso is already applied in ${dir}; nothing to do\n` });
+  expect(await apply(SHELLS[1])).toMatchObject({ code: 0, stdout: `prep-apply: el aviso 20240602_2020-aviso ya está aplicado en ${dir}; nada que hacer\n` });
 
   // Still blocked: the next cut leaves the notice alone.
   const third = await cutAt(3, '2024-06-02T20:40:00-06:00');
@@ -107,7 +107,7 @@ test('blocked kit difusor: notice package applied by prep-apply, not re-sent, th
   expect(latest()).toBe('PREP2024_MICH_20240602_2020.tar.gz');
   const back = await apply(SHELLS[0]);
   expect(back).toMatchObject({ code: 0, stderr: '' });
-  expect(back.stdout).toMatch(/applied cut 20240602_2020 \(full package/);
+  expect(back.stdout).toMatch(/se aplicó el corte 20240602_2020 \(paquete completo/);
   expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/20240602_2020');
   expect(readFileSync(path.join(dir, 'current', 'json', 'main.json'), 'utf8')).toBe('{"version":2}');
 
@@ -152,13 +152,13 @@ test('blocked kit difusor: notice package applied by prep-apply, not re-sent, th
   writeFileSync(path.join(dir, 'LATEST'), `${notice}\n`);
   const older = await apply(SHELLS[1]);
   expect(older).toMatchObject({ code: 1, stdout: '' });
-  expect(older.stderr).toMatch(/refusing rollback: LATEST names cut 20240602_2020, older than the applied 20240602_2100-aviso/);
+  expect(older.stderr).toMatch(/se rechaza volver atrás: LATEST nombra el corte 20240602_2020, anterior al aplicado 20240602_2100-aviso/);
   const asResults = 'PREP2024_MICH_20240602_2100_b.tar.gz';
   for (const suffix of ['', '.sha256', '.sig']) copyFileSync(path.join(dir, `PREP2024_MICH_20240602_2100-aviso.tar.gz${suffix}`), path.join(dir, `${asResults}${suffix}`));
   writeFileSync(path.join(dir, 'LATEST'), `${asResults}\n`);
   const disguised = await apply(SHELLS[1]);
   expect(disguised).toMatchObject({ code: 1, stdout: '' });
-  expect(disguised.stderr).toMatch(/is named as results but its MANIFEST.json is a notice/);
+  expect(disguised.stderr).toMatch(/se llama como resultados, pero su MANIFEST.json es un aviso/);
   expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/20240602_2100-aviso');
   expect(readFileSync(path.join(dir, 'APPLIED'), 'utf8')).toBe(applied2100);
 }, LONG);

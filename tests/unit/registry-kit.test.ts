@@ -54,6 +54,31 @@ describe('registry: signing and kit fields', () => {
       expected: `${FILE}:13:16: difusores[0].apply_dir: "srv/prep" is not absolute; expected an absolute path on the difusor's server, e.g. /var/www/prep`,
     },
     {
+      name: 'an apply_dir that would run a command from the crontab',
+      lines: [...TOP, '    apply_dir: "/srv/x/prep;touch /tmp/pwned;#"'],
+      expected: `${FILE}:13:16: difusores[0].apply_dir: "/srv/x/prep;touch /tmp/pwned;#" contains ";" " " "#"; expected an absolute path of letters A-Z a-z, digits, ".", "_", "-" and "/" only (it is written into the kit's sh, sshd and web server files), e.g. /var/www/prep`,
+    },
+    {
+      name: 'a remote_dir that would add a location to nginx.conf',
+      lines: [...TOP, '    remote_dir: "/prep/current; location /leak/ { alias /etc/; autoindex on; } #"'],
+      expected: `${FILE}:13:17: difusores[0].remote_dir: "/prep/current; location /leak/ { alias /etc/; autoindex on; } #" contains ";" " " "{" "}" "#"; expected an absolute path of letters A-Z a-z, digits, ".", "_", "-" and "/" only (it is written into the kit's sh, sshd and web server files), e.g. /var/www/prep`,
+    },
+    {
+      name: 'a remote_dir with a non-ASCII letter',
+      lines: [...TOP, '    remote_dir: /srv/año'],
+      expected: `${FILE}:13:17: difusores[0].remote_dir: "/srv/año" contains "ñ"; expected an absolute path of letters A-Z a-z, digits, ".", "_", "-" and "/" only (it is written into the kit's sh, sshd and web server files), e.g. /var/www/prep`,
+    },
+    {
+      name: 'a username that would jail every account (Match User *)',
+      lines: [...TOP, '    username: "*"'],
+      expected: `${FILE}:13:15: difusores[0].username: "*" is not an account name the kit can use; expected 1 to 32 lowercase letters, digits, "_" or "-", starting with a lowercase letter or "_" (it is written into sshd's Match User and the set-up commands), e.g. iem`,
+    },
+    {
+      name: 'a username in defaults with capitals and a comma',
+      lines: [...TOP.slice(0, 5), '  username: "IEM,root"', ...TOP.slice(6)],
+      expected: `${FILE}:6:13: defaults.username: "IEM,root" is not an account name the kit can use; expected 1 to 32 lowercase letters, digits, "_" or "-", starting with a lowercase letter or "_" (it is written into sshd's Match User and the set-up commands), e.g. iem`,
+    },
+    {
       name: 'a negative apply_keep_releases',
       lines: [...TOP, '    apply_keep_releases: -1'],
       expected: `${FILE}:13:26: difusores[0].apply_keep_releases: expected a whole number of releases prep-apply keeps, 0 = all, got -1`,
