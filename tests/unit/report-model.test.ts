@@ -4,6 +4,7 @@
 import { buildIncidentReport, cellOf, errorInWords, type ReportInput } from '../../src/report/model.js';
 import { csvField, CSV_HEADER, gridBlocks, renderCsv, renderMarkdown } from '../../src/report/render-text.js';
 import { renderHtml } from '../../src/report/render-html.js';
+import { noticesInPlace } from '../../src/report/timeline.js';
 import { timeInWords } from '../../src/report/words.js';
 import { localTimeInWords, zoneInWords } from '../../src/words/time.js';
 import type { LedgerEvent } from '../../src/ledger/types.js';
@@ -453,6 +454,18 @@ describe('each portal over wall-clock time', () => {
       ['current', at('20:40', 30), at('21:40', 30)],
     ]);
     expect(timeline('tv-norte')).toEqual([['none', at('20:40'), at('21:40', 30)]]);
+  });
+
+  test('the notice in place now (what `status` shows): from its placement until results are delivered again, an unblock alone leaves it up', () => {
+    const placed: LedgerEvent = { type: 'notice_placed', at: at('21:31'), id: 'la-voz', cut: cutId('21:30'), release: '20240602_2130-aviso' };
+    const upTo = (n: number) => noticesInPlace([...night().slice(0, n), placed]);
+    // Placed while blocked (journaled after the 21:30 skip): up.
+    expect(upTo(19).get('la-voz')).toEqual({ release: '20240602_2130-aviso', since: at('21:31'), cut: cutId('21:30') });
+    const all = [...night().slice(0, 19), placed, ...night().slice(19)];
+    // After the unblock (21:35) and before the 21:40 delivery: still up.
+    expect(noticesInPlace(all.slice(0, 21)).has('la-voz')).toBe(true);
+    // The delivery of 21:40 takes it down.
+    expect(noticesInPlace(all).has('la-voz')).toBe(false);
   });
 
   test('shares of the window per state', () => {
