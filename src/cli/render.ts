@@ -1,7 +1,7 @@
 // Turns command results into the lines people read. Pure: returns strings; main.ts writes them.
 import { Chalk } from 'chalk';
 import { formatLocalTime } from '../core/cut.js';
-import { formatBytes, formatRate, formatSeconds } from '../core/duration.js';
+import { formatAge, formatBytes, formatRate, formatSeconds } from '../core/duration.js';
 import type { PrepPushError } from '../core/errors.js';
 import type { PlannedSkip } from '../cut/plan.js';
 import type { ReportResult, RunReport } from '../cut/report.js';
@@ -154,7 +154,8 @@ export function renderStatus(report: StatusReport, s: Style, timeZone: string, s
     d.state === 'blocked' ? s.bad('blocked') : d.state === 'disabled' ? s.dim('disabled') : 'active',
     String(d.consecutive_misses),
     d.last_delivered_cut ?? '-',
-    d.current_release ?? '-',
+    // While a notice is up, it is what the public reads, whatever release the last results left.
+    d.notice ? s.warn(`${d.notice.release} (notice)`) : (d.current_release ?? '-'),
     d.blocked_reason !== null
       ? `${d.blocked_reason}${d.blocked_since ? ` (since ${formatLocalTime(d.blocked_since, timeZone)})` : ''}`
       : unresolvedError(d)
@@ -162,11 +163,23 @@ export function renderStatus(report: StatusReport, s: Style, timeZone: string, s
         : '',
     lastAuditCell(d.last_audit, s),
   ]);
+  const age = report.latest_cut_age_seconds;
+  const latest =
+    report.latest_cut === null
+      ? '(none yet)'
+      : `${report.latest_cut}${report.latest_cut_time ? ` (${report.latest_cut_time}${age === null ? '' : `, ${formatAge(age)} ago`})` : ''}`;
   return [
     `state dir: ${stateDir}`,
-    `latest cut: ${report.latest_cut ?? '(none yet)'}`,
+    `latest cut: ${latest}`,
     ...report.withdrawn_cuts.map((w) => `withdrawn cut: ${w.cut} at ${formatLocalTime(w.at, timeZone)} (${w.reason})`),
     ...table(['difusor', 'state', 'misses', 'last delivered', 'current', 'blocked reason / last error', 'last audit'], rows),
+    ...report.difusores
+      .filter((d) => d.notice !== null)
+      .map(
+        (d) =>
+          `notice on ${d.id} since ${formatLocalTime(d.notice!.since, timeZone)} (${d.notice!.release}): ` +
+          (d.state === 'blocked' ? 'the public sees the notice, not results' : 'unblocked; the next delivery puts results back'),
+      ),
   ];
 }
 
@@ -180,12 +193,18 @@ export function renderRetraction(r: Retraction): string[] {
   ];
 }
 
-/** `ok 20240602_2020`, or `stale: serves 20240602_2000 (expected 20240602_2020)`; empty when never audited. */
+/**
+ * `ok 20240602_2020`, `tampered 20240602_2020`, or `stale: serves 20240602_2000 (expected 20240602_2020)`:
+ * always with the cut it concerns, whatever the outcome; empty when never audited.
+ */
 function lastAuditCell(a: StatusReport['difusores'][number]['last_audit'] | undefined, s: Style): string {
   if (!a) return '';
-  if (a.outcome === 'ok') return s.ok(`ok ${a.served_cut ?? ''}`.trimEnd());
-  const served = a.served_cut === a.expected_cut ? '' : `: serves ${a.served_cut ?? 'no cut'} (expected ${a.expected_cut ?? '-'})`;
-  return s.bad(`${a.outcome}${served}`);
+  if (a.outcome === 'ok') return s.ok(`ok ${a.served_cut ?? a.expected_cut ?? ''}`.trimEnd());
+  if (a.served_cut !== null && a.served_cut === a.expected_cut) return s.bad(`${a.outcome} ${a.served_cut}`);
+  if (a.served_cut === null && a.expected_cut !== null && a.outcome !== 'unreachable' && a.outcome !== 'stale') {
+    return s.bad(`${a.outcome} ${a.expected_cut} (no cut served)`);
+  }
+  return s.bad(`${a.outcome}: serves ${a.served_cut ?? 'no cut'} (expected ${a.expected_cut ?? '-'})`);
 }
 
 export function renderBlockChange(change: BlockChange): string[] {

@@ -76,13 +76,15 @@ export async function report(request: ReportRequest, clock: Clock): Promise<Repo
     throw new PrepPushError('usage', `--from ${request.from} is after --to ${request.to}`, { hint: 'swap them' });
   }
   const { events, warnings } = await readJournal(request.stateDir);
-  // `institute_name` arrives with the notifications branch; the short name stands in until then.
-  const instituteName = (registry as Registry & { instituteName?: string }).instituteName;
+  // `institute_name` arrives with the notifications branch, `timezone_label` with the public texts';
+  // the short name and the zone's own words stand in until then.
+  const { instituteName, timezoneLabel } = registry as Registry & { instituteName?: string; timezoneLabel?: string };
   const model = buildIncidentReport({
     events,
     difusores: registry.difusores.map((d) => ({ id: d.id, name: d.name, enabled: d.enabled })),
     institute: { short: registry.institute, name: instituteName },
     timezone: registry.timezone,
+    timezoneLabel,
     from: request.from,
     to: request.to,
     generatedAtMs: clock.now(),

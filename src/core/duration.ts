@@ -24,3 +24,14 @@ export function formatBytes(bytes: number): string {
 export function roundSeconds(ms: number): number {
   return Math.round(ms) / 1000;
 }
+
+/** How long ago, coarse as people say it: `45 s`, `12 min`, `2 h 05 min`, `3 d 4 h`. */
+export function formatAge(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h} h ${String(m % 60).padStart(2, '0')} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}

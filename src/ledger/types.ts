@@ -41,6 +41,8 @@ export type LedgerEvent =
       cutTime: string;
       package: string;
       sha256: string;
+      /** A drill (`--drill`, before the publication window): reported apart, counts for no availability. */
+      drill?: boolean;
     }
   | {
       type: 'outcome';

@@ -17,3 +17,30 @@ export function localTimeInWords(zonedIso: string): string {
   const [, y, mo, d, clock, offset] = m;
   return `${Number(d)} de ${MONTHS[Number(mo) - 1]} de ${y}, ${clock} (UTC${offset.replace('-', '−')})`;
 }
+
+/** Mexico's zones in the words the calls use; any other zone is named by its IANA name beside its offset. */
+const ZONE_WORDS: Record<string, string> = {
+  'America/Mexico_City': 'hora del centro de México',
+  'America/Monterrey': 'hora del centro de México',
+  'America/Merida': 'hora del centro de México',
+  'America/Bahia_Banderas': 'hora del centro de México',
+  'America/Cancun': 'hora del sureste de México',
+  'America/Mazatlan': 'hora del Pacífico de México',
+  'America/Hermosillo': 'hora del Pacífico de México',
+  'America/Tijuana': 'hora del noroeste de México',
+};
+
+/** `UTC−06:00` at that instant in that zone (a true minus sign, as print does). */
+export function utcOffsetInWords(timeZone: string, atMs: number): string {
+  const name = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }).formatToParts(new Date(atMs)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+  const offset = name === 'GMT' ? '+00:00' : name.slice(3);
+  return `UTC${offset.replace('-', '−')}`;
+}
+
+/**
+ * The zone in words with its offset: "hora del centro de México, UTC−06:00" (never an IANA name
+ * alone). `label` (the registry's `timezone_label`) replaces the words.
+ */
+export function zoneInWords(timeZone: string, atMs: number, label?: string): string {
+  return `${label ?? ZONE_WORDS[timeZone] ?? `hora de ${timeZone}`}, ${utcOffsetInWords(timeZone, atMs)}`;
+}

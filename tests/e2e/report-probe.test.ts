@@ -39,9 +39,10 @@ describe('report', () => {
     const run = await prepPush(['report', '--out', 'memoria.csv']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^wrote .*memoria\.csv \(csv, \d+ bytes\): 4 cuts, 2 difusores, delivered 4\/7, 3 missed, 1 blocks$/m);
+    // la-voz missed three cuts and was blocked for the fourth: 4 of the 8 cuts published to them arrived.
+    expect(run.stdout).toMatch(/^wrote .*memoria\.csv \(csv, \d+ bytes\): 4 cuts, 2 difusores, delivered 4\/8 \(50\.0%\), 4 not served \(3 missed\), 1 block$/m);
     const rows = readFileSync(path.join(ws.dir, 'memoria.csv'), 'utf8').split('\r\n').filter(Boolean);
-    expect(rows[0]).toMatch(/^difusor,cut,outcome,error_code,seconds,attempts(,|$)/);
+    expect(rows[0]).toMatch(/^difusor,cut,outcome,error_code,seconds,attempts,skip_reason,withdrawn,delivered_at,error_message,drill(,|$)/);
     expect(rows.slice(1).map((r) => r.split(',').slice(0, 4).join(','))).toEqual([
       'el-sol,20240602_2000,delivered,',
       'el-sol,20240602_2020,delivered,',
@@ -50,8 +51,13 @@ describe('report', () => {
       'la-voz,20240602_2000,failed,CONNECT_REFUSED',
       'la-voz,20240602_2020,failed,CONNECT_REFUSED',
       'la-voz,20240602_2040,failed,CONNECT_REFUSED',
-      'la-voz,20240602_2100,blocked,',
+      'la-voz,20240602_2100,skipped,',
     ]);
+    // The blocked cut in the results' words, with why; a failure in Spanish words, never the English error.
+    expect(rows[8].split(',').slice(6, 8)).toEqual(['blocked', '']);
+    expect(rows[5].split(',')[9]).toBe('el servidor rechazó la conexión (nada escucha en el puerto)');
+    expect(rows.join('\n')).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+    expect(rows[1].split(',')[8]).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     // Nothing but the report: no temporary file left beside it.
     expect((await readdir(ws.dir)).filter((f) => f.includes('memoria'))).toEqual(['memoria.csv']);
   });
@@ -65,7 +71,7 @@ describe('report', () => {
     expect(laVoz.incidents.map((i: { kind: string }) => i.kind)).toEqual(['miss_streak', 'block', 'event']);
     // Blocked at 20:40; a package-mode difusor gets no notice from this run, and the report says so.
     expect(laVoz.incidents[2]).toMatchObject({ type: 'notice_failed', cut: '20240602_2040' });
-    expect(laVoz.incidents[2].summary).toMatch(/^No se pudo publicar el aviso de suspensión \(se reintenta en el siguiente corte\): la-voz takes packages/);
+    expect(laVoz.incidents[2].summary).toBe('No se pudo publicar el aviso de suspensión (se reintenta en el siguiente corte)');
     expect(doc.institute).toEqual({ short: 'IEM', name: 'IEM' });
 
     expect((await prepPush(['report', '--out', 'memoria.txt', '--format', 'md'])).code).toBe(0);
@@ -84,7 +90,7 @@ describe('report', () => {
   test('html rendered in headless Chromium: Spanish, the grid with a letter and a colour per cell, no request leaves the file', async () => {
     const file = path.join(ws.dir, 'memoria.html');
     expect((await prepPush(['report', '--out', 'memoria.html'])).code).toBe(0);
-    const page = await renderInChromium(file);
+    const page = await renderInChromium(file, { width: 1400, height: 2600 });
     expect(page.networkRequests).toEqual([]);
     expect(page.dom).toMatch(/^<!DOCTYPE html>\s*<html lang="es">/);
     for (const heading of ['Reporte de incidencias de la difusión del PREP', 'Entregas por difusor y corte', 'Disponibilidad por difusor', 'Incidencias', 'Códigos de error']) {
@@ -92,12 +98,15 @@ describe('report', () => {
     }
     const cells = [...page.dom.matchAll(/<td class="c c-(\w+)"[^>]*><span aria-hidden="true">(.)<\/span>/g)].map((m) => `${m[1]}:${m[2]}`);
     expect(cells).toEqual([...Array(4).fill('delivered:E'), 'failed:F', 'failed:F', 'failed:F', 'blocked:B']);
-    const grid = /<table class="grid">[\s\S]*?<\/table>/.exec(page.dom)![0];
-    expect(grid.match(/<th scope="col"/g)).toHaveLength(1 + 4 + 1); // difusor, 4 cuts, availability
+    const grid = /<table class="grid"[^>]*>[\s\S]*?<\/table>/.exec(page.dom)![0];
+    expect(grid.match(/<th scope="col"/g)).toHaveLength(1 + 4); // difusor, 4 cuts
     expect(grid.match(/<th scope="row"/g)).toHaveLength(2 + 1); // 2 difusores, the per-cut totals
     expect(page.dom).toContain('<th scope="row">La Voz, "edición" &lt;nocturna&gt; <small>(la-voz)</small></th>');
     expect(page.dom).toContain('el servidor rechazó la conexión (nada escucha en el puerto)');
-    expect(page.dom).toMatch(/\(UTC−06:00\)/);
+    expect(page.dom).toContain('Todas las horas son en hora del centro de México, UTC−06:00');
+    expect(page.dom).not.toContain('America/Mexico_City');
+    // la-voz's portal over the night: failing from its first cut, then blocked; an inline SVG, no script.
+    expect(page.dom).toMatch(/<svg viewBox="0 0 1000 34"[^>]*role="img" aria-label="La Voz, [^"]*: [^"]*resultados atrasados [^"]*[\d,]+ %, bloqueado, sin aviso todavía [\d,]+ %"/);
     expect(page.dom).not.toMatch(/<(script|img|link|iframe|object|embed)\b|url\(/i);
 
     // The colours really render: the failed cells' red and the delivered cells' green are on screen.

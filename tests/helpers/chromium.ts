@@ -2,12 +2,12 @@
 // decoded to pixels, and a count of every network request the page tried (sent to a counting proxy).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { inflateSync } from 'node:zlib';
+import { crc32, deflateSync, inflateSync } from 'node:zlib';
 
 export const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
@@ -73,6 +73,99 @@ export async function renderInChromium(htmlFile: string, size = { width: 1400, h
     await new Promise((resolve) => proxy.close(resolve));
     await rm(profile, { recursive: true, force: true });
   }
+}
+
+/** Flags for a run that needs no proxy count: no network at all (every request goes to a closed port). */
+function offlineArgs(profile: string, width: number, height: number): string[] {
+  return [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-extensions',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-pings',
+    `--user-data-dir=${profile}`,
+    '--proxy-server=http://127.0.0.1:9',
+    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+    `--window-size=${width},${height}`,
+    '--hide-scrollbars',
+  ];
+}
+
+/**
+ * Prints `htmlFile` to `pdfFile` as a person would with "Print → Save as PDF": the page's print
+ * stylesheet and `@page` rules apply; no header or footer is added. Chromium's default paper is Letter.
+ */
+export async function printToPdf(htmlFile: string, pdfFile: string): Promise<void> {
+  if (!CHROMIUM) throw new Error('chromium is not installed (apt-get install chromium)');
+  const profile = await mkdtemp(join(tmpdir(), 'prep-push-chromium-'));
+  try {
+    await run(CHROMIUM, [...offlineArgs(profile, 1280, 1000), '--no-pdf-header-footer', `--print-to-pdf=${pdfFile}`, pathToFileURL(htmlFile).href]);
+  } finally {
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+/** The PDF's text, page by page, as `pdftotext -layout` reads it (poppler-utils). Text outside a page's box is not read. */
+export async function pdfPages(pdfFile: string): Promise<string[]> {
+  const text = await run('pdftotext', ['-layout', '-enc', 'UTF-8', pdfFile, '-']);
+  return text.split('\f').slice(0, -1);
+}
+
+/**
+ * A screenshot of the whole page at `width` CSS pixels (a window `maxHeight` tall, its blank bottom
+ * trimmed), written as PNG: for the pictures in docs/.
+ */
+export async function screenshotFullPage(htmlFile: string, pngFile: string, width: number, maxHeight = 16000): Promise<void> {
+  if (!CHROMIUM) throw new Error('chromium is not installed (apt-get install chromium)');
+  const profile = await mkdtemp(join(tmpdir(), 'prep-push-chromium-'));
+  const shot = join(profile, 'shot.png');
+  try {
+    await run(CHROMIUM, [...offlineArgs(profile, width, maxHeight), `--screenshot=${shot}`, pathToFileURL(htmlFile).href]);
+    const png = decodePng(await readFile(shot));
+    let last = png.height - 1;
+    const white = (y: number) => {
+      for (let x = 0; x < png.width; x += 1) {
+        const [r, g, b] = png.pixel(x, y);
+        if (r < 250 || g < 250 || b < 250) return false;
+      }
+      return true;
+    };
+    while (last > 0 && white(last)) last -= 1;
+    await writeFile(pngFile, encodePng(png, Math.min(png.height, last + 24)));
+  } finally {
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+/** An RGB PNG of the first `height` rows of a decoded image. */
+function encodePng(image: DecodedPng, height: number): Buffer {
+  const raw = Buffer.alloc(height * (image.width * 3 + 1));
+  for (let y = 0; y < height; y += 1) {
+    const row = y * (image.width * 3 + 1);
+    for (let x = 0; x < image.width; x += 1) {
+      const [r, g, b] = image.pixel(x, y);
+      raw[row + 1 + x * 3] = r;
+      raw[row + 2 + x * 3] = g;
+      raw[row + 3 + x * 3] = b;
+    }
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(image.width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
 }
 
 function run(file: string, args: string[]): Promise<string> {

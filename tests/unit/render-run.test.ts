@@ -1,5 +1,6 @@
 import { makeStyle, renderRunSummary, renderStatus } from '../../src/cli/render.js';
 import type { StatusReport } from '../../src/commands/status.js';
+import { formatAge } from '../../src/core/duration.js';
 import type { ReportResult, RunReport } from '../../src/cut/report.js';
 
 const plain = makeStyle(false);
@@ -55,34 +56,94 @@ describe('the run summary says what fits the case', () => {
 });
 
 describe('status', () => {
-  test('names the state dir, withdrawn cuts and block times in local time with offset', () => {
-    const report: StatusReport = {
-      latest_cut: '20240602_2020',
-      withdrawn_cuts: [{ cut: '20250602_2020', reason: 'typo', at: '2024-06-03T02:25:00.000Z' }],
-      warnings: [],
-      pending_notifications: [],
-      notices_pending: [],
-      difusores: [
-        {
-          id: 'el-sol',
-          name: 'El Sol',
+  type Entry = StatusReport['difusores'][number];
+  const entry = (id: string, more: Partial<Entry> = {}): Entry => ({
+    id,
+    name: id,
+    state: 'active',
+    consecutive_misses: 0,
+    last_delivered_cut: '20240602_2020',
+    blocked_reason: null,
+    blocked_since: null,
+    last_error: null,
+    last_audit: null,
+    current_release: null,
+    notice: null,
+    ...more,
+  });
+  const aStatus = (difusores: Entry[], more: Partial<StatusReport> = {}): StatusReport => ({
+    latest_cut: '20240602_2020',
+    latest_cut_time: '2024-06-02T20:20:00-06:00',
+    latest_cut_age_seconds: 754,
+    withdrawn_cuts: [],
+    warnings: [],
+    pending_notifications: [],
+    notices_pending: [],
+    difusores,
+    ...more,
+  });
+
+  test('names the state dir, the newest cut with its age, withdrawn cuts and block times in local time with offset', () => {
+    const report = aStatus(
+      [
+        entry('el-sol', {
           state: 'blocked',
           consecutive_misses: 3,
           last_delivered_cut: null,
           blocked_reason: 'auto: missed 3 consecutive cuts',
           blocked_since: '2024-06-03T02:40:01.404Z',
-          last_error: null,
-          last_audit: null,
-          current_release: null,
-        },
+        }),
       ],
-    };
+      { withdrawn_cuts: [{ cut: '20250602_2020', reason: 'typo', at: '2024-06-03T02:25:00.000Z' }] },
+    );
     const lines = renderStatus(report, plain, 'America/Mexico_City', '/srv/prep/.prep-push');
     expect(lines.slice(0, 3)).toEqual([
       'state dir: /srv/prep/.prep-push',
-      'latest cut: 20240602_2020',
+      'latest cut: 20240602_2020 (2024-06-02T20:20:00-06:00, 12 min ago)',
       'withdrawn cut: 20250602_2020 at 2024-06-02T20:25:00-06:00 (typo)',
     ]);
     expect(lines[5]).toMatch(/auto: missed 3 consecutive cuts \(since 2024-06-02T20:40:01-06:00\)$/);
+  });
+
+  test('a notice in place: shown as what the portal serves, and since when, also after the unblock until results return', () => {
+    const notice = { release: '20240602_2020-aviso', since: '2024-06-03T02:41:07.000Z', cut: '20240602_2020' };
+    const report = aStatus([
+      entry('la-voz', { state: 'blocked', blocked_reason: 'auto: missed 3 consecutive cuts', blocked_since: '2024-06-03T02:40:01.404Z', current_release: '20240602_2000', notice }),
+      entry('radio', { current_release: '20240602_2000', notice: { ...notice, release: '20240602_2000-aviso' } }),
+      entry('el-sol', { current_release: '20240602_2020' }),
+    ]);
+    const lines = renderStatus(report, plain, 'America/Mexico_City', '/s');
+    expect(lines.find((l) => l.startsWith('la-voz'))).toMatch(/^la-voz\s+blocked\s+0\s+20240602_2020\s+20240602_2020-aviso \(notice\)\s+auto: missed/);
+    expect(lines.find((l) => l.startsWith('el-sol'))).toMatch(/^el-sol\s+active\s+0\s+20240602_2020\s+20240602_2020$/);
+    expect(lines).toContain('notice on la-voz since 2024-06-02T20:41:07-06:00 (20240602_2020-aviso): the public sees the notice, not results');
+    expect(lines).toContain('notice on radio since 2024-06-02T20:41:07-06:00 (20240602_2000-aviso): unblocked; the next delivery puts results back');
+  });
+
+  test.each([
+    ['ok', '20240602_2020', '20240602_2020', 'ok 20240602_2020'],
+    ['tampered', '20240602_2020', '20240602_2020', 'tampered 20240602_2020'],
+    ['misconfigured', '20240602_2020', '20240602_2020', 'misconfigured 20240602_2020'],
+    ['stale', '20240602_2000', '20240602_2020', 'stale: serves 20240602_2000 (expected 20240602_2020)'],
+    ['unreachable', null, '20240602_2020', 'unreachable: serves no cut (expected 20240602_2020)'],
+    ['tampered', null, '20240602_2020', 'tampered 20240602_2020 (no cut served)'],
+  ] as Array<[string, string | null, string | null, string]>)('the last audit names its cut whatever its outcome: %s', (outcome, served, expected, cell) => {
+    const report = aStatus([entry('el-sol', { last_audit: { outcome, served_cut: served, expected_cut: expected, time: '2024-06-03T02:30:00.000Z' } })]);
+    expect(renderStatus(report, plain, 'America/Mexico_City', '/s')[4]).toMatch(new RegExp(`\\s${cell.replace(/[()]/g, '\\$&')}$`));
+  });
+
+  test('no cut yet', () => {
+    expect(renderStatus(aStatus([], { latest_cut: null, latest_cut_time: null, latest_cut_age_seconds: null }), plain, 'UTC', '/s')[1]).toBe('latest cut: (none yet)');
+  });
+});
+
+describe('formatAge', () => {
+  test.each([
+    [0, '0 s'],
+    [59, '59 s'],
+    [754, '12 min'],
+    [3600 + 5 * 60, '1 h 05 min'],
+    [3 * 86400 + 4 * 3600 + 59, '3 d 4 h'],
+  ])('%d s → %s', (seconds, words) => {
+    expect(formatAge(seconds)).toBe(words);
   });
 });

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { loadRegistryFor, resolveStateDir } from '../../commands/context.js';
 import { report } from '../../commands/report.js';
 import type { Action } from '../io.js';
-import { makeStyle } from '../render.js';
+import { makeStyle, plural } from '../render.js';
 
 export const run: Action = async ({ opts }, env) => {
   const registry = await loadRegistryFor(env.globals, env.ctx);
@@ -22,7 +22,10 @@ export const run: Action = async ({ opts }, env) => {
   for (const w of done.warnings) env.err(makeStyle(env.colour).warn(`warning: ${w}`));
   const t = done.report.totals;
   env.out(
-    `wrote ${done.file} (${done.format}, ${done.bytes} bytes): ${t.cuts} cuts, ${t.difusores} difusores, delivered ${t.delivered}/${t.targeted}, ${t.missed} missed, ${t.blocks} blocks`,
+    `wrote ${done.file} (${done.format}, ${done.bytes} bytes): ${plural(t.cuts, 'cut')}, ${plural(t.difusores, 'difusor')}, ` +
+      `delivered ${t.delivered}/${t.published} (${t.availability_pct === null ? '-' : `${t.availability_pct.toFixed(1)}%`}), ${t.not_served} not served (${t.missed} missed), ${plural(t.blocks, 'block')}` +
+      (t.withdrawn_cuts ? `, ${t.withdrawn_cuts} withdrawn` : '') +
+      (t.drill_cuts ? `, ${plural(t.drill_cuts, 'drill cut')} apart` : ''),
   );
   return 0;
 };

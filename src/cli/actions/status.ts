@@ -7,7 +7,7 @@ import { makeStyle, renderPendingFollowUps, renderStatus } from '../render.js';
 export const run: Action = async ({ opts }, env) => {
   const registry = await loadRegistryFor(env.globals, env.ctx);
   const stateDir = resolveStateDir(env.globals, registry, env.ctx.cwd);
-  const report = await status(registry, stateDir);
+  const report = await status(registry, stateDir, env.ctx.clock);
   const style = makeStyle(env.colour);
   for (const w of report.warnings) env.err(style.warn(`warning: ${w}`));
   if (opts.json) {
@@ -17,6 +17,8 @@ export const run: Action = async ({ opts }, env) => {
         {
           state_dir: stateDir,
           latest_cut: report.latest_cut,
+          // Its age is in the human table only: the same ledger gives the same document at any hour.
+          latest_cut_time: report.latest_cut_time,
           withdrawn_cuts: report.withdrawn_cuts,
           difusores: report.difusores,
           pending_notifications: report.pending_notifications,
