@@ -71,6 +71,7 @@ export async function auditSite(target: SiteAuditTarget, settings: SiteAuditSett
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), settings.timeoutS * 1000);
   const client = new SiteClient({
+    siteUrl: target.url,
     extraCa: settings.extraCa,
     maxSockets: settings.concurrency,
     signal: deadline.signal,
@@ -121,7 +122,7 @@ async function examineSite(
           ? { kind: 'unreachable', text: `${manifestUrl}: HTTP ${answer.status} (server error)` }
           : {
               kind: 'stale',
-              text: `${answer.url}: HTTP ${answer.status}; the site serves no prep-push release there (its document root must be REMOTE_DIR/current)`,
+              text: `${manifestUrl}: HTTP ${answer.status}; the site serves no prep-push release there (its document root must be REMOTE_DIR/current)`,
             },
       );
       return { servedCut: null, checked: 0 };
