@@ -17,6 +17,7 @@ import {
   parseServedManifest,
   problemsOf,
   type AuditOutcome,
+  type BodyDigest,
   type FileAnswer,
   type Finding,
   type Manifest,
@@ -114,6 +115,7 @@ async function examineSite(
 ): Promise<{ servedCut: string | null; checked: number }> {
   const manifestUrl = fileUrl(target.url, MANIFEST_PATH);
   let served: Manifest;
+  let servedDigest: BodyDigest;
   try {
     const answer = await get(manifestUrl, { maxBytes: MANIFEST_MAX_BYTES, keepBody: true });
     if (answer.status !== 200) {
@@ -137,6 +139,7 @@ async function examineSite(
       return { servedCut: null, checked: 0 };
     }
     served = parsed.manifest;
+    servedDigest = parsed.digest;
   } catch (error) {
     findings.push({ kind: 'unreachable', text: describeFailure(error) });
     return { servedCut: null, checked: 0 };
@@ -149,7 +152,7 @@ async function examineSite(
     });
     return { servedCut: served.institute === target.institute ? served.cut.id : null, checked: 0 };
   }
-  const comparison = compareManifest(served, { institute: target.institute, cutId: target.expectedCut, manifest: target.expected });
+  const comparison = compareManifest(served, servedDigest, { institute: target.institute, cutId: target.expectedCut, manifest: target.expected });
   findings.push(...comparison.findings);
   if (target.expected === null) {
     // The institute's side, not the difusor's: said, but it does not change the outcome.
