@@ -25,8 +25,12 @@ import {
 
 /** A MANIFEST.json of 20,000 files is about 2.5 MB; anything past this is not one of ours. */
 export const MANIFEST_MAX_BYTES = 64 * 1024 * 1024;
-/** Requests written ahead on one connection by the bulk (pipelined) path. */
-export const PIPELINE_DEPTH = 16;
+/**
+ * Requests written ahead on one connection by the bulk (pipelined) path (topped up by half at a
+ * time). 32 rather than 16: nginx reads twice as many requests per wake-up, and spent ~5-10 % less
+ * CPU per audit of 20,000 files; with 8 connections that is 256 in flight, enough for a WAN.
+ */
+export const PIPELINE_DEPTH = 32;
 
 export interface SiteAuditTarget {
   id: string;
