@@ -461,7 +461,7 @@ async function main(): Promise<number> {
       rows.push(row);
     }
   }
-  // Figure 8 (issue 13) needs only nginx.
+  // Figure 8 (issues 13, 25; bench/audit.ts): audit --sample all vs curl --parallel + sha256sum -c, goal >= 1.0, on the synthetic (8a) and PREP-shaped (8b) sites; needs only nginx.
   await attempt('8. Audit', () => benchAudit(work, { quick, reps: SIZES.reps, stepTimeoutMs: STEP_TIMEOUT_MS, log, defer }));
 
   const table = renderTable(rows);

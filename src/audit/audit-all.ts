@@ -26,10 +26,14 @@ export interface AuditAllDeps {
 export function makeSiteAuditor(settings: AuditSettings, institute: string, deps: Omit<AuditAllDeps, 'sites' | 'onResult'>) {
   const overall = pLimit(settings.maxRequests);
   return async (target: AuditTarget): Promise<SiteAuditResult> => {
-    const expected = target.expectedCut === null ? null : await deps.manifests.manifestOf(target.expectedCut);
-    const previous = target.expectedCut === null ? null : await deps.manifests.previousOf(target.expectedCut);
+    const cut = target.expectedCut;
+    // Read while the site's own MANIFEST.json is fetched (see auditSite).
+    const copies =
+      cut === null
+        ? Promise.resolve({ expected: null, previous: null })
+        : Promise.all([deps.manifests.manifestOf(cut), deps.manifests.previousOf(cut)]).then(([expected, previous]) => ({ expected, previous }));
     return auditSite(
-      { id: target.difusor.id, url: target.difusor.url, expectedCut: target.expectedCut, institute, expected, previous },
+      { id: target.difusor.id, url: target.difusor.url, expectedCut: cut, institute, copies },
       { sample: settings.sample, timeoutS: settings.timeoutS, concurrency: settings.concurrency, extraCa: deps.extraCa },
       { clock: deps.clock, random: deps.random, overall },
     );

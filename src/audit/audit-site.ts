@@ -6,13 +6,31 @@ import type { Clock } from '../core/clock.js';
 import { roundSeconds } from '../core/duration.js';
 import { FetchFailure, fileUrl, SiteClient } from './http.js';
 import { fetchPipelined } from './pipelined.js';
-import { checkCacheControl, checkServedFile, chooseFilesToCheck, compareManifest, MAIN_JSON, MANIFEST_PATH, outcomeOf, parseServedManifest, problemsOf, type FileAnswer, type Finding, type Manifest } from './model.js';
+import {
+  checkCacheControl,
+  checkServedFile,
+  chooseFilesToCheck,
+  compareManifest,
+  MAIN_JSON,
+  MANIFEST_PATH,
+  outcomeOf,
+  parseServedManifest,
+  problemsOf,
+  type BodyDigest,
+  type FileAnswer,
+  type Finding,
+  type Manifest,
+} from './model.js';
 import { type AuditOutcome } from '../ledger/types.js';
 
 /** A MANIFEST.json of 20,000 files is about 2.5 MB; anything past this is not one of ours. */
 export const MANIFEST_MAX_BYTES = 64 * 1024 * 1024;
-/** Requests written ahead on one connection by the bulk (pipelined) path. */
-export const PIPELINE_DEPTH = 16;
+/**
+ * Requests written ahead on one connection by the bulk (pipelined) path (topped up by half at a
+ * time). 32 rather than 16: nginx reads twice as many requests per wake-up, and spent ~5-10 % less
+ * CPU per audit of 20,000 files; with 8 connections that is 256 in flight, enough for a WAN.
+ */
+export const PIPELINE_DEPTH = 32;
 
 export interface SiteAuditTarget {
   id: string;
@@ -21,7 +39,15 @@ export interface SiteAuditTarget {
   /** The newest cut the ledger shows delivered to this difusor; null: none yet. */
   expectedCut: string | null;
   institute: string;
-  /** The institute's MANIFEST.json of expectedCut and of the cut before it, when in the store. */
+  /**
+   * The institute's copies to compare with, still being read from the package store (which takes
+   * a while for a large cut) as the site's MANIFEST.json is fetched.
+   */
+  copies: Promise<InstituteCopies>;
+}
+
+/** The institute's MANIFEST.json of the expected cut and of the cut before it, when in the store. */
+export interface InstituteCopies {
   expected: Manifest | null;
   previous: Manifest | null;
 }
@@ -58,6 +84,7 @@ export async function auditSite(target: SiteAuditTarget, settings: SiteAuditSett
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), settings.timeoutS * 1000);
   const client = new SiteClient({
+    siteUrl: target.url,
     extraCa: settings.extraCa,
     maxSockets: settings.concurrency,
     signal: deadline.signal,
@@ -69,10 +96,13 @@ export async function auditSite(target: SiteAuditTarget, settings: SiteAuditSett
   const notes: string[] = [];
   let servedCut: string | null = null;
   let checked = 0;
+  // Awaited below whatever the site answers: a store that cannot be read fails the run as before.
+  target.copies.catch(() => {});
   try {
     const examined = await examineSite(target, settings, { ...deps, deadline: deadline.signal }, get, findings, notes);
     servedCut = examined.servedCut;
     checked = examined.checked;
+    await target.copies;
   } finally {
     clearTimeout(timer);
     client.close();
@@ -100,6 +130,7 @@ async function examineSite(
 ): Promise<{ servedCut: string | null; checked: number }> {
   const manifestUrl = fileUrl(target.url, MANIFEST_PATH);
   let served: Manifest;
+  let servedDigest: BodyDigest;
   try {
     const answer = await get(manifestUrl, { maxBytes: MANIFEST_MAX_BYTES, keepBody: true });
     if (answer.status !== 200) {
@@ -108,7 +139,7 @@ async function examineSite(
           ? { kind: 'unreachable', text: `${manifestUrl}: HTTP ${answer.status} (server error)` }
           : {
               kind: 'stale',
-              text: `${answer.url}: HTTP ${answer.status}; the site serves no prep-push release there (its document root must be REMOTE_DIR/current)`,
+              text: `${manifestUrl}: HTTP ${answer.status}; the site serves no prep-push release there (its document root must be REMOTE_DIR/current)`,
             },
       );
       return { servedCut: null, checked: 0 };
@@ -123,11 +154,13 @@ async function examineSite(
       return { servedCut: null, checked: 0 };
     }
     served = parsed.manifest;
+    servedDigest = parsed.digest;
   } catch (error) {
     findings.push({ kind: 'unreachable', text: describeFailure(error) });
     return { servedCut: null, checked: 0 };
   }
 
+  const { expected, previous } = await target.copies;
   if (target.expectedCut === null) {
     findings.push({
       kind: 'stale',
@@ -135,14 +168,14 @@ async function examineSite(
     });
     return { servedCut: served.institute === target.institute ? served.cut.id : null, checked: 0 };
   }
-  const comparison = compareManifest(served, { institute: target.institute, cutId: target.expectedCut, manifest: target.expected });
+  const comparison = compareManifest(served, servedDigest, { institute: target.institute, cutId: target.expectedCut, manifest: expected });
   findings.push(...comparison.findings);
-  if (target.expected === null) {
+  if (expected === null) {
     // The institute's side, not the difusor's: said, but it does not change the outcome.
     notes.push(`the institute's package of cut ${target.expectedCut} is no longer in the package store; only the cut id and the headers were checked`);
   }
 
-  const toCheck = comparison.checkFiles && target.expected ? chooseFilesToCheck(target.expected, target.previous, settings.sample, deps.random) : [];
+  const toCheck = comparison.checkFiles && expected ? chooseFilesToCheck(expected, previous, settings.sample, deps.random) : [];
   const checksMain = toCheck.some((c) => c.file.path === MAIN_JSON);
   let checked = 0;
   let timedOut = false;
@@ -181,7 +214,7 @@ async function examineSite(
   const bulk = toCheck.filter((c) => c.file.path !== MAIN_JSON);
   const answers = await fetchPipelined(
     target.url,
-    bulk.map((c) => ({ target: c.file.path.split('/').map(encodeURIComponent).join('/'), maxBytes: c.file.size })),
+    bulk.map((c) => ({ target: encodePath(c.file.path), maxBytes: c.file.size })),
     { connections: settings.concurrency, depth: PIPELINE_DEPTH, extraCa: settings.extraCa, signal: deps.deadline },
   );
   bulk.forEach((c, i) => {
@@ -208,6 +241,12 @@ async function examineSite(
     });
   }
   return { servedCut: comparison.servedCut, checked };
+}
+
+/** Most PREP paths need no escaping (only characters encodeURIComponent keeps, and `/`): taken as they are. */
+const PLAIN_PATH = /^[A-Za-z0-9\-_.!~*'()/]*$/;
+function encodePath(path: string): string {
+  return PLAIN_PATH.test(path) ? path : path.split('/').map(encodeURIComponent).join('/');
 }
 
 function describeFailure(error: unknown): string {

@@ -1,12 +1,16 @@
 // The audit's network edge: GETs over node:http/https with one keep-alive agent per site, TLS
-// verified (system CAs plus audit.ca_file), a few same-scheme redirects, a body cap, and every
-// request bound to the site's deadline signal. Bodies are hashed as they stream in.
+// verified (system CAs plus audit.ca_file), a few redirects within the site's own origin (scheme,
+// host and port of its `url`; any other is refused unfetched), a body cap, and every request bound
+// to the site's deadline signal. Bodies are hashed as they stream in; no message here quotes one.
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 
 export const MAX_REDIRECTS = 5;
+/** A redirect's own body is never used: read (and dropped) up to this, past it the socket is closed. */
+const MAX_REDIRECT_BODY = 64 * 1024;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export interface HttpAnswer {
   status: number;
@@ -35,6 +39,8 @@ export class FetchFailure extends Error {
 }
 
 export interface SiteClientOptions {
+  /** The difusor's `url`: redirects are followed only within its origin (scheme, host, port). */
+  siteUrl: string;
   /** PEM of extra CAs (audit.ca_file), trusted besides the system's. */
   extraCa?: Buffer;
   /** Sockets (and so requests) to this site at once. */
@@ -65,8 +71,11 @@ const TLS_CODES = new Set([
 export class SiteClient {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
+  /** `scheme://host:port` of the site's url: the only origin requests go to. */
+  private readonly origin: string;
 
   constructor(private readonly options: SiteClientOptions) {
+    this.origin = new URL(options.siteUrl).origin;
     const common = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets };
     this.httpAgent = new http.Agent(common);
     this.httpsAgent = new https.Agent({
@@ -75,19 +84,31 @@ export class SiteClient {
     });
   }
 
-  /** GET `url`, following up to MAX_REDIRECTS redirects that keep the scheme. */
+  /**
+   * GET `url`, following up to MAX_REDIRECTS redirects that stay within the site's origin. A redirect
+   * anywhere else is refused before anything is sent there; its message names the status and the
+   * target's origin only (never its path or query, which the server chose).
+   */
   async get(url: string, options: { maxBytes: number; keepBody?: boolean }): Promise<HttpAnswer> {
     let current = new URL(url);
     for (let hop = 0; ; hop += 1) {
-      const answer = await this.once(current, options);
+      const answer = await this.once(current, url, options);
       const location = answer.headers.location;
-      if (![301, 302, 303, 307, 308].includes(answer.status) || location === undefined) return answer;
-      const next = new URL(location, current);
-      if (next.protocol !== current.protocol) {
-        throw new FetchFailure(`${current.href} redirects (HTTP ${answer.status}) to ${next.href}, which changes the scheme; refused`, 'redirect');
+      if (!REDIRECT_STATUSES.has(answer.status) || location === undefined) return answer;
+      let next: URL;
+      try {
+        next = new URL(location, current);
+      } catch {
+        throw new FetchFailure(`${url}: redirects (HTTP ${answer.status}) to a Location that is not a URL; refused`, 'redirect');
+      }
+      if (next.origin !== this.origin || next.origin === 'null') {
+        throw new FetchFailure(
+          `${url}: redirects (HTTP ${answer.status}) to another origin, ${originOf(next)} (the site is ${this.origin}); refused, not fetched`,
+          'redirect',
+        );
       }
       if (hop + 1 > MAX_REDIRECTS) {
-        throw new FetchFailure(`${url}: more than ${MAX_REDIRECTS} redirects (last to ${next.href}); refused`, 'redirect');
+        throw new FetchFailure(`${url}: more than ${MAX_REDIRECTS} redirects within ${this.origin}; refused`, 'redirect');
       }
       current = next;
     }
@@ -98,9 +119,10 @@ export class SiteClient {
     this.httpsAgent.destroy();
   }
 
-  private once(url: URL, options: { maxBytes: number; keepBody?: boolean }): Promise<HttpAnswer> {
+  /** One request to `url` (within the site's origin); messages name `label`, the URL first asked for. */
+  private once(url: URL, label: string, options: { maxBytes: number; keepBody?: boolean }): Promise<HttpAnswer> {
     const { signal } = this.options;
-    if (signal.aborted) return Promise.reject(this.timeout(url));
+    if (signal.aborted) return Promise.reject(this.timeout(label));
     const secure = url.protocol === 'https:';
     const request = (secure ? https : http).request;
     return new Promise<HttpAnswer>((resolve, reject) => {
@@ -116,15 +138,19 @@ export class SiteClient {
         headers: { 'user-agent': 'prep-push-audit', 'accept-encoding': 'identity' },
         signal,
       });
-      req.on('error', (error: NodeJS.ErrnoException) => fail(signal.aborted ? this.timeout(url) : this.describe(url, error)));
+      req.on('error', (error: NodeJS.ErrnoException) => fail(signal.aborted ? this.timeout(label) : this.describe(label, error)));
       req.on('response', (res) => {
         const hash = createHash('sha256');
         const chunks: Buffer[] = [];
         let size = 0;
         let overCap = false;
+        // A redirect's body is dropped, and only a little of it read.
+        const redirect = REDIRECT_STATUSES.has(res.statusCode ?? 0) && res.headers.location !== undefined;
+        const maxBytes = redirect ? Math.min(options.maxBytes, MAX_REDIRECT_BODY) : options.maxBytes;
+        const keepBody = options.keepBody === true && !redirect;
         res.on('data', (chunk: Buffer) => {
           if (overCap) return;
-          if (size + chunk.length > options.maxBytes) {
+          if (size + chunk.length > maxBytes) {
             overCap = true;
             size += chunk.length;
             // The rest is not read: this socket is not reused.
@@ -134,7 +160,7 @@ export class SiteClient {
           }
           size += chunk.length;
           hash.update(chunk);
-          if (options.keepBody) chunks.push(chunk);
+          if (keepBody) chunks.push(chunk);
         });
         const finish = () => {
           if (settled) return;
@@ -145,30 +171,30 @@ export class SiteClient {
             url: url.href,
             size,
             sha256: hash.digest('hex'),
-            body: options.keepBody ? Buffer.concat(chunks) : undefined,
+            body: keepBody ? Buffer.concat(chunks) : undefined,
             overCap,
           });
         };
         res.on('end', finish);
-        res.on('error', (error: NodeJS.ErrnoException) => fail(signal.aborted ? this.timeout(url) : this.describe(url, error)));
-        res.on('aborted', () => fail(signal.aborted ? this.timeout(url) : new FetchFailure(`${url.href}: the connection closed mid-answer`, 'network')));
+        res.on('error', (error: NodeJS.ErrnoException) => fail(signal.aborted ? this.timeout(label) : this.describe(label, error)));
+        res.on('aborted', () => fail(signal.aborted ? this.timeout(label) : new FetchFailure(`${label}: the connection closed mid-answer`, 'network')));
       });
       req.end();
     });
   }
 
-  private timeout(url: URL): FetchFailure {
-    return new FetchFailure(`${url.href}: no complete answer within the audit deadline (audit.timeout_s: ${this.options.timeoutS} s)`, 'timeout');
+  private timeout(label: string): FetchFailure {
+    return new FetchFailure(`${label}: no complete answer within the audit deadline (audit.timeout_s: ${this.options.timeoutS} s)`, 'timeout');
   }
 
-  private describe(url: URL, error: NodeJS.ErrnoException): FetchFailure {
+  private describe(label: string, error: NodeJS.ErrnoException): FetchFailure {
     const code = error.code ?? '';
     if (TLS_CODES.has(code) || /certificate|ssl|tls/i.test(error.message)) {
       const hint =
         code === 'ERR_TLS_CERT_ALTNAME_INVALID'
           ? 'the certificate does not name this host'
           : 'if the difusor uses a private CA, add it to audit.ca_file; otherwise ask them to fix their certificate';
-      return new FetchFailure(`${url.href}: TLS: ${error.message}${code ? ` (${code})` : ''}; ${hint}`, 'tls');
+      return new FetchFailure(`${label}: TLS: ${error.message}${code ? ` (${code})` : ''}; ${hint}`, 'tls');
     }
     const why =
       code === 'ECONNREFUSED'
@@ -180,8 +206,13 @@ export class SiteClient {
             : code === 'EHOSTUNREACH' || code === 'ENETUNREACH'
               ? 'host unreachable'
               : error.message;
-    return new FetchFailure(`${url.href}: ${why}${code && !why.includes(code) ? ` (${code})` : ''}`, 'network');
+    return new FetchFailure(`${label}: ${why}${code && !why.includes(code) ? ` (${code})` : ''}`, 'network');
   }
+}
+
+/** `https://host:8443`, or the scheme alone for a URL without an origin (`data:`, `file:`...). */
+function originOf(url: URL): string {
+  return url.origin === 'null' ? url.protocol : url.origin;
 }
 
 /** `json/a b.json` under `https://x/prep/` → `https://x/prep/json/a%20b.json`. */

@@ -1,6 +1,8 @@
 // src/audit/: checks from the outside that each difusor's public site serves its latest cut, unaltered, with the right headers. This file: the pure model.
 // Every check turns what the site answered into findings; the outcome is the most serious finding
 // (unreachable > stale > tampered > misconfigured > ok) and the problems list every finding.
+import { createHash } from 'node:crypto';
+import { isCutId } from '../core/cut.js';
 import type { AuditOutcome } from '../ledger/types.js';
 import type { ManifestFile } from '../package/manifest.js';
 
@@ -17,6 +19,33 @@ export interface Manifest {
   cut: { id: string; time: string };
   institute: string;
   files: ManifestFile[];
+}
+
+/**
+ * What a problem may say about a response body: its size and SHA-256, never its bytes (a hostile
+ * or hijacked server would otherwise get text of its choosing into the ledger and the e-mails).
+ */
+export interface BodyDigest {
+  size: number;
+  sha256: string;
+}
+
+/** Hex digits of a SHA-256 shown in problems. */
+export const SHA_PREFIX_LENGTH = 16;
+
+/** `MANIFEST.json (2345 bytes, SHA-256 0123456789abcdef…)`: how a problem names a body it will not quote. */
+export function describeBody(name: string, body: BodyDigest): string {
+  return `${name} (${body.size} bytes, SHA-256 ${body.sha256.slice(0, SHA_PREFIX_LENGTH)}…)`;
+}
+
+export function digestOf(body: Buffer): BodyDigest {
+  return { size: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+}
+
+/** Header values are the server's text too: quoted short, printable ASCII only. */
+export function quoteHeader(value: string): string {
+  const printable = value.replace(/[^\x20-\x7e]/g, '?');
+  return JSON.stringify(printable.length > 80 ? `${printable.slice(0, 80)}…` : printable);
 }
 
 /** Most serious first. */
@@ -45,7 +74,7 @@ export function problemsOf(findings: readonly Finding[]): string[] {
 // ---------------------------------------------------------------------------------------------
 // MANIFEST.json
 
-export type ManifestParse = { ok: true; manifest: Manifest } | { ok: false; finding: Finding };
+export type ManifestParse = { ok: true; manifest: Manifest; digest: BodyDigest } | { ok: false; finding: Finding };
 
 function looksLikeHtml(text: string): boolean {
   return /^\s*<(!doctype|html|head|body|\?xml)/i.test(text);
@@ -59,6 +88,8 @@ function isManifest(value: unknown): value is Manifest {
     typeof m.cut === 'object' &&
     m.cut !== null &&
     typeof m.cut.id === 'string' &&
+    // Problems and served_cut name it: only a well-formed cut id may come from the body.
+    isCutId(m.cut.id) &&
     typeof m.cut.time === 'string' &&
     typeof m.institute === 'string' &&
     Array.isArray(m.files) &&
@@ -68,22 +99,24 @@ function isManifest(value: unknown): value is Manifest {
 
 /**
  * The served MANIFEST.json, read defensively: an HTML error page sent with status 200, or JSON of
- * another shape, means the site does not serve a prep-push release (stale: the public does not see the cut).
+ * another shape, means the site does not serve a prep-push release (stale: the public does not see
+ * the cut). What it held is named by size and SHA-256, never quoted.
  */
 export function parseServedManifest(url: string, body: Buffer, contentType: string | undefined): ManifestParse {
+  const digest = digestOf(body);
   const text = body.toString('utf8');
-  const start = JSON.stringify(text.slice(0, 40).replace(/\s+/g, ' ').trim());
-  const type = contentType ? `Content-Type ${contentType}` : 'no Content-Type';
+  const type = contentType ? `Content-Type ${quoteHeader(contentType)}` : 'no Content-Type';
+  const what = `${digest.size} bytes, SHA-256 ${digest.sha256.slice(0, SHA_PREFIX_LENGTH)}…`;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    const what = looksLikeHtml(text) ? 'an HTML page' : 'not JSON';
+    const kind = looksLikeHtml(text) ? 'an HTML page' : 'not JSON';
     return {
       ok: false,
       finding: {
         kind: 'stale',
-        text: `${url}: answered 200 with ${what} (${type}, starts ${start}), not the release's MANIFEST.json; the web server's document root must be REMOTE_DIR/current`,
+        text: `${url}: answered 200 with ${kind} (${type}, ${what}), not the release's MANIFEST.json; the web server's document root must be REMOTE_DIR/current`,
       },
     };
   }
@@ -92,11 +125,11 @@ export function parseServedManifest(url: string, body: Buffer, contentType: stri
       ok: false,
       finding: {
         kind: 'stale',
-        text: `${url}: JSON that is not a prep-push MANIFEST.json (expected {"cut": {"id", "time"}, "institute", "files": [...]}); the web server's document root must be REMOTE_DIR/current`,
+        text: `${url}: JSON that is not a prep-push MANIFEST.json (${what}; expected {"cut": {"id": YYYYMMDD_HHmm, "time"}, "institute", "files": [...]}); the web server's document root must be REMOTE_DIR/current`,
       },
     };
   }
-  return { ok: true, manifest: value };
+  return { ok: true, manifest: value, digest };
 }
 
 export interface ManifestComparison {
@@ -109,10 +142,12 @@ export interface ManifestComparison {
 
 /**
  * The served manifest against what the ledger expects. `expected` is the institute's copy of the
- * expected cut's MANIFEST.json (null when that package is no longer in the store).
+ * expected cut's MANIFEST.json (null when that package is no longer in the store). `digest` names
+ * the served one in problems: besides its cut id (checked to be one), nothing of it is quoted.
  */
 export function compareManifest(
   served: Manifest,
+  digest: BodyDigest,
   expectation: { institute: string; cutId: string; manifest: Manifest | null },
 ): ManifestComparison {
   if (served.institute !== expectation.institute) {
@@ -122,7 +157,7 @@ export function compareManifest(
       findings: [
         {
           kind: 'stale',
-          text: `MANIFEST.json names institute "${served.institute}" (cut ${served.cut.id}), not "${expectation.institute}": the site serves another publication; expected cut ${expectation.cutId}`,
+          text: `${describeBody(MANIFEST_PATH, digest)} names another institute than "${expectation.institute}" (cut ${served.cut.id}): the site serves another publication; expected cut ${expectation.cutId}`,
         },
       ],
     };
@@ -142,14 +177,15 @@ export function compareManifest(
     };
   }
   if (expectation.manifest === null) return { servedCut, checkFiles: false, findings: [] };
-  return { servedCut, checkFiles: true, findings: manifestDifferences(served, expectation.manifest) };
+  return { servedCut, checkFiles: true, findings: manifestDifferences(served, digest, expectation.manifest) };
 }
 
-function manifestDifferences(served: Manifest, expected: Manifest): Finding[] {
+/** Paths, sizes and hashes named here are the institute's; of the served manifest only counts. */
+function manifestDifferences(served: Manifest, digest: BodyDigest, expected: Manifest): Finding[] {
   const findings: Finding[] = [];
-  const prefix = `MANIFEST.json of cut ${expected.cut.id} differs from the institute's copy`;
+  const prefix = `${describeBody(MANIFEST_PATH, digest)} of cut ${expected.cut.id} differs from the institute's copy`;
   if (served.cut.time !== expected.cut.time) {
-    findings.push({ kind: 'tampered', text: `${prefix}: cut time ${served.cut.time}, expected ${expected.cut.time}` });
+    findings.push({ kind: 'tampered', text: `${prefix}: another cut time than ${expected.cut.time}` });
   }
   const servedByPath = new Map(served.files.map((f) => [f.path, f]));
   const expectedPaths = new Set(expected.files.map((f) => f.path));
@@ -160,9 +196,8 @@ function manifestDifferences(served: Manifest, expected: Manifest): Finding[] {
       findings.push({ kind: 'tampered', text: `${prefix}: ${file.path} is listed with another size or SHA-256` });
     }
   }
-  for (const file of served.files) {
-    if (!expectedPaths.has(file.path)) findings.push({ kind: 'tampered', text: `${prefix}: it lists ${file.path}, which the cut does not have` });
-  }
+  const extra = served.files.filter((f) => !expectedPaths.has(f.path)).length;
+  if (extra > 0) findings.push({ kind: 'tampered', text: `${prefix}: it lists ${extra} file${extra === 1 ? '' : 's'} the cut does not have` });
   return findings;
 }
 
@@ -203,7 +238,7 @@ export function checkCacheControl(header: string | undefined): Finding | null {
     .map((d) => d.trim().split('=')[0]);
   const missing = REQUIRED_CACHE_DIRECTIVES.filter((d) => !directives.includes(d));
   if (missing.length === 0) return null;
-  const got = header === undefined ? 'no Cache-Control header' : `Cache-Control "${header}"`;
+  const got = header === undefined ? 'no Cache-Control header' : `Cache-Control ${quoteHeader(header)}`;
   return {
     kind: 'misconfigured',
     text: `${MAIN_JSON}: ${got}, lacking ${missing.join(', ')}; the calls require "Cache-Control: no-cache, no-store, must-revalidate" on it`,

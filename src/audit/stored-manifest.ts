@@ -9,6 +9,14 @@ import type { BuiltPackage } from '../package/types.js';
 import { MANIFEST_PATH, type Manifest } from './model.js';
 
 const TAR_BLOCK = 512;
+const ZERO_BLOCK = Buffer.alloc(TAR_BLOCK);
+const MANIFEST_NAME = Buffer.from(`${MANIFEST_PATH}\0`);
+/**
+ * The whole archive is read to reach its last entry: in large pieces, so the inflating on the
+ * thread pool is a few dozen round trips rather than thousands (the default 16 KiB output chunks
+ * made reading a 20,000-file package about half of an `audit --sample all`).
+ */
+const READ_CHUNK = 1 << 20;
 
 function unreadable(pkg: BuiltPackage, why: string): PrepPushError {
   return new PrepPushError('io', `package store: cannot read MANIFEST.json from ${pkg.file}: ${why}`, {
@@ -31,7 +39,7 @@ async function manifestFromTarGz(pkg: BuiltPackage): Promise<Buffer> {
   let paxSize: number | null = null;
   let found: Buffer | null = null;
   let paxData: Buffer[] | null = null;
-  const stream = createReadStream(pkg.file).pipe(createGunzip());
+  const stream = createReadStream(pkg.file, { highWaterMark: READ_CHUNK }).pipe(createGunzip({ chunkSize: READ_CHUNK }));
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     let offset = 0;
@@ -57,14 +65,13 @@ async function manifestFromTarGz(pkg: BuiltPackage): Promise<Buffer> {
       if (pending.length - offset < TAR_BLOCK) break;
       const header = pending.subarray(offset, offset + TAR_BLOCK);
       offset += TAR_BLOCK;
-      if (header.every((b) => b === 0)) continue;
-      const name = header.toString('utf8', 0, 100).replace(/\0.*$/s, '');
+      if (header[0] === 0 && header.equals(ZERO_BLOCK)) continue;
       const type = String.fromCharCode(header[156] || 0x30);
       const size = paxSize ?? octal(header, 124, 12);
       paxSize = null;
       remaining = Math.ceil(size / TAR_BLOCK) * TAR_BLOCK;
       if (type === 'x') paxData = [];
-      else if (name === MANIFEST_PATH && type === '0') {
+      else if (type === '0' && header.compare(MANIFEST_NAME, 0, MANIFEST_NAME.length, 0, MANIFEST_NAME.length) === 0) {
         collecting = [];
         collectSize = size;
         if (remaining === 0) found = Buffer.alloc(0);

@@ -1,7 +1,9 @@
 // Helpers for audit tests: a difusor's release tree laid out as site mode or prep-apply leave it
 // (REMOTE_DIR/releases/<cut>/ + MANIFEST.json, REMOTE_DIR/current -> releases/<cut>), a test CA
-// and server certificates made with openssl, and nginx directives that set json/main.json's headers.
+// and server certificates made with openssl, nginx directives that set json/main.json's headers,
+// and a server holding a secret that a hostile difusor would like the audit to fetch and repeat.
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -72,4 +74,42 @@ export function makeTestPki(dir: string, name: string): TestPki {
     '-days', '2', '-extfile', file('ext.cnf'), '-out', file('server.pem'),
   ]);
   return { caFile: file('ca.pem'), certFile: file('server.pem'), keyFile: file('server.key') };
+}
+
+/** What a hostile difusor would like to see repeated in the ledger and the e-mails. */
+export const SECRET = 'SECRETO-AKIA-9f3b1c0de';
+
+export interface SecretServer {
+  port: number;
+  /** `http://127.0.0.1:PORT` */
+  origin: string;
+  /** Every request it received (method and path). */
+  readonly requests: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * An HTTP server on another port of 127.0.0.1, standing for a cloud metadata service or an
+ * intranet page: it answers anything with a body holding SECRET and records what it was asked.
+ */
+export async function startSecretServer(): Promise<SecretServer> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ AccessKeyId: SECRET, Token: SECRET }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    port: address.port,
+    origin: `http://127.0.0.1:${address.port}`,
+    requests,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -14,7 +14,7 @@ import { openJournal, readJournal } from '../../src/ledger/journal.js';
 import { buildPackage } from '../../src/package/build-package.js';
 import type { BuiltPackage } from '../../src/package/types.js';
 import type { AuditSettings, Difusor } from '../../src/registry/types.js';
-import { makeTestPki, mainJsonLocation, publishRelease, type TestPki } from '../helpers/audit-site.js';
+import { makeTestPki, mainJsonLocation, publishRelease, startSecretServer, type TestPki } from '../helpers/audit-site.js';
 import { aDifusor, aRegistry } from '../helpers/builders.js';
 import { closedPort } from '../helpers/net.js';
 import { nginxUnavailableReason, startNginx, type NginxFixture } from '../helpers/nginx.js';
@@ -174,21 +174,51 @@ maybe('HTTPS: a certificate from an unknown CA is unreachable with the TLS reaso
   expect(without['tls-ok'].outcome).toBe('unreachable');
 });
 
-maybe('redirects: same scheme followed, to another scheme refused; a URL without trailing slash is a folder', async () => {
+maybe('redirects: within the site followed; to another scheme, host or port refused unfetched, naming the status and origin only', async () => {
+  const secret = await startSecretServer();
+  servers.push(secret);
   const moved = await site('moved', newPkg, { serverExtra: 'location /viejo/ { rewrite ^/viejo/(.*)$ /$1 permanent; }' });
   const port = moved.nginx.port;
   const toHttps = await site('to-https', newPkg, { serverExtra: `location /seguro/ { return 301 https://127.0.0.1:${port}/$request_uri; }` });
+  // The manifest, and on another site one file of the cut, sent to another port of the same host.
+  const away = `${secret.origin}/latest/meta-data/iam/security-credentials/admin?token=abc123`;
+  const manifestAway = await site('manifest-away', newPkg, { serverExtra: `location = /MANIFEST.json { return 302 ${away}; }` });
+  const fileAway = await site('file-away', newPkg, { serverExtra: `location = /json/distrito_01.json { return 302 ${away}; }` });
   const sub = await site('sub', newPkg, { urlPath: '/prep/' });
   const { byId } = await runAudit([
     aDifusor('moved', { url: `${moved.nginx.url}viejo/` }),
     aDifusor('to-https', { url: `${toHttps.nginx.url}seguro/` }),
+    aDifusor('manifest-away', { url: manifestAway.nginx.url }),
+    aDifusor('file-away', { url: fileAway.nginx.url }),
     // As the registry normalises `url: http://host/prep` (see the registry tests).
     aDifusor('sub', { url: sub.nginx.url }),
   ]);
-  expect(byId.moved).toMatchObject({ outcome: 'ok', served_cut: NEW_CUT });
+  expect(byId.moved).toMatchObject({ outcome: 'ok', served_cut: NEW_CUT, problems: [] });
   expect(byId['to-https'].outcome).toBe('unreachable');
-  expect(byId['to-https'].problems[0]).toContain('changes the scheme; refused');
+  expect(byId['to-https'].problems[0]).toBe(
+    `${toHttps.nginx.url}seguro/MANIFEST.json: redirects (HTTP 301) to another origin, https://127.0.0.1:${port} (the site is http://127.0.0.1:${toHttps.nginx.port}); refused, not fetched`,
+  );
+  expect(byId['manifest-away']).toMatchObject({ outcome: 'unreachable', served_cut: null });
+  expect(byId['manifest-away'].problems).toEqual([
+    `${manifestAway.nginx.url}MANIFEST.json: redirects (HTTP 302) to another origin, ${secret.origin} (the site is http://127.0.0.1:${manifestAway.nginx.port}); refused, not fetched`,
+  ]);
+  expect(byId['file-away']).toMatchObject({ outcome: 'unreachable', served_cut: NEW_CUT });
+  expect(byId['file-away'].problems).toEqual([
+    `json/distrito_01.json: ${fileAway.nginx.url}json/distrito_01.json: redirects (HTTP 302) to another origin, ${secret.origin} (the site is http://127.0.0.1:${fileAway.nginx.port}); refused, not fetched`,
+  ]);
+  // Never asked: not the manifest, not the file, not once.
+  expect(secret.requests).toEqual([]);
   expect(byId.sub).toMatchObject({ outcome: 'ok', served_cut: NEW_CUT, problems: [] });
+});
+
+maybe('a file redirected within the site is followed and checked (absolute URL of the same origin)', async () => {
+  const root = join(work, 'difusores', 'file-here', 'current');
+  const here = await site('file-here', newPkg, {
+    serverExtra: `location = /json/distrito_01.json { root ${root}; if ($arg_v = "") { return 302 $scheme://$http_host/json/distrito_01.json?v=1; } }`,
+  });
+  const { byId } = await runAudit([aDifusor('file-here', { url: here.nginx.url })]);
+  expect(byId['file-here']).toMatchObject({ outcome: 'ok', served_cut: NEW_CUT, problems: [] });
+  expect(byId['file-here'].checked_files).toBe((await readStoredManifest(newPkg)).files.length);
 });
 
 maybe('an HTML error page with status 200, a 404, a huge MANIFEST.json and a file grown huge', async () => {
@@ -206,7 +236,9 @@ maybe('an HTML error page with status 200, a 404, a huge MANIFEST.json and a fil
     aDifusor('grown', { url: grown.nginx.url }),
   ]);
   expect(byId.html).toMatchObject({ outcome: 'stale', served_cut: null });
-  expect(byId.html.problems[0]).toMatch(/answered 200 with an HTML page \(Content-Type [a-z/]+, starts "<!DOCTYPE html><html><body>Página/);
+  // Named by its size and hash; not a byte of it quoted.
+  expect(byId.html.problems[0]).toMatch(/answered 200 with an HTML page \(Content-Type "[a-z/]+", 62 bytes, SHA-256 [0-9a-f]{16}…\)/);
+  expect(byId.html.problems[0]).not.toMatch(/DOCTYPE|Página/);
   expect(byId.missing.outcome).toBe('stale');
   expect(byId.missing.problems[0]).toContain('HTTP 404');
   expect(byId.huge.outcome).toBe('stale');

@@ -22,6 +22,7 @@ function answerFor(path: string): { text: string; close?: boolean } {
   return { text: plain('500 Internal Server Error', '') };
 }
 
+const SPLIT_BODY = 'abcdefghij'.repeat(30_000);
 let server: Server;
 let port: number;
 const seen: string[] = [];
@@ -31,6 +32,11 @@ beforeAll(async () => {
   server = createServer((socket: Socket) => {
     connections += 1;
     let buffer = '';
+    // Answers go out in order, some of them after a pause.
+    let queue = Promise.resolve();
+    const send = (text: string, afterMs = 0) => {
+      queue = queue.then(() => new Promise<void>((resolve) => setTimeout(() => (socket.destroyed ? resolve() : socket.write(text, () => resolve())), afterMs)));
+    };
     socket.on('error', () => {});
     socket.on('data', (chunk) => {
       buffer += chunk.toString('latin1');
@@ -40,10 +46,17 @@ beforeAll(async () => {
         buffer = buffer.slice(end + 4);
         const path = /^GET (\S+) HTTP\/1\.1/.exec(head)?.[1] ?? '?';
         seen.push(path);
+        if (path === '/split') {
+          // A head, then its body in three pieces a little apart: hashed across chunks.
+          send(`HTTP/1.1 200 OK\r\nContent-Length: ${SPLIT_BODY.length}\r\n\r\n${SPLIT_BODY.slice(0, 10)}`);
+          send(SPLIT_BODY.slice(10, 200_000), 20);
+          send(SPLIT_BODY.slice(200_000), 20);
+          continue;
+        }
         const { text, close } = answerFor(path);
-        socket.write(text);
+        send(text);
         if (close) {
-          socket.end();
+          queue = queue.then(() => void socket.end());
           return;
         }
       }
@@ -74,6 +87,16 @@ test('plain answers are taken, everything unusual is handed back, and nothing is
   // Pipelined indeed: far fewer connections than files, each file asked for at least once.
   expect(connections).toBeLessThan(15);
   for (const f of files) expect(seen).toContain(`/${f.target}`);
+});
+
+test('a body that arrives in pieces is hashed whole, and the answers after it are still in order', async () => {
+  const items = [item('f/a'), item('split', SPLIT_BODY.length), item('f/b')];
+  const answers = await fetchPipelined(`http://127.0.0.1:${port}/`, items, { connections: 1, depth: 8, signal: new AbortController().signal });
+  expect(answers).toEqual([
+    { kind: 'answer', status: 200, size: 9, sha256: sha('file /f/a') },
+    { kind: 'answer', status: 200, size: SPLIT_BODY.length, sha256: sha(SPLIT_BODY) },
+    { kind: 'answer', status: 200, size: 9, sha256: sha('file /f/b') },
+  ]);
 });
 
 test('a refused port gives every item back to the ordinary client, promptly', async () => {

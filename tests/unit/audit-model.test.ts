@@ -1,4 +1,22 @@
-import { auditCountsAsMiss, auditOutcomeChanged, checkCacheControl, checkServedFile, chooseFilesToCheck, compareManifest, exitCodeOfAudit, isNewAuditFailure, MAX_LISTED_PROBLEMS, outcomeOf, parseServedManifest, problemsOf, type Finding, type FindingKind, type Manifest } from '../../src/audit/model.js';
+import {
+  auditCountsAsMiss,
+  auditOutcomeChanged,
+  checkCacheControl,
+  checkServedFile,
+  chooseFilesToCheck,
+  compareManifest,
+  digestOf,
+  exitCodeOfAudit,
+  isNewAuditFailure,
+  MAX_LISTED_PROBLEMS,
+  outcomeOf,
+  parseServedManifest,
+  problemsOf,
+  quoteHeader,
+  type Finding,
+  type FindingKind,
+  type Manifest,
+} from '../../src/audit/model.js';
 import { type AuditOutcome } from '../../src/ledger/types.js';
 import { applyEvent, deriveLedgerState, autoBlockReason } from '../../src/ledger/rules.js';
 import type { LedgerEvent } from '../../src/ledger/types.js';
@@ -42,20 +60,34 @@ describe('outcome precedence: unreachable > stale > tampered > misconfigured > o
 
 describe('the served MANIFEST.json', () => {
   const url = 'http://x/prep/MANIFEST.json';
-  test('an HTML error page sent with 200 is stale, naming the Content-Type and what it starts with', () => {
-    const parsed = parseServedManifest(url, Buffer.from('<!DOCTYPE html><html><body>Not found</body></html>'), 'text/html');
+  test('an HTML error page sent with 200 is stale, naming the Content-Type, its size and SHA-256, never its text', () => {
+    const page = '<!DOCTYPE html><html><body>Not found: SECRETO-1234</body></html>';
+    const parsed = parseServedManifest(url, Buffer.from(page), 'text/html');
     expect(parsed.ok).toBe(false);
     if (parsed.ok) return;
     expect(parsed.finding.kind).toBe('stale');
-    expect(parsed.finding.text).toContain('an HTML page (Content-Type text/html, starts "<!DOCTYPE html>');
+    expect(parsed.finding.text).toContain(`an HTML page (Content-Type "text/html", ${page.length} bytes, SHA-256 ${digestOf(Buffer.from(page)).sha256.slice(0, 16)}…)`);
+    expect(parsed.finding.text).not.toMatch(/DOCTYPE|SECRETO/);
   });
   test('JSON of another shape is stale', () => {
-    const parsed = parseServedManifest(url, Buffer.from('{"hello": 1}'), 'application/json');
+    const parsed = parseServedManifest(url, Buffer.from('{"hello": "SECRETO"}'), 'application/json');
     expect(parsed.ok ? null : parsed.finding.text).toContain('not a prep-push MANIFEST.json');
+    expect(parsed.ok ? null : parsed.finding.text).not.toContain('SECRETO');
   });
-  test('a manifest parses', () => {
-    const parsed = parseServedManifest(url, Buffer.from(JSON.stringify(EXPECTED)), 'application/json');
-    expect(parsed).toEqual({ ok: true, manifest: EXPECTED });
+  test('a manifest whose cut id is not one is not ours (the cut id is the only text of it problems quote)', () => {
+    const parsed = parseServedManifest(url, Buffer.from(JSON.stringify({ ...EXPECTED, cut: { id: 'SECRETO', time: 'x' } })), 'application/json');
+    expect(parsed.ok).toBe(false);
+    expect(parsed.ok ? null : parsed.finding.text).not.toContain('SECRETO');
+  });
+  test('a manifest parses, with its digest', () => {
+    const body = Buffer.from(JSON.stringify(EXPECTED));
+    const parsed = parseServedManifest(url, body, 'application/json');
+    expect(parsed).toEqual({ ok: true, manifest: EXPECTED, digest: digestOf(body) });
+  });
+  test('a long or odd header is quoted short and printable', () => {
+    expect(quoteHeader('text/html')).toBe('"text/html"');
+    expect(quoteHeader('a\u0001"b')).toBe('"a?\\"b"');
+    expect(quoteHeader('x'.repeat(500))).toBe(`"${'x'.repeat(80)}…"`);
   });
 
   const compareCases: Array<{ name: string; served: Manifest; kinds: FindingKind[]; servedCut: string | null; checkFiles: boolean; text?: string }> = [
@@ -69,32 +101,47 @@ describe('the served MANIFEST.json', () => {
       text: 'serves cut 20240602_2000 (an older cut); expected 20240602_2020',
     },
     {
-      name: 'another institute',
-      served: manifest(CUT, [], 'IEEM'),
+      name: 'another institute (named by the served file size and hash, not its text)',
+      served: manifest(CUT, [], 'SECRETO'),
       kinds: ['stale'],
       servedCut: null,
       checkFiles: false,
-      text: 'MANIFEST.json names institute "IEEM"',
+      text: `MANIFEST.json (1234 bytes, SHA-256 ${'d'.repeat(16)}…) names another institute than "IEM" (cut ${CUT})`,
     },
     {
-      name: 'the same cut with a file listed differently, one dropped and one added',
-      served: manifest(CUT, [
-        ['index.html', 11, sha('a')],
-        ['json/main.json', 20, sha('b')],
-        ['extra.html', 1, sha('e')],
-      ]),
-      kinds: ['tampered', 'tampered', 'tampered'],
+      name: 'the same cut with a file listed differently, one dropped and two added, and another time',
+      served: {
+        ...manifest(CUT, [
+          ['index.html', 11, sha('a')],
+          ['json/main.json', 20, sha('b')],
+          ['SECRETO.html', 1, sha('e')],
+          ['SECRETO-2.html', 1, sha('e')],
+        ]),
+        cut: { id: CUT, time: 'SECRETO' },
+      },
+      kinds: ['tampered', 'tampered', 'tampered', 'tampered'],
       servedCut: CUT,
       checkFiles: true,
-      text: 'index.html is listed with another size or SHA-256',
+      text: `MANIFEST.json (1234 bytes, SHA-256 ${'d'.repeat(16)}…) of cut ${CUT} differs from the institute's copy: another cut time than 2024-06-02T20:20:00-06:00`,
     },
   ];
   test.each(compareCases)('$name', ({ served, kinds, servedCut, checkFiles, text }) => {
-    const result = compareManifest(served, { institute: 'IEM', cutId: CUT, manifest: EXPECTED });
+    const result = compareManifest(served, { size: 1234, sha256: sha('d') }, { institute: 'IEM', cutId: CUT, manifest: EXPECTED });
     expect(result.findings.map((f) => f.kind)).toEqual(kinds);
     expect(result.servedCut).toBe(servedCut);
     expect(result.checkFiles).toBe(checkFiles);
     if (text) expect(result.findings[0].text).toContain(text);
+    for (const f of result.findings) expect(f.text).not.toContain('SECRETO');
+  });
+  test('listed differently, missing, extra: paths of the institute are named, the served ones only counted', () => {
+    const served = manifest(CUT, [
+      ['index.html', 11, sha('a')],
+      ['json/main.json', 20, sha('b')],
+      ['SECRETO.html', 1, sha('e')],
+      ['SECRETO-2.html', 1, sha('e')],
+    ]);
+    const texts = compareManifest(served, { size: 1, sha256: sha('d') }, { institute: 'IEM', cutId: CUT, manifest: EXPECTED }).findings.map((f) => f.text.split(': ').pop());
+    expect(texts).toEqual(['index.html is listed with another size or SHA-256', 'json/casillas.json is missing from it', 'it lists 2 files the cut does not have']);
   });
 });
 
