@@ -74,6 +74,8 @@ export interface SiteAuditResult {
   served_cut: string | null;
   expected_cut: string | null;
   problems: string[];
+  /** Files of the served cut found altered or missing (their paths), for site mode never to reuse them. */
+  altered: string[];
   /** Files fetched and hashed (MANIFEST.json not counted). */
   checked_files: number;
   seconds: number;
@@ -113,6 +115,7 @@ export async function auditSite(target: SiteAuditTarget, settings: SiteAuditSett
     served_cut: servedCut,
     expected_cut: target.expectedCut,
     problems: [...problemsOf(findings), ...notes],
+    altered: findings.flatMap((f) => (f.alteredPath === undefined ? [] : [f.alteredPath])),
     checked_files: checked,
     seconds: roundSeconds(deps.clock.monotonic() - started),
   };

@@ -12,6 +12,8 @@ export interface Finding {
   kind: FindingKind;
   /** Names the path or header and what was expected. */
   text: string;
+  /** A file of the cut the site serves altered (or not at all): never reused at that difusor (site mode). */
+  alteredPath?: string;
 }
 
 /** MANIFEST.json as prep-push writes it (more fields may follow). */
@@ -219,12 +221,13 @@ export function checkServedFile(path: string, expected: ManifestFile, answer: Fi
       return {
         kind: 'tampered',
         text: `${path}: served ${answer.size} bytes with SHA-256 ${answer.sha256.slice(0, 16)}…, expected ${expected.size} bytes with ${expected.sha256.slice(0, 16)}… (altered)`,
+        alteredPath: path,
       };
     case 'too-large':
-      return { kind: 'tampered', text: `${path}: served more than the ${expected.size} bytes the cut has (altered)` };
+      return { kind: 'tampered', text: `${path}: served more than the ${expected.size} bytes the cut has (altered)`, alteredPath: path };
     case 'status':
       if (answer.status >= 500) return { kind: 'unreachable', text: `${path}: HTTP ${answer.status} (server error)` };
-      return { kind: 'tampered', text: `${path}: HTTP ${answer.status}; the cut has this file (${expected.size} bytes), the site does not serve it` };
+      return { kind: 'tampered', text: `${path}: HTTP ${answer.status}; the cut has this file (${expected.size} bytes), the site does not serve it`, alteredPath: path };
     case 'failed':
       return { kind: 'unreachable', text: `${path}: ${answer.reason}` };
   }

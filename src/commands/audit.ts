@@ -94,6 +94,7 @@ export async function audit(registry: Registry, stateDir: string, request: Audit
             servedCut: result.served_cut,
             expectedCut: result.expected_cut,
             problems: result.problems,
+            ...(result.altered.length > 0 ? { altered: result.altered } : {}),
             via: 'audit',
             countsAsMiss: false,
           };

@@ -527,6 +527,7 @@ async function auditAfterDelivery(
     servedCut: site.served_cut,
     expectedCut: site.expected_cut,
     problems: site.problems,
+    ...(site.altered.length > 0 ? { altered: site.altered } : {}),
     via: command,
     countsAsMiss: miss,
     settlesDelivery: auditor.countsAsMiss,
@@ -570,12 +571,18 @@ async function sitePlanFor(
     if (event.type === 'outcome' && event.publish) published.add(`${event.id}\0${event.publish.manifest_sha256}`);
   }
   const extracted = await extractedManifestHashes(stateDir);
+  // Files an audit found altered at a difusor, in the release it served: never linked or kept there.
+  const altered = new Set<string>();
+  for (const event of events) {
+    if (event.type === 'audit' && event.servedCut !== null) for (const file of event.altered ?? []) altered.add(`${event.id}\0${event.servedCut}\0${file}`);
+  }
   return {
     release,
     keepReleases: registry.publish?.keepReleases ?? 0,
     allowRollback,
     allowOlder,
     isTrusted: (id, name, sha256) => published.has(`${id}\0${sha256}`) || extracted.get(sha256) === name,
+    isReusable: (id, release, file) => !altered.has(`${id}\0${release}\0${file}`),
   };
 }
 

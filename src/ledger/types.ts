@@ -89,6 +89,8 @@ export type LedgerEvent =
       /** The newest cut delivered to it when audited. */
       expectedCut: string | null;
       problems: string[];
+      /** Files of servedCut the site served altered or not at all: site mode never reuses them there. */
+      altered?: string[];
       via: 'audit' | 'cut' | 'push';
       /** `audit.counts_as_miss` made this audit a miss of expectedCut. */
       countsAsMiss: boolean;

@@ -18,6 +18,7 @@ export function siteStrategy(site: SitePlan, bytesNeeded: number): DeliveryStrat
           allowRollback: site.allowRollback,
           allowOlder: site.allowOlder,
           isTrusted: (release, sha256) => site.isTrusted(difusor.id, release, sha256),
+          isReusable: (release, path) => site.isReusable(difusor.id, release, path),
           onStep: (step) => {
             traceMark(`${difusor.id}: ${step}`);
             setStep(step);

@@ -42,4 +42,6 @@ export interface SitePlan {
   allowOlder: boolean;
   /** Whether a release found on difusor `id` is one we published (see PublishOptions.isTrusted). */
   isTrusted(id: string, release: string, manifestSha256: string): boolean;
+  /** Whether a file of a release on difusor `id` may be reused (false: an audit found it altered there). */
+  isReusable(id: string, release: string, path: string): boolean;
 }
