@@ -112,7 +112,7 @@ maybe('an audit failure and a probe failure each notify once on the command chan
   expect(JSON.parse(probe.stdout).results[0]).toMatchObject({ id: 'congelado', ok: false });
   all = await sent();
   expect(all.map((n) => `${n.event}:${n.difusor.id}:${n.cut}`)).toEqual([`audit_failed:congelado:${CUT_IDS[1]}`, `probe_failed:congelado:${CUT_IDS[2]}`]);
-  expect(all[1].message).toMatch(/^La prueba del servidor SFTP de Difusor congelado que hizo el Instituto encontró problemas\. Detalle técnico: free space .* below the required 1000000 GB/);
+  expect(all[1].message).toMatch(/^La prueba que hizo el IEM del servidor SFTP del difusor Difusor congelado encontró problemas\. Detalle técnico: free space .* below the required 1000000 GB/);
 
   // The same probe again: the same result, no second notification; a probe is never a miss.
   expect((await prepPush(['probe', 'congelado', '--json'])).code).toBe(1);

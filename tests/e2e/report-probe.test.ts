@@ -96,7 +96,7 @@ describe('report', () => {
     expect(grid.match(/<th scope="col"/g)).toHaveLength(1 + 4 + 1); // difusor, 4 cuts, availability
     expect(grid.match(/<th scope="row"/g)).toHaveLength(2 + 1); // 2 difusores, the per-cut totals
     expect(page.dom).toContain('<th scope="row">La Voz, "edición" &lt;nocturna&gt; <small>(la-voz)</small></th>');
-    expect(page.dom).toContain('el servidor rechazó la conexión (nada escucha en el puerto)');
+    expect(page.dom).toContain('el servidor rechazó la conexión: ningún servicio escucha en el puerto');
     expect(page.dom).toMatch(/\(UTC−06:00\)/);
     expect(page.dom).not.toMatch(/<(script|img|link|iframe|object|embed)\b|url\(/i);
 

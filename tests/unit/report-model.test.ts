@@ -247,7 +247,7 @@ describe('incidents from audits, notices and notifications', () => {
 
   test('the first audit of a difusor, if failing, is a line; an unreachable site names no cut', () => {
     expect(eventLines([audit('20:41', 'el-sol', 'unreachable', null)], 'el-sol')).toEqual([
-      ['audit', cutId('20:40'), expect.stringMatching(/^Revisión del sitio público: no se pudo consultar su sitio público .*\(unreachable\); no muestra ningún corte reconocible$/)],
+      ['audit', cutId('20:40'), expect.stringMatching(/^Revisión del sitio público: no se pudo consultar su sitio público.*\(unreachable\); no muestra ningún corte reconocible$/)],
     ]);
   });
 
@@ -330,7 +330,7 @@ describe('Markdown', () => {
     expect(md).toContain('| la-voz | E | F | F | F | B | E |');
     expect(md).toContain(
       'Perdió 3 cortes seguidos (20240602_2100 a 20240602_2120). CONNECT_TIMEOUT en 1 corte: el servidor no respondió a tiempo. ' +
-        'CONNECT_REFUSED en 2 cortes: el servidor rechazó la conexión (nada escucha en el puerto). ' +
+        'CONNECT_REFUSED en 2 cortes: el servidor rechazó la conexión: ningún servicio escucha en el puerto. ' +
         'Se recuperó en el corte 20240602_2140.',
     );
     expect(md).toContain('Bloqueado automáticamente: perdió 3 cortes consecutivos.');
