@@ -141,11 +141,23 @@ export function defineProgram(hooks: ProgramHooks): Command {
 
   program
     .command('block')
-    .description('block a difusor by hand: it is skipped until unblocked')
-    .usage('<id> --reason <text>')
+    .description('block a difusor by hand: it is skipped until unblocked, and its portal shows a notice instead of results')
+    .usage('<id> --reason <text> [--public-reason <text>]')
     .argument('<id>', 'difusor id')
-    .addOption(new Option('--reason <text>', 'why, recorded in the ledger (required)').makeOptionMandatory())
-    .addHelpText('after', examples('prep-push block el-sol --reason "their server is down for maintenance"'))
+    .addOption(
+      new Option('--reason <text>', 'why, for the institute only: the ledger, the report and the e-mail to the desk; never on the notice (required)').makeOptionMandatory(),
+    )
+    .option(
+      '--public-reason <text>',
+      'what the notice on its portal tells the public, in Spanish (default: that it is no longer a valid difusor for failing the call’s provisions)',
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'prep-push block la-voz --reason "server down for maintenance, called 21:05"',
+        'prep-push block la-voz --reason "site defaced, ticket 4411" \\\n    --public-reason "Su sitio mostró cifras distintas a las del PREP oficial."',
+      ),
+    )
     .action(hooks.lazy(() => import('./actions/block.js')));
 
   program
