@@ -99,11 +99,13 @@ export function defineProgram(hooks: ProgramHooks): Command {
     .option('--allow-future', 'accept a --cut time more than max_future_minutes ahead of this machine’s clock')
     .option('--allow-older', 'accept a --cut time older than the newest cut (LATEST keeps naming the newest)')
     .option('--audit', 'audit each difusor’s public site right after its delivery')
+    .option('--drill', 'a drill (simulacro): allowed before publication.from; recorded as a drill, its MANIFEST.json says "drill": true')
     .option('--json', 'print one JSON document (progress goes to stderr)')
     .addHelpText(
       'after',
       examples(
         'prep-push cut --source /srv/prep/publicacion',
+        'prep-push cut --source site --drill   # a drill before the publication window opens',
         'prep-push cut --source site --cut 2024-06-02T20:20:00-06:00',
         'prep-push cut --source site --only el-sol,la-voz --dry-run',
         'prep-push cut --source site --json > cut.json',
@@ -119,6 +121,7 @@ export function defineProgram(hooks: ProgramHooks): Command {
     .option('--failed', 'only the active difusores that do not have that cut yet')
     .option('--audit', 'audit each difusor’s public site right after its delivery')
     .option('--allow-rollback', 'site mode: let current move back to this older cut')
+    .option('--drill', 'a drill (simulacro): allowed before publication.from')
     .option('--json', 'print one JSON document (progress goes to stderr)')
     .addHelpText('after', examples('prep-push push --failed', 'prep-push push --cut 20240602_2020 --only el-sol'))
     .action(hooks.lazy(() => import('./actions/push.js')));
