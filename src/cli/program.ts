@@ -158,7 +158,7 @@ export function defineProgram(hooks: ProgramHooks): Command {
       'after',
       examples(
         'prep-push block la-voz --reason "server down for maintenance, called 21:05"',
-        'prep-push block la-voz --reason "site defaced, ticket 4411" \\\n    --public-reason "Su sitio mostró cifras distintas a las del PREP oficial."',
+        'prep-push block la-voz --reason "site defaced, ticket 4411" \\\n    --public-reason "Su sitio publicaba cifras distintas a las del PREP oficial."',
       ),
     )
     .action(hooks.lazy(() => import('./actions/block.js')));
@@ -219,9 +219,12 @@ export function defineProgram(hooks: ProgramHooks): Command {
 
   program
     .command('demo')
-    .description('a whole election night in a minute: local SFTP servers, four cuts, one difusor down and blocked')
+    .description(
+      'a whole election night in a minute: local SFTP servers, four cuts, one difusor down and blocked, a notice, the public list and the report; on a terminal its web servers stay up until Ctrl-C',
+    )
     .option('--keep', 'keep the demo’s temp folder and print its path')
-    .addHelpText('after', examples('prep-push demo', 'prep-push demo --keep'))
+    .option('--no-wait', 'end at once instead of keeping the web servers up until Ctrl-C (the default without a terminal, as in CI)')
+    .addHelpText('after', examples('prep-push demo', 'prep-push demo --keep --no-wait'))
     .action(hooks.lazy(() => import('./actions/demo.js')));
 
   return program;

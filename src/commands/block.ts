@@ -10,6 +10,12 @@ import type { Registry } from '../registry/types.js';
 import type { LedgerEvent } from '../ledger/types.js';
 import { followUpRun, type FollowUpDeps, type FollowUpReport } from '../cut/follow-up.js';
 import { publicReasonOf } from '../words/notice.js';
+import type { NotifyChannelName } from '../ledger/notification.js';
+
+function notifyChannelsOf(registry: Registry): NotifyChannelName[] {
+  const n = registry.notify;
+  return n ? (['email', 'webhook', 'command'] as const).filter((c) => n[c] !== undefined) : [];
+}
 
 /** What block/unblock need beyond the clock for notifications, notices and the public list. */
 export type BlockFollowUpOptions = Omit<FollowUpDeps, 'clock'> & {
@@ -27,6 +33,8 @@ export interface BlockChange {
   reason: string | null;
   /** For a block: what the notice shows the public, and whether it is the default for a manual block. */
   publicReason?: { text: string; isDefault: boolean };
+  /** The notification channels the registry configures (what the follow-up's counts are about). */
+  channels: NotifyChannelName[];
   follow_up?: FollowUpReport;
 }
 
@@ -100,6 +108,7 @@ async function changeBlock(
       ...(action === 'block'
         ? { publicReason: { text: publicReasonOf({ by: 'manual', reason: reason ?? '', publicReason: publicText }), isDefault: !publicText } }
         : {}),
+      channels: notifyChannelsOf(registry),
       follow_up: followUp,
     };
   } finally {

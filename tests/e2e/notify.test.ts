@@ -144,6 +144,27 @@ test('each event goes out once per channel across repeated runs; e-mail in Spani
   expect((await runPrepPush(['--config', config, 'unblock', 'el-sol'])).code).toBe(0);
   expect((await runPrepPush(['--config', config, 'unblock', 'el-sol'])).code).toBe(0);
   expect((await events()).filter((e) => e.startsWith('unblocked'))).toEqual(['unblocked:el-sol:20240602_2020']);
+
+  // A manual block says everything it did; the desk's e-mail has the internal reason, the public one apart.
+  // (After the next cut: a block for a cut already notified is not notified again, once per channel.)
+  expect((await cutAt(config, '2024-06-02T20:40:00-06:00')).code).toBe(1);
+  const blocked = await runPrepPush([
+    '--config', config, 'block', 'el-sol', '--reason', 'server down for maintenance, called 21:05.', '--public-reason', 'Su sitio dejó de cumplir la convocatoria.',
+  ]);
+  expect(blocked.code).toBe(0);
+  const said = blocked.stdout.replace(/\s+/g, ' ');
+  expect(said).toContain('blocked el-sol: skipped by every cut and push until `prep-push unblock el-sol`');
+  expect(said).toContain("reason (internal: ledger, report, the institute's e-mail): server down for maintenance, called 21:05.");
+  expect(said).toContain('public reason (on the notice): Su sitio dejó de cumplir la convocatoria.');
+  expect(said).toMatch(/notice: NOT placed yet \(el-sol takes packages/);
+  expect(said).toContain('notifications (e-mail, command): 2 queued, 2 sent');
+  expect(said).toMatch(/public list: rewritten in \S+publico/);
+  const manual = (await smtp.messages()).map((m) => ({ ...m, text: m.text.replace(/\r\n/g, '\n') })).filter((m) => m.subject.endsWith('quedó bloqueado tras el corte de las 20:40 del 2 de junio (20240602_2040)'));
+  expect(manual).toHaveLength(1);
+  expect(manual[0].text).toContain('Qué pasó: El difusor El Sol de Morelia quedó bloqueado por decisión del IEM. Motivo registrado: server down for maintenance, called 21:05. No recibirá');
+  expect(manual[0].text).toContain('Motivo que el aviso en su portal muestra al público: «Su sitio dejó de cumplir la convocatoria».');
+  const listed = JSON.parse(await readFile(path.join(dir, 'publico', 'difusores.json'), 'utf8'));
+  expect(listed.difusores[1]).toMatchObject({ id: 'el-sol', state: 'blocked', link: null, url: 'https://elsol.example/prep/' });
 }, 240_000);
 
 test('SMTP down and the public list unwritable: the cut completes, exit code unchanged, both reported', async () => {
