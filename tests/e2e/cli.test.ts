@@ -151,7 +151,10 @@ describe('build, cut, push, status, block, unblock, keyscan', () => {
 
   test('block, then a cut skips it and exits 0; unblock clears it', async () => {
     const blocked = await prepPush(['block', 'radio-uni', '--reason', 'server down for maintenance']);
-    expect([blocked.code, blocked.stdout.trim()]).toEqual([0, 'blocked radio-uni: server down for maintenance']);
+    expect([blocked.code, blocked.stdout.split('\n').slice(0, 2)]).toEqual([
+      0,
+      ['blocked radio-uni: skipped by every cut and push until `prep-push unblock radio-uni`', "  reason (internal: ledger, report, the institute's e-mail): server down for maintenance"],
+    ]);
     const cut = await prepPush(['cut', '--source', 'publicacion', '--cut', '2024-06-02T20:40:00-06:00']);
     expect(cut.code).toBe(0);
     expect(cut.stdout).toMatch(/skipping radio-uni: blocked since .*server down for maintenance/);
