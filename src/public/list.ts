@@ -96,7 +96,8 @@ export function renderPublicHtml(list: PublicList, zone: Pick<Registry, 'timezon
   th, td { text-align: left; padding: 0.6rem; border-bottom: 1px solid #ccc; vertical-align: middle; overflow-wrap: anywhere; }
   th { border-bottom: 2px solid #555; }
   .logo { display: inline-block; margin-bottom: 0.3rem; }
-  .logo img { display: block; max-width: min(12rem, 100%); max-height: 4rem; width: auto; height: auto; }
+  /* One height for every logo, whatever its own size; never wider than its cell, never distorted. */
+  .logo img { display: block; height: 3rem; width: auto; max-width: min(14rem, 100%); object-fit: contain; object-position: left center; }
   .nombre { display: block; font-weight: 600; }
   a { color: #0b4f8a; }
   tr.suspendido td { color: #6b0010; }
@@ -104,7 +105,7 @@ export function renderPublicHtml(list: PublicList, zone: Pick<Registry, 'timezon
   @media (max-width: 40rem) {
     body { margin: 1rem auto; }
     thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
-    table, tbody, tr, td { display: block; width: 100%; }
+    table, caption, tbody, tr, td { display: block; width: 100%; }
     tr { border-bottom: 1px solid #ccc; padding: 0.6rem 0; }
     td { border: 0; padding: 0.15rem 0; }
     td:not(.difusor)::before { content: attr(data-label) ": "; font-weight: 600; color: #1a1a1a; }

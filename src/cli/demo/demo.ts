@@ -87,11 +87,11 @@ async function servedMain(url: string): Promise<string> {
 
 /** A wordmark logo for a difusor (plain SVG: no script, served through <img>). */
 function logoOf(name: string, colour: string): string {
-  const width = Math.max(160, name.length * 12 + 24);
+  const size = Math.min(20, Math.floor(340 / name.length));
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="48" viewBox="0 0 ${width} 48">` +
-    `<rect width="${width}" height="48" rx="6" fill="${colour}"/>` +
-    `<text x="${width / 2}" y="31" font-family="Georgia, serif" font-size="19" fill="#fff" text-anchor="middle">${name}</text></svg>\n`
+    '<svg xmlns="http://www.w3.org/2000/svg" width="224" height="48" viewBox="0 0 224 48">' +
+    `<rect width="224" height="48" rx="6" fill="${colour}"/>` +
+    `<text x="112" y="31" font-family="Georgia, serif" font-size="${size}" fill="#fff" text-anchor="middle">${name}</text></svg>\n`
   );
 }
 
