@@ -4,6 +4,7 @@
 import { formatLocalTime } from '../core/cut.js';
 import { PrepPushError } from '../core/errors.js';
 import type { PublicationWindow } from '../registry/types.js';
+import { describeGap } from './time-guard.js';
 
 export interface WindowCheck {
   publication: PublicationWindow | undefined;
@@ -12,15 +13,6 @@ export interface WindowCheck {
   command: 'cut' | 'push';
   /** `--drill`: a drill (simulacro) may run before the window opens. */
   drill: boolean;
-}
-
-/** How far apart two instants are, in the largest unit that reads well. */
-function describeGap(ms: number): string {
-  const minutes = Math.round(ms / 60000);
-  if (minutes < 120) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
-  const hours = Math.round(minutes / 60);
-  if (hours < 48) return `${hours} hours`;
-  return `${Math.round(hours / 24)} days`;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The notice a blocked difusor's portal shows instead of results: the Spanish default (with links to
 // the institute's PREP and the official list when the registry gives them) and the renderer that
 // fills a template (the registry's `notice.template`). Every value is HTML-escaped.
+import { addressInWords } from '../words/address.js';
 import { escapeHtml } from '../words/html.js';
 import { PLACEHOLDER, type NoticePlaceholder, type NoticeValues } from '../registry/notice-placeholders.js';
 
@@ -21,17 +22,12 @@ export interface NoticeWords {
   reasonSentence: string;
 }
 
-/** The link's visible text: the address without its scheme and final slash, as people say it. */
-function shownAddress(url: string): string {
-  return url.replace(/^https?:\/\//, '').replace(/\/$/, '');
-}
-
 /** The built-in notice, in Spanish; `notice.template` in the registry replaces it. */
 export function defaultNotice(v: NoticeValues, words: NoticeWords): string {
   const h = escapeHtml;
   const links = [
-    v.institute_url ? `<li><a href="${h(v.institute_url)}">Sitio oficial del PREP del ${h(v.institute_short)}</a> <span class="dir">${h(shownAddress(v.institute_url))}</span></li>` : '',
-    v.list_url ? `<li><a href="${h(v.list_url)}">Lista de difusores oficiales del PREP</a> <span class="dir">${h(shownAddress(v.list_url))}</span></li>` : '',
+    v.institute_url ? `<li><a href="${h(v.institute_url)}">Sitio oficial del PREP del ${h(v.institute_short)}</a> <span class="dir">${h(addressInWords(v.institute_url))}</span></li>` : '',
+    v.list_url ? `<li><a href="${h(v.list_url)}">Lista de difusores oficiales del PREP</a> <span class="dir">${h(addressInWords(v.list_url))}</span></li>` : '',
   ].filter(Boolean);
   const where = links.length
     ? `<h2>Dónde consultar los resultados</h2>\n<ul>\n${links.join('\n')}\n</ul>`

@@ -1,6 +1,7 @@
 // public/: the official list of difusores the institute's PREP site serves — a pure model from the
 // registry and the ledger (this file), rendered as difusores.json and an accessible Spanish page
 // where each difusor's logo is its link (as the calls ask), readable on a phone without scrolling sideways.
+import { addressInWords } from '../words/address.js';
 import { escapeHtml } from '../words/html.js';
 import { formatTime } from '../words/time.js';
 import type { LedgerState } from '../ledger/types.js';
@@ -52,11 +53,6 @@ export function renderPublicJson(list: PublicList): string {
   return `${JSON.stringify(list, null, 2)}\n`;
 }
 
-/** The address as people read it: without the scheme and the final slash. */
-function shownAddress(url: string): string {
-  return url.replace(/^https?:\/\//, '').replace(/\/$/, '');
-}
-
 function row(d: PublicDifusor): string {
   const name = escapeHtml(d.name);
   const img = d.logo === null ? '' : `<img src="${escapeHtml(d.logo)}" alt="${name}" loading="lazy">`;
@@ -65,7 +61,7 @@ function row(d: PublicDifusor): string {
   if (d.state === 'blocked') {
     return `<tr class="suspendido">${who}<td data-label="Estado">Suspendido</td><td data-label="Sitio">Sin enlace mientras dure la suspensión</td></tr>`;
   }
-  const site = d.link ? `<a href="${escapeHtml(d.link)}">${escapeHtml(shownAddress(d.link))}</a>` : 'Sin dirección registrada';
+  const site = d.link ? `<a href="${escapeHtml(d.link)}">${escapeHtml(addressInWords(d.link))}</a>` : 'Sin dirección registrada';
   return `<tr class="activo">${who}<td data-label="Estado">Activo</td><td data-label="Sitio">${site}</td></tr>`;
 }
 
