@@ -28,8 +28,9 @@ export interface Notification {
   caused_block?: boolean;
   /** For `blocked`: the cuts it missed before the block, each with its failure code (or audit outcome). */
   missed_cuts?: MissedCut[];
-  /** For `blocked`: who blocked it; a manual block's reason is the institute's note (internal). */
+  /** For `blocked`: who blocked it. */
   blocked_by?: 'auto' | 'manual';
+  /** For `blocked`: the ledger's reason (`auto: missed N consecutive cuts`, or the operator's note: internal, never public). */
   reason?: string;
   /** For `blocked`: what the notice on its portal tells the public (absent: the default for its cause). */
   public_reason?: string;
