@@ -76,3 +76,40 @@ export function helpKey(args: string[]): string | undefined {
   const name = args[0] === 'help' ? args[1] : isFlag(args[1]) ? args[0] : undefined;
   return name !== undefined && /^[a-z][a-z-]*$/.test(name) ? name : undefined;
 }
+
+// Human output within 100 columns: a line longer than that is wrapped at spaces, its continuation
+// indented under its text. Colour codes take no columns. The JSON documents never pass here.
+
+export const HUMAN_WIDTH = 100;
+
+const ANSI_CODE = /\x1b\[[0-9;]*m/g;
+/** Columns a text takes on a terminal: colour codes take none. */
+export const visibleLength = (text: string): number => text.replace(ANSI_CODE, '').length;
+
+/** One line wrapped to `width`: words longer than the width (a path, a URL) stay whole on their own line. */
+export function wrapLine(line: string, width = HUMAN_WIDTH, indent?: number): string[] {
+  if (visibleLength(line) <= width) return [line];
+  const lead = /^ */.exec(line)![0];
+  const more = ' '.repeat(indent ?? Math.min(lead.length + 2, Math.floor(width / 2)));
+  const words = line.slice(lead.length).split(/ +/);
+  const out: string[] = [];
+  let current = lead;
+  let empty = true;
+  for (const word of words) {
+    const candidate = empty ? `${current}${word}` : `${current} ${word}`;
+    if (!empty && visibleLength(candidate) > width) {
+      out.push(current);
+      current = `${more}${word}`;
+    } else {
+      current = candidate;
+    }
+    empty = false;
+  }
+  out.push(current);
+  return out;
+}
+
+/** Every line within `width` (each may hold newlines). */
+export function fitLines(lines: readonly string[], width = HUMAN_WIDTH): string[] {
+  return lines.flatMap((text) => text.split('\n')).flatMap((line) => wrapLine(line, width));
+}

@@ -14,7 +14,7 @@ import type { GlobalOptions } from '../commands/context.js';
 import { systemClock } from '../core/clock.js';
 import { traceLines, traceMark } from '../core/trace.js';
 import type { PrepPushError } from '../core/errors.js';
-import { asciiPunctuation, helpKey, STATIC_HELP_WIDTH } from './io.js';
+import { asciiPunctuation, fitLines, helpKey, HUMAN_WIDTH, STATIC_HELP_WIDTH } from './io.js';
 import type { ActionEnv, CliIO } from './io.js';
 
 export type { CliIO } from './io.js';
@@ -60,6 +60,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
   let exitCode = 0;
   let jsonRequested = false;
+  // A terminal that reports no width (or an absurd one) gets the 100 columns.
+  const terminalWidth = io.columns !== undefined && io.columns >= 40 ? Math.min(io.columns, HUMAN_WIDTH) : HUMAN_WIDTH;
   let active: Command | undefined;
 
   const env: ActionEnv = {
@@ -70,8 +72,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       return { config: o.config, stateDir: o.stateDir };
     },
     colour,
-    out: (lines) => write('stdout', joined(lines)),
-    err: (lines) => write('stderr', joined(lines)),
+    // On a terminal, human output is wrapped within 100 columns (narrower terminals: their width);
+    // piped or in cron each record stays one line, for grep; a JSON document is never touched.
+    out: (lines) => write('stdout', joined(io.isTTY && !jsonRequested ? fitLines(([] as string[]).concat(lines), terminalWidth) : lines)),
+    err: (lines) => write('stderr', joined((io.stderrIsTTY ?? io.isTTY) ? fitLines(([] as string[]).concat(lines), terminalWidth) : lines)),
   };
 
   traceMark('cli: parsing flags');

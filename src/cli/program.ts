@@ -99,11 +99,13 @@ export function defineProgram(hooks: ProgramHooks): Command {
     .option('--allow-future', 'accept a --cut time more than max_future_minutes ahead of this machine’s clock')
     .option('--allow-older', 'accept a --cut time older than the newest cut (LATEST keeps naming the newest)')
     .option('--audit', 'audit each difusor’s public site right after its delivery')
+    .option('--drill', 'a drill (simulacro): allowed before publication.from; recorded as a drill, its MANIFEST.json says "drill": true')
     .option('--json', 'print one JSON document (progress goes to stderr)')
     .addHelpText(
       'after',
       examples(
         'prep-push cut --source /srv/prep/publicacion',
+        'prep-push cut --source site --drill   # a drill before the publication window opens',
         'prep-push cut --source site --cut 2024-06-02T20:20:00-06:00',
         'prep-push cut --source site --only el-sol,la-voz --dry-run',
         'prep-push cut --source site --json > cut.json',
@@ -119,6 +121,7 @@ export function defineProgram(hooks: ProgramHooks): Command {
     .option('--failed', 'only the active difusores that do not have that cut yet')
     .option('--audit', 'audit each difusor’s public site right after its delivery')
     .option('--allow-rollback', 'site mode: let current move back to this older cut')
+    .option('--drill', 'a drill (simulacro): allowed before publication.from')
     .option('--json', 'print one JSON document (progress goes to stderr)')
     .addHelpText('after', examples('prep-push push --failed', 'prep-push push --cut 20240602_2020 --only el-sol'))
     .action(hooks.lazy(() => import('./actions/push.js')));
@@ -141,11 +144,23 @@ export function defineProgram(hooks: ProgramHooks): Command {
 
   program
     .command('block')
-    .description('block a difusor by hand: it is skipped until unblocked')
-    .usage('<id> --reason <text>')
+    .description('block a difusor by hand: it is skipped until unblocked, and its portal shows a notice instead of results')
+    .usage('<id> --reason <text> [--public-reason <text>]')
     .argument('<id>', 'difusor id')
-    .addOption(new Option('--reason <text>', 'why, recorded in the ledger (required)').makeOptionMandatory())
-    .addHelpText('after', examples('prep-push block el-sol --reason "their server is down for maintenance"'))
+    .addOption(
+      new Option('--reason <text>', 'why, for the institute only: the ledger, the report and the e-mail to the desk; never on the notice (required)').makeOptionMandatory(),
+    )
+    .option(
+      '--public-reason <text>',
+      'what the notice on its portal tells the public, in Spanish (default: that it is no longer a valid difusor for failing the call’s provisions)',
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'prep-push block la-voz --reason "server down for maintenance, called 21:05"',
+        'prep-push block la-voz --reason "site defaced, ticket 4411" \\\n    --public-reason "Su sitio publicaba cifras distintas a las del PREP oficial."',
+      ),
+    )
     .action(hooks.lazy(() => import('./actions/block.js')));
 
   program
@@ -204,9 +219,12 @@ export function defineProgram(hooks: ProgramHooks): Command {
 
   program
     .command('demo')
-    .description('a whole election night in a minute: local SFTP servers, four cuts, one difusor down and blocked')
+    .description(
+      'a whole election night in a minute: local SFTP servers, four cuts, one difusor down and blocked, a notice, the public list and the report; on a terminal its web servers stay up until Ctrl-C',
+    )
     .option('--keep', 'keep the demo’s temp folder and print its path')
-    .addHelpText('after', examples('prep-push demo', 'prep-push demo --keep'))
+    .option('--no-wait', 'end at once instead of keeping the web servers up until Ctrl-C (the default without a terminal, as in CI)')
+    .addHelpText('after', examples('prep-push demo', 'prep-push demo --keep --no-wait'))
     .action(hooks.lazy(() => import('./actions/demo.js')));
 
   return program;

@@ -13,6 +13,7 @@ import type { FollowUpReport } from '../cut/follow-up.js';
 import type { BuiltPackage } from '../package/types.js';
 import { DELIVERY_FALLBACKS } from '../sftp/atomic-upload.js';
 import { type PublishSummary } from '../ledger/types.js';
+import { fitLines, HUMAN_WIDTH, visibleLength, wrapLine } from './io.js';
 
 export interface Style {
   ok(text: string): string;
@@ -28,9 +29,6 @@ export function makeStyle(colour: boolean): Style {
   return { ok: c.green, bad: c.red, warn: c.yellow, dim: c.dim, bold: c.bold };
 }
 
-// Colour codes take bytes but no columns; widths are measured without them.
-const ANSI_CODE = /\x1b\[[0-9;]*m/g;
-const visibleLength = (text: string): number => text.replace(ANSI_CODE, '').length;
 
 export function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
@@ -79,7 +77,7 @@ export function renderResultLine(r: ReportResult, s: Style): string[] {
   if (r.outcome === 'skipped') return [`${s.dim('skipped  ')}  ${id} ${r.skip_reason ?? ''}`];
   return [
     `${s.bad('FAILED   ')}  ${id} ${formatSeconds(r.seconds).padStart(9)}  ${plural(r.attempts, 'attempt')}  ${s.bad(r.error?.code ?? '')}`,
-    `           ${r.error?.message ?? ''}`,
+    ...wrapLine(`           ${r.error?.message ?? ''}`, HUMAN_WIDTH, 11),
   ];
 }
 
@@ -88,7 +86,7 @@ export function renderPlan(targets: string[], skipped: PlannedSkip[]): string[] 
   for (const skip of skipped.filter((k) => k.reason === 'blocked' || k.reason === 'already-delivered')) {
     lines.push(`  skipping ${skip.id}: ${skip.detail}`);
   }
-  return lines;
+  return fitLines(lines);
 }
 
 export function renderRunSummary(report: RunReport, s: Style): string[] {
@@ -101,9 +99,10 @@ export function renderRunSummary(report: RunReport, s: Style): string[] {
     r.outcome === 'skipped' ? '' : r.seconds.toFixed(2),
     r.outcome === 'skipped' ? '' : String(r.attempts),
     r.outcome === 'delivered' ? formatRate(r.bytes, r.seconds) : '',
-    r.publish ? describePublish(r.publish) : '',
   ]);
-  for (const id of report.not_started) rows.push([id, 'not started (interrupted)', '', '', '', '', '']);
+  for (const id of report.not_started) rows.push([id, 'not started (interrupted)', '', '', '', '']);
+  // Site releases under the table, one line each: as a column they made every row 130 wide.
+  const releases = report.results.filter((r) => r.publish).map((r) => `  ${r.id}: ${describePublish(r.publish!)}`);
   const targeted = report.results.filter((r) => r.outcome !== 'skipped').length + report.not_started.length;
   const delivered = report.results.filter((r) => r.outcome === 'delivered').length;
   const failed = report.results.filter((r) => r.outcome === 'failed');
@@ -112,8 +111,9 @@ export function renderRunSummary(report: RunReport, s: Style): string[] {
   const skipped = report.results.filter((r) => r.outcome === 'skipped');
   const lines = [
     '',
-    `${report.command} ${report.cut.id}  ${report.package.file}  sha256 ${report.package.sha256.slice(0, 16)}…`,
-    ...table(['difusor', 'outcome', 'error', 'seconds', 'attempts', 'rate', 'site'], rows),
+    `${report.command} ${report.cut.id}${report.drill ? ' (drill)' : ''}  ${report.package.file}  sha256 ${report.package.sha256.slice(0, 16)}…`,
+    ...table(['difusor', 'outcome', 'error', 'seconds', 'attempts', 'rate'], rows),
+    ...(releases.length ? ['site releases:', ...releases] : []),
     '',
     `delivered ${delivered}/${targeted}` +
       (failed.length ? s.bad(`, failed ${failed.length} (${[...byCode].map(([code, ids]) => `${code}: ${ids.join(', ')}`).join('; ')})`) : '') +
@@ -129,13 +129,14 @@ export function renderRunSummary(report: RunReport, s: Style): string[] {
   for (const line of report.not_pushed ?? []) lines.push(s.bad(`not pushed: ${line}`));
   if (report.interrupted) lines.push(s.warn('interrupted: no new upload was started after the signal'));
   else lines.push(...followUpCommands(report));
-  return lines;
+  if (report.drill) lines.push('a drill (simulacro): journaled as one, its MANIFEST.json says "drill": true');
+  return fitLines(lines);
 }
 
 export function renderDryRun(plan: DryRunPlan): string[] {
   return [
     `dry run: nothing is built, sent or recorded`,
-    `cut      ${plan.cut.id} (${plan.cut.time})`,
+    `cut      ${plan.cut.id} (${plan.cut.time})${plan.drill ? ', a drill' : ''}`,
     `source   ${plan.source.dir} (${plural(plan.source.files, 'file')})`,
     `package  ${plan.package.file}`,
     `targets  ${plan.targets.length ? plan.targets.join(', ') : '(none)'}`,
@@ -156,23 +157,26 @@ export function renderStatus(report: StatusReport, s: Style, timeZone: string, s
     d.last_delivered_cut ?? '-',
     // While a notice is up, it is what the public reads, whatever release the last results left.
     d.notice ? s.warn(`${d.notice.release} (notice)`) : (d.current_release ?? '-'),
-    d.blocked_reason !== null
-      ? `${d.blocked_reason}${d.blocked_since ? ` (since ${formatLocalTime(d.blocked_since, timeZone)})` : ''}`
-      : unresolvedError(d)
-        ? `${d.last_error!.code} at cut ${d.last_error!.cut}`
-        : '',
     lastAuditCell(d.last_audit, s),
   ]);
+  // Why each is blocked, or its last error, under the table: as a column they made rows 140 wide.
+  const why = report.difusores.flatMap((d) => {
+    if (d.blocked_reason !== null) {
+      return [`${d.id}: blocked${d.blocked_since ? ` since ${formatLocalTime(d.blocked_since, timeZone)}` : ''} (${d.blocked_reason})`];
+    }
+    return unresolvedError(d) ? [`${d.id}: last error ${d.last_error!.code} at cut ${d.last_error!.cut}`] : [];
+  });
   const age = report.latest_cut_age_seconds;
   const latest =
     report.latest_cut === null
       ? '(none yet)'
       : `${report.latest_cut}${report.latest_cut_time ? ` (${report.latest_cut_time}${age === null ? '' : `, ${formatAge(age)} ago`})` : ''}`;
-  return [
+  return fitLines([
     `state dir: ${stateDir}`,
     `latest cut: ${latest}`,
     ...report.withdrawn_cuts.map((w) => `withdrawn cut: ${w.cut} at ${formatLocalTime(w.at, timeZone)} (${w.reason})`),
-    ...table(['difusor', 'state', 'misses', 'last delivered', 'current', 'blocked reason / last error', 'last audit'], rows),
+    ...table(['difusor', 'state', 'misses', 'last delivered', 'current', 'last audit'], rows),
+    ...(why.length ? ['', ...why] : []),
     ...report.difusores
       .filter((d) => d.notice !== null)
       .map(
@@ -180,7 +184,7 @@ export function renderStatus(report: StatusReport, s: Style, timeZone: string, s
           `notice on ${d.id} since ${formatLocalTime(d.notice!.since, timeZone)} (${d.notice!.release}): ` +
           (d.state === 'blocked' ? 'the public sees the notice, not results' : 'unblocked; the next delivery puts results back'),
       ),
-  ];
+  ]);
 }
 
 export function renderRetraction(r: Retraction): string[] {
@@ -207,15 +211,58 @@ function lastAuditCell(a: StatusReport['difusores'][number]['last_audit'] | unde
   return s.bad(`${a.outcome}: serves ${a.served_cut ?? 'no cut'} (expected ${a.expected_cut ?? '-'})`);
 }
 
+/** `block` and `unblock`: the change, then everything the follow-up did (notice, notifications, public list). */
 export function renderBlockChange(change: BlockChange): string[] {
+  const lines: string[] = [];
   if (change.action === 'block') {
-    return [`blocked ${change.id}: ${change.reason}${change.wasBlocked ? ' (it was already blocked; reason updated)' : ''}`];
+    lines.push(`blocked ${change.id}${change.wasBlocked ? ' (it was already blocked; reasons updated)' : ''}: skipped by every cut and push until \`prep-push unblock ${change.id}\``);
+    lines.push(`  reason (internal: ledger, report, the institute's e-mail): ${change.reason}`);
+    if (change.publicReason) {
+      lines.push(`  public reason (on the notice${change.publicReason.isDefault ? ', the default; set it with --public-reason' : ''}): ${change.publicReason.text}`);
+    }
+  } else if (change.wasBlocked) {
+    lines.push(`unblocked ${change.id}; miss count ${change.previousMisses} → 0`);
+    lines.push(`  results again from the next cut (they replace its notice); to send the latest cut now: prep-push push --only ${change.id}`);
+  } else {
+    lines.push(`${change.id} was not blocked; miss count ${change.previousMisses} → 0`);
   }
-  return [
-    change.wasBlocked
-      ? `unblocked ${change.id}; miss count ${change.previousMisses} → 0. Re-push the latest cut with: prep-push push --only ${change.id}`
-      : `${change.id} was not blocked; miss count ${change.previousMisses} → 0`,
-  ];
+  const f = change.follow_up;
+  if (f !== undefined) {
+    if (change.action === 'block') lines.push(`  notice: ${noticeLine(change.id, f)}`);
+    lines.push(`  ${notificationsLine(f, change.channels ?? [])}`);
+    lines.push(`  ${publicListLine(f)}`);
+  }
+  return fitLines(lines);
+}
+
+function noticeLine(id: string, f: FollowUpReport): string {
+  if (f.notices.placed.includes(id)) return `placed on ${id}'s portal: it shows the notice instead of results`;
+  const failed = f.notices.failed.find((x) => x.id === id);
+  if (failed) return `NOT placed yet (${failed.error}); the next cut or push tries again`;
+  if (f.notices.waiting.includes(id)) return 'waiting: placed by the next cut or push';
+  return 'already in place (or the difusor is disabled): nothing to do';
+}
+
+const CHANNEL_WORDS: Record<string, string> = { email: 'e-mail', webhook: 'webhook', command: 'command' };
+
+function notificationsLine(f: FollowUpReport, channels: readonly string[]): string {
+  if (channels.length === 0) return 'notifications: none, the registry has no notify';
+  const n = f.notifications;
+  const failed = n.failed.length ? `, ${n.failed.length} failed` : '';
+  const pending = n.pending ? `, ${n.pending} pending (retried by the next run)` : '';
+  return `notifications (${channels.map((c) => CHANNEL_WORDS[c] ?? c).join(', ')}): ${n.queued} queued, ${n.sent} sent${failed}${pending}`;
+}
+
+function publicListLine(f: FollowUpReport): string {
+  const list = f.public_list;
+  if (list === null) return 'public list: none, the registry has no public_list';
+  if (list.error !== null) return `public list: NOT written (${list.error})`;
+  return list.written ? `public list: rewritten in ${list.dir}` : `public list: unchanged in ${list.dir}`;
+}
+
+/** A cell cut to `width` columns with "…" (the full text is in `status --json`). */
+function abbreviate(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
 
 /** Under `status`: notifications not sent yet and notices not in place, or nothing when all is done. */
@@ -229,7 +276,7 @@ export function renderPendingFollowUps(report: Pick<StatusReport, 'pending_notif
       p.cut ?? '-',
       p.channel,
       p.status === 'in_doubt' ? 'in doubt (run killed while sending; not resent)' : p.status,
-      p.last_error ?? '',
+      abbreviate(p.last_error ?? '', 40),
     ]);
     lines.push(...table(['event', 'difusor', 'cut', 'channel', 'status', 'last error'], rows));
   }
@@ -237,7 +284,7 @@ export function renderPendingFollowUps(report: Pick<StatusReport, 'pending_notif
   return lines;
 }
 
-/** One line after a run's summary: what was notified, which notices were placed, the public list. */
+/** After a run's summary: what was notified, which notices were placed, the public list. */
 export function renderFollowUp(f: FollowUpReport | undefined): string[] {
   if (f === undefined) return [];
   const parts: string[] = [];
@@ -248,7 +295,7 @@ export function renderFollowUp(f: FollowUpReport | undefined): string[] {
   if (f.notices.placed.length) parts.push(`notice placed on ${f.notices.placed.join(', ')}`);
   if (f.notices.failed.length) parts.push(`notice NOT placed on ${f.notices.failed.map((x) => x.id).join(', ')} (retried next run)`);
   if (f.public_list?.written) parts.push(`public list updated in ${f.public_list.dir}`);
-  return parts.length ? [parts.join('; ')] : [];
+  return parts.length ? fitLines([parts.join('; ')]) : [];
 }
 
 /**
@@ -260,19 +307,20 @@ export function renderFollowUp(f: FollowUpReport | undefined): string[] {
 export function followUpCommands(report: Pick<RunReport, 'cut' | 'results' | 'newly_blocked'>): string[] {
   const failed = report.results.filter((r) => r.outcome === 'failed');
   const blocked = new Set(report.newly_blocked);
+  // Each command alone on its line, indented under what it is for: copied whole, never wrapped.
   const lines: string[] = [];
   for (const id of report.newly_blocked) {
-    lines.push(`once ${id} is fixed: prep-push unblock ${id} && prep-push push --only ${id}`);
+    lines.push(`once ${id} is fixed, unblock it and send it the newest cut:`, `  prep-push unblock ${id}`, `  prep-push push --only ${id}`);
   }
   const rollback = failed.filter((r) => r.error?.code === 'ROLLBACK_REFUSED' && !blocked.has(r.id)).map((r) => r.id);
   if (rollback.length) {
-    lines.push(`to move ${rollback.join(', ')} back to ${report.cut.id} anyway: prep-push push --cut ${report.cut.id} --only ${rollback.join(',')} --allow-rollback`);
+    lines.push(`to move ${rollback.join(', ')} back to ${report.cut.id} anyway:`, `  prep-push push --cut ${report.cut.id} --only ${rollback.join(',')} --allow-rollback`);
   }
   const again = failed
     .filter((r) => !blocked.has(r.id) && r.error?.code !== 'ROLLBACK_REFUSED' && r.error?.code !== 'HOST_KEY_MISMATCH')
     .map((r) => r.id);
   if (again.length) {
-    lines.push(`re-push by hand once fixed: prep-push push --cut ${report.cut.id} --only ${again.join(',')}`);
+    lines.push('re-push by hand once fixed:', `  prep-push push --cut ${report.cut.id} --only ${again.join(',')}`);
   }
   return lines;
 }

@@ -9,6 +9,8 @@ export interface Cut {
   time: string;
   /** Milliseconds since the epoch; used for fixed mtimes inside the package. */
   epochMs: number;
+  /** `cut --drill`: a drill (simulacro); its MANIFEST.json says `"drill": true`. Absent: an election cut. */
+  drill?: boolean;
 }
 
 const CUT_ID_PATTERN = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})$/;

@@ -72,13 +72,14 @@ export async function followUpRun(input: FollowUpInput, deps: FollowUpDeps): Pro
   };
 
   await step('queueing notifications', async () => {
-    const notifications = [...notificationsOfEvents(registry, input.before, input.runEvents), ...(input.extra ?? [])];
+    const notifications = [...notificationsOfEvents(registry, input.before, input.runEvents, events), ...(input.extra ?? [])];
     report.notifications.queued += await queueNotifications(registry, events, notifications, record, deps.clock);
   });
 
   await step('public list', async () => {
     report.public_list = await syncPublicList(registry, deriveLedgerState(events), at());
     if (report.public_list?.error) warnings.push(report.public_list.error);
+    warnings.push(...(report.public_list?.warnings ?? []));
   });
 
   await step('notices', async () => {

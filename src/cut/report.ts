@@ -32,6 +32,8 @@ export interface ReportResult {
 export interface RunReport {
   command: 'cut' | 'push';
   cut: { id: string; time: string };
+  /** `--drill`: a drill (simulacro); a cut run journaled its cut with `drill: true`. */
+  drill?: boolean;
   package: { file: string; sha256: string; bytes: number };
   results: ReportResult[];
   newly_blocked: string[];

@@ -38,6 +38,7 @@ import type { ReportResult, RunReport } from './report.js';
 import { packageStoreDir, stateDirExists } from '../core/state-dir.js';
 import { writeRunReport } from './report.js';
 import { checkCutTime } from './time-guard.js';
+import { checkPublicationWindow } from './publication-window.js';
 import type { NoticePublisher } from '../notice/release.js';
 import type { NotifyChannel } from '../notify/channel.js';
 import type { FollowUpReport } from './follow-up.js';
@@ -75,6 +76,8 @@ export interface CutRequest {
   allowFuture?: boolean;
   /** Accept a cut older than the newest one in the ledger (LATEST keeps naming the newest). */
   allowOlder?: boolean;
+  /** `--drill`: a drill (simulacro), allowed before `publication.from`, recorded and marked as one. */
+  drill?: boolean;
 }
 
 export interface PushRequest {
@@ -87,11 +90,15 @@ export interface PushRequest {
   failed?: boolean;
   /** Site mode: let `current` move back to this older cut (`--allow-rollback`). */
   allowRollback?: boolean;
+  /** `--drill`: a drill (simulacro), allowed before `publication.from`. */
+  drill?: boolean;
 }
 
 export interface DryRunPlan {
   dry_run: true;
   cut: { id: string; time: string };
+  /** `--drill`: the cut would be recorded as a drill. */
+  drill: boolean;
   /** The source folder as the build would read it (scanned, not read). */
   source: { dir: string; files: number };
   package: { file: string };
@@ -108,6 +115,7 @@ export async function planCut(request: CutRequest, clock: Clock = systemClock): 
   const { events } = await readJournal(request.stateDir);
   const ledger = deriveLedgerState(events);
   checkCutTime(cutTimeCheck(request, clock), ledger);
+  checkPublicationWindow(windowCheck(request.registry, 'cut', request.drill, clock));
   const { scanSource } = await import('../package/source-scan.js');
   const { packageFileName } = await import('../package/build-package.js');
   const { fileCount } = scanSource(request.sourceDir);
@@ -115,6 +123,7 @@ export async function planCut(request: CutRequest, clock: Clock = systemClock): 
   return {
     dry_run: true,
     cut: { id: request.cut.id, time: request.cut.time },
+    drill: Boolean(request.drill),
     source: { dir: request.sourceDir, files: fileCount },
     package: { file: packageFileName(request.registry.package.name, request.cut.id, request.registry.package.format) },
     targets: plan.targets.map((d) => d.id),
@@ -125,6 +134,9 @@ export async function planCut(request: CutRequest, clock: Clock = systemClock): 
 export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunReport> {
   // A typo in --only is a usage error before anything is locked, built or sent.
   if (request.only) assertKnownIds(request.only, request.registry.difusores, '--only');
+  // Before the publication window opens, nothing is published unless it is a drill.
+  const late = checkPublicationWindow(windowCheck(request.registry, 'cut', request.drill, deps.clock));
+  if (late !== null) deps.onProgress?.({ type: 'warning', message: late });
   const lock = await acquireLock(request.stateDir, { command: 'cut', timeZone: request.registry.timezone });
   try {
     // Read once, under the lock: nothing else writes it until the run journals its outcomes.
@@ -135,7 +147,7 @@ export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunRep
     const { packageSigningOptions } = await import('../signing/load-signing-key.js');
     const pkg = await buildPackage({
       sourceDir: request.sourceDir,
-      cut: request.cut,
+      cut: request.drill ? { ...request.cut, drill: true } : request.cut,
       institute: request.registry.institute,
       nameTemplate: request.registry.package.name,
       format: request.registry.package.format,
@@ -143,12 +155,24 @@ export async function runCut(request: CutRequest, deps: RunDeps): Promise<RunRep
       ...(await packageSigningOptions(request.registry, deps.env)),
     });
     return await deliverAndRecord(
-      { kind: CUT_RUN, registry: request.registry, stateDir: request.stateDir, journalRead, pkg, selection: { only: request.only, allowOlder: request.allowOlder } },
+      {
+        kind: CUT_RUN,
+        registry: request.registry,
+        stateDir: request.stateDir,
+        journalRead,
+        pkg,
+        drill: Boolean(request.drill),
+        selection: { only: request.only, allowOlder: request.allowOlder },
+      },
       deps,
     );
   } finally {
     await lock.release();
   }
+}
+
+function windowCheck(registry: Registry, command: 'cut' | 'push', drill: boolean | undefined, clock: Clock) {
+  return { publication: registry.publication, nowMs: clock.now(), timeZone: registry.timezone, command, drill: Boolean(drill) };
 }
 
 function cutTimeCheck(request: CutRequest, clock: Clock) {
@@ -164,6 +188,7 @@ function cutTimeCheck(request: CutRequest, clock: Clock) {
 
 export async function runPush(request: PushRequest, deps: RunDeps): Promise<RunReport> {
   if (request.only) assertKnownIds(request.only, request.registry.difusores, '--only');
+  checkPublicationWindow(windowCheck(request.registry, 'push', request.drill, deps.clock));
   // Nothing was ever built here: say so without creating an empty state dir.
   if (!(await stateDirExists(request.stateDir))) {
     throw new PrepPushError('usage', `no package has been built yet: the state dir ${request.stateDir} does not exist`, {
@@ -184,6 +209,7 @@ export async function runPush(request: PushRequest, deps: RunDeps): Promise<RunR
         stateDir: request.stateDir,
         journalRead,
         pkg,
+        drill: Boolean(request.drill),
         selection: { only: request.only, missingCut: request.failed ? pkg.cutId : undefined, allowRollback: request.allowRollback },
       },
       deps,
@@ -246,6 +272,8 @@ interface RunInput {
   /** The journal as read under the lock. */
   journalRead: JournalContents;
   pkg: BuiltPackage;
+  /** `--drill`: a cut run journals its cut as a drill; the report says so. */
+  drill: boolean;
   selection: { only?: string[]; missingCut?: string; allowRollback?: boolean; allowOlder?: boolean };
 }
 
@@ -274,7 +302,7 @@ async function deliverAndRecord(run: RunInput, deps: RunDeps): Promise<RunReport
   try {
     const plan = await planRun(run, recorder);
     if (plan.targets.length === 0 && run.kind.stopsWhenNobodyIsTargeted) {
-      return nothingToPush(run.pkg, plan.refused, plan.skipped, startedAt);
+      return { ...nothingToPush(run.pkg, plan.refused, plan.skipped, startedAt), drill: run.drill };
     }
     deps.onProgress?.({ type: 'package', pkg: run.pkg });
     deps.onProgress?.({ type: 'plan', targets: plan.targets.map((d) => d.id), skipped: plan.skipped });
@@ -348,7 +376,15 @@ async function signedWithdrawnList(registry: Registry, ledger: LedgerState, env:
 async function recordSkips(run: RunInput, plan: RunPlan, recorder: LedgerRecorder, deps: RunDeps): Promise<ReportResult[]> {
   const { pkg } = run;
   if (run.kind.recordsCut) {
-    await recorder.record({ type: 'cut', at: isoAt(deps.clock), cut: pkg.cutId, cutTime: pkg.cutTime, package: pkg.fileName, sha256: pkg.sha256 });
+    await recorder.record({
+      type: 'cut',
+      at: isoAt(deps.clock),
+      cut: pkg.cutId,
+      cutTime: pkg.cutTime,
+      package: pkg.fileName,
+      sha256: pkg.sha256,
+      ...(run.drill ? { drill: true } : {}),
+    });
   }
   const results: ReportResult[] = [];
   for (const skip of plan.skipped) {
@@ -442,6 +478,7 @@ async function reportRun(
   const report: RunReport = {
     command: run.kind.command,
     cut: { id: pkg.cutId, time: pkg.cutTime },
+    drill: run.drill,
     package: { file: pkg.fileName, sha256: pkg.sha256, bytes: pkg.bytes },
     results,
     newly_blocked: recorder.newlyBlocked,

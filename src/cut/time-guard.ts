@@ -18,7 +18,7 @@ export interface CutTimeCheck {
 }
 
 /** How far apart two instants are, in the largest unit that reads well. */
-function describeGap(ms: number): string {
+export function describeGap(ms: number): string {
   const minutes = Math.round(ms / 60000);
   if (minutes < 120) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
   const hours = Math.round(minutes / 60);

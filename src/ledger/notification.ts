@@ -24,4 +24,21 @@ export interface Notification {
   message: string;
   /** For `missed`: the failure code (CONNECT_TIMEOUT...); for `audit_failed`: the audit outcome (stale...). */
   code?: string;
+  /** For `missed`: this miss reached the limit and the same run blocked the difusor (no "will be blocked" warning). */
+  caused_block?: boolean;
+  /** For `blocked`: the cuts it missed before the block, each with its failure code (or audit outcome). */
+  missed_cuts?: MissedCut[];
+  /** For `blocked`: who blocked it. */
+  blocked_by?: 'auto' | 'manual';
+  /** For `blocked`: the ledger's reason (`auto: missed N consecutive cuts`, or the operator's note: internal, never public). */
+  reason?: string;
+  /** For `blocked`: what the notice on its portal tells the public (absent: the default for its cause). */
+  public_reason?: string;
+}
+
+/** A cut a difusor missed: the delivery's failure code, or the outcome of an audit that counted as a miss. */
+export interface MissedCut {
+  cut: string;
+  code: string;
+  audit?: boolean;
 }

@@ -65,7 +65,16 @@ export type LedgerEvent =
       /** Site mode: the release published and where `current` was left (absent: package only). */
       publish?: PublishSummary | null;
     }
-  | { type: 'block'; at: string; id: string; reason: string; by: 'auto' | 'manual' }
+  | {
+      type: 'block';
+      at: string;
+      id: string;
+      /** Internal: the ledger, the report and the institute's e-mail; never the public notice. */
+      reason: string;
+      by: 'auto' | 'manual';
+      /** `block --public-reason`: what the notice tells the public (absent: a Spanish default per cause). */
+      publicReason?: string;
+    }
   | { type: 'unblock'; at: string; id: string }
   // The notifications outbox (src/notify): `key` is `event:difusor:cut`, unique per notification.
   // queued → attempt → sent | failed; an attempt with no result (a killed run) is in doubt and is

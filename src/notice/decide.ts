@@ -7,7 +7,12 @@ export interface NoticeDue {
   difusor: Difusor;
   /** When the block that asks for it was recorded (ISO 8601). */
   since: string;
+  /** The ledger's reason (internal: never shown to the public). */
   reason: string;
+  /** Who blocked it: the public reason's default depends on it. */
+  by: 'auto' | 'manual';
+  /** `block --public-reason`; null: the default for its cause. */
+  publicReason: string | null;
   /** Failed placements since that block (for messages). */
   failures: number;
 }
@@ -15,6 +20,8 @@ export interface NoticeDue {
 interface BlockView {
   since: string;
   reason: string;
+  by: 'auto' | 'manual';
+  publicReason: string | null;
   placed: boolean;
   failures: number;
 }
@@ -25,9 +32,10 @@ export function noticeViews(events: readonly LedgerEvent[]): Map<string, BlockVi
   for (const event of events) {
     if (event.type === 'block') {
       const current = views.get(event.id);
-      // A second block while blocked only updates the reason; a notice already placed stays placed.
-      if (current) current.reason = event.reason;
-      else views.set(event.id, { since: event.at, reason: event.reason, placed: false, failures: 0 });
+      // A second block while blocked only updates the reasons; a notice already placed stays placed.
+      const publicReason = event.publicReason ?? null;
+      if (current) Object.assign(current, { reason: event.reason, by: event.by, publicReason });
+      else views.set(event.id, { since: event.at, reason: event.reason, by: event.by, publicReason, placed: false, failures: 0 });
     } else if (event.type === 'unblock') {
       views.delete(event.id);
     } else if (event.type === 'notice_placed') {
@@ -47,6 +55,6 @@ export function noticesDue(difusores: readonly Difusor[], events: readonly Ledge
   return difusores.flatMap((difusor) => {
     const view = views.get(difusor.id);
     if (!difusor.enabled || view === undefined || view.placed) return [];
-    return [{ difusor, since: view.since, reason: view.reason, failures: view.failures }];
+    return [{ difusor, since: view.since, reason: view.reason, by: view.by, publicReason: view.publicReason, failures: view.failures }];
   });
 }

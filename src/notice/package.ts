@@ -1,5 +1,5 @@
 // The notice as a signed package, for difusores whose kit's prep-apply applies packages: a small
-// tar.gz holding index.html, the notice's MANIFEST.json and MANIFEST.json.sig, with its .sha256
+// tar.gz holding index.html, json/main.json, the notice's MANIFEST.json and MANIFEST.json.sig, with its .sha256
 // and .sig, written beside the notice's folder in the state dir.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -33,6 +33,12 @@ export function noticePackageDir(release: NoticeRelease): string {
   return `${release.sourceDir}.package`;
 }
 
+/** `a/b/c.json` → `['a', 'a/b']`. */
+function parentFolders(file: string): string[] {
+  const parts = file.split('/').slice(0, -1);
+  return parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
 /**
  * Builds the notice package of `release` afresh. The manifest inside is the notice's MANIFEST.json
  * byte for byte (its cut id is the one in the name, and it carries the `notice` marker), signed
@@ -51,11 +57,16 @@ export function buildNoticePackage(release: NoticeRelease, nameTemplate: string,
     { path: MANIFEST_SIGNATURE_NAME, data: Buffer.from(signBytes(signer, manifest)) },
   ];
   const fixed = fixedTarFields({ id: cut.id, time: cut.time, epochMs: Date.parse(cut.time) });
-  const tar = entries.flatMap((e) => [
-    encodeTarHeader({ ...fixed, path: e.path, type: 'file', size: e.data.length, mode: 0o644 }),
-    e.data,
-    Buffer.alloc(tarPadding(e.data.length)),
-  ]);
+  // Folders first (json/ for json/main.json), 0755 like a cut's, so no umask decides them.
+  const folders = [...new Set(entries.flatMap((e) => parentFolders(e.path)))].sort();
+  const tar = [
+    ...folders.map((folder) => encodeTarHeader({ ...fixed, path: `${folder}/`, type: 'directory', size: 0, mode: 0o755 })),
+    ...entries.flatMap((e) => [
+      encodeTarHeader({ ...fixed, path: e.path, type: 'file', size: e.data.length, mode: 0o644 }),
+      e.data,
+      Buffer.alloc(tarPadding(e.data.length)),
+    ]),
+  ];
   const archive = gzipSync(Buffer.concat([...tar, TAR_END]));
   const sha256 = createHash('sha256').update(archive).digest('hex');
 

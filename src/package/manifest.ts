@@ -12,6 +12,8 @@ export function renderManifest(cut: Cut, institute: string, files: readonly Mani
   const manifest = {
     cut: { id: cut.id, time: cut.time },
     institute,
+    // A drill's package says so itself, wherever it ends up (`cut --drill`).
+    ...(cut.drill ? { drill: true } : {}),
     // Already in key order (path, size, sha256); copying 20,000 objects would only cost memory.
     files,
   };

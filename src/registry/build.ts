@@ -36,6 +36,16 @@ export function addPeopleAndPublic(registry: Registry, data: RegistryFile, notic
     if (n.command !== undefined) registry.notify.command = [...n.command];
   }
   if (data.public_list !== undefined) registry.publicList = { dir: resolve(registryDir, data.public_list.dir) };
+  if (data.public_list?.url !== undefined) registry.publicList!.url = data.public_list.url;
+  if (data.public_list?.blocked !== undefined) registry.publicList!.blocked = data.public_list.blocked;
+  data.difusores.forEach((entry, index) => {
+    const logo = entry.logo ?? defaults.logo;
+    if (logo !== undefined) registry.difusores[index].logo = resolve(registryDir, logo);
+  });
+  if (data.timezone_label !== undefined) registry.timezoneLabel = data.timezone_label;
+  if (data.institute_url !== undefined) registry.instituteUrl = data.institute_url;
+  if (data.contact !== undefined) registry.contact = { ...data.contact };
+  if (data.publication !== undefined) registry.publication = { ...data.publication };
   if (data.notice !== undefined && noticeHtml !== undefined) {
     registry.notice = { template: resolve(registryDir, data.notice.template), html: noticeHtml };
   }

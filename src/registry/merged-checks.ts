@@ -13,6 +13,7 @@ import { unknownPlaceholders, NOTICE_PLACEHOLDERS } from './notice-placeholders.
 import { ProblemList } from './problems.js';
 import { isMapping, valueAt } from './schema-issues.js';
 import { hostKeyEntries } from './build.js';
+import { readLogo } from './logo.js';
 
 export interface DifusorContext {
   source: RegistrySource;
@@ -93,6 +94,13 @@ export async function checkMergedDifusor(ctx: DifusorContext, index: number, ent
     await checkPrivateKey(ctx, resolve(ctx.registryDir, keyPath), privateKey, passphraseEnv, report);
   } else if (!privateKey && passphraseEnv?.valid) {
     report('private_key_passphrase_env', passphraseEnv, 'names a key passphrase, but this difusor has no private_key; add private_key or remove this field');
+  }
+
+  const logo = field('logo');
+  const logoPath = validString(logo);
+  if (logo && logoPath !== undefined) {
+    const verdict = await readLogo(resolve(ctx.registryDir, logoPath));
+    if (!verdict.ok) report('logo', logo, `logo ${verdict.problem}`);
   }
 
   if (!privateKey && !passwordEnv && !ctx.env.SSH_AUTH_SOCK) {

@@ -2,7 +2,9 @@
 // by src/notice/template.ts.
 
 /** What a template may use; anything else in `{{...}}` is refused when the registry is validated. */
-export const NOTICE_PLACEHOLDERS = ['institute', 'institute_short', 'difusor', 'difusor_id', 'url', 'since', 'reason', 'cut'] as const;
+// `reason` is the public reason (never the internal one), without its final full stop; `aviso` the
+// whole notice in one paragraph (as json/main.json carries it); the two URLs are empty when not set.
+export const NOTICE_PLACEHOLDERS = ['institute', 'institute_short', 'difusor', 'difusor_id', 'url', 'since', 'reason', 'cut', 'institute_url', 'list_url', 'aviso'] as const;
 export type NoticePlaceholder = (typeof NOTICE_PLACEHOLDERS)[number];
 export type NoticeValues = Record<NoticePlaceholder, string>;
 

@@ -16,6 +16,8 @@ export const DEFAULT_PUSH = { concurrency: 16, connect_timeout_s: 15, transfer_t
 export const DEFAULT_REQUIREMENTS = { min_free_gb: 20, min_upload_mb_s: 40, probe_mb: 64 } as const;
 export const DELIVERY_MODES = ['package', 'site', 'both'] as const;
 export const DEFAULT_PUBLISH = { keep_releases: 0 } as const;
+/** `public_list.blocked`: a blocked difusor listed as suspended (default), or left out of the list. */
+export const PUBLIC_LIST_BLOCKED = ['suspend', 'remove'] as const;
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -96,6 +98,18 @@ export const EXPECTED: Record<string, string> = {
   'difusor.delivery': 'package, site or both',
   publish: 'a mapping with keep_releases',
   'publish.keep_releases': 'a whole number of releases to keep on each difusor, 0 for all',
+  timezone_label: 'the zone in Spanish words as people read it, e.g. "hora del centro de México" (the offset is added)',
+  institute_url: "the address of the institute's own PREP site, an absolute http(s) URL such as https://prep.iem.example/",
+  contact: "the institute's PREP desk: a mapping with name, email and phone",
+  'contact.name': 'the name of the desk or person, e.g. Mesa del PREP',
+  'contact.email': 'an e-mail address, e.g. mesa-prep@iem.example',
+  'contact.phone': 'a phone number as text, e.g. "+52 443 322 1400"',
+  'public_list.url': 'the address where the list is published, an absolute http(s) URL',
+  'public_list.blocked': 'suspend (a blocked difusor is listed as suspended, without a link) or remove (left out of the list)',
+  publication: 'a mapping with from and until (each optional)',
+  'publication.from': 'an ISO 8601 time with its offset, e.g. 2024-06-02T20:00:00-06:00: before it, cut and push refuse unless --drill',
+  'publication.until': 'an ISO 8601 time with its offset, e.g. 2024-06-03T20:00:00-06:00: after it, a cut warns',
+  'difusor.logo': 'the path of a PNG, JPEG or SVG file of at most 256 KB (relative to the registry file)',
 };
 
 /** The EXPECTED key of a field path: difusores[3].port and defaults.port are both `difusor.port`. */
@@ -232,6 +246,16 @@ export function checkHostKey(value: string, hostPort: string): string | null {
 
 const nonEmpty = withRules(z.string(), [notBlank]);
 
+const ZONED_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** A publication bound: ISO 8601 with its offset (a bare local time would depend on the machine's TZ). */
+export const checkZonedTime: Rule<string> = (v) => {
+  if (!ZONED_TIME.test(v) || Number.isNaN(Date.parse(v))) {
+    return `"${v}" is not an ISO 8601 time with its offset; expected one such as 2024-06-02T20:00:00-06:00`;
+  }
+  return null;
+};
+
 /** A difusor's public address: a web address (checkUrl) of a folder, without query or fragment. */
 export const checkPublicUrl: Rule<string> = (v) => {
   const problem = checkUrl(v);
@@ -278,6 +302,8 @@ const difusorFields = {
   apply_dir: withRules(z.string(), [checkRemoteDir]).optional(),
   apply_keep_releases: z.number().int().safe().min(0).optional(),
   delivery: z.enum(DELIVERY_MODES).optional(),
+  // The official public list (src/public): the difusor's logo, shown as its link (checked in registry/logo.ts).
+  logo: withRules(z.string(), [notBlank, noTilde]).optional(),
 };
 
 export const DIFUSOR_FIELD_NAMES = Object.keys(difusorFields);
@@ -344,7 +370,13 @@ export const registryFileSchema = z.strictObject({
     .default({ ...DEFAULT_REQUIREMENTS }),
   institute_name: nonEmpty.optional(),
   notify: notifySchema.optional(),
-  public_list: z.strictObject({ dir: withRules(z.string(), [notBlank, noTilde]) }).optional(),
+  public_list: z
+    .strictObject({
+      dir: withRules(z.string(), [notBlank, noTilde]),
+      url: withRules(z.string(), [checkUrl]).optional(),
+      blocked: z.enum(PUBLIC_LIST_BLOCKED).optional(),
+    })
+    .optional(),
   notice: z.strictObject({ template: withRules(z.string(), [notBlank, noTilde]) }).optional(),
   audit: z
     .strictObject({
@@ -354,6 +386,28 @@ export const registryFileSchema = z.strictObject({
       timeout_s: z.number().finite().positive().default(DEFAULT_AUDIT.timeout_s),
       concurrency: z.number().int().safe().min(1).max(64).default(DEFAULT_AUDIT.concurrency),
       max_requests: z.number().int().safe().min(1).max(1024).default(DEFAULT_AUDIT.max_requests),
+    })
+    .optional(),
+  // Public texts (src/words, src/notice) and the publication window (src/cut/publication-window.ts).
+  timezone_label: nonEmpty.optional(),
+  institute_url: withRules(z.string(), [checkUrl]).optional(),
+  contact: z
+    .strictObject({
+      name: nonEmpty,
+      email: withRules(z.string(), [checkEmail]).optional(),
+      phone: nonEmpty.optional(),
+    })
+    .optional(),
+  publication: z
+    .strictObject({
+      from: withRules(z.string(), [checkZonedTime]).optional(),
+      until: withRules(z.string(), [checkZonedTime]).optional(),
+    })
+    .superRefine((value, ctx) => {
+      const bothValid = value.from !== undefined && value.until !== undefined && checkZonedTime(value.from) === null && checkZonedTime(value.until) === null;
+      if (bothValid && Date.parse(value.until!) <= Date.parse(value.from!)) {
+        ctx.addIssue({ code: 'custom', path: ['until'], message: `"${value.until}" is not after from (${value.from}); until ends the window that from opens` });
+      }
     })
     .optional(),
 });
@@ -383,6 +437,8 @@ const NESTED_KEYS: Record<string, string[]> = {
   'notify.email': ['smtp', 'from', 'to', 'difusor_contacts'],
   'notify.email.smtp': ['host', 'port', 'tls', 'username', 'password_env'],
   'notify.webhook': ['url'],
-  public_list: ['dir'],
+  public_list: ['dir', 'url', 'blocked'],
+  contact: ['name', 'email', 'phone'],
+  publication: ['from', 'until'],
   notice: ['template'],
 };

@@ -36,6 +36,8 @@ export interface Difusor {
   applyKeepReleases?: number;
   /** What the difusor receives: the package (default), the published site, or both. */
   delivery?: DeliveryMode;
+  /** Absolute path of its logo (PNG, JPEG or SVG, at most 256 KB, checked at validate): its link in the public list. */
+  logo?: string;
 }
 
 export interface Contact {
@@ -152,8 +154,30 @@ export interface Registry {
   instituteName?: string;
   notify?: NotifySettings;
   /** Absolute folder of difusores.json and difusores.html. */
-  publicList?: { dir: string };
+  publicList?: PublicListSettings;
   notice?: NoticeSettings;
   /** Absent in the file: the defaults (see auditSettingsOf in src/audit/settings.ts). */
   audit?: AuditSettings;
+  /** The zone in words for people (`timezone_label`); absent: derived from `timezone` (src/words/time.ts). */
+  timezoneLabel?: string;
+  /** The institute's own PREP site (`institute_url`): the notice links it. */
+  instituteUrl?: string;
+  /** The institute's PREP desk (`contact`): in every e-mail and in the kit's README. */
+  contact?: Contact;
+  /** `publication`: before `from`, cut and push refuse unless --drill; after `until`, a cut warns. */
+  publication?: PublicationWindow;
+}
+
+export interface PublicListSettings {
+  dir: string;
+  /** Where the list is published (`public_list.url`): the notice links it. */
+  url?: string;
+  /** A blocked difusor: listed as suspended (`suspend`, the default) or left out (`remove`). */
+  blocked?: 'suspend' | 'remove';
+}
+
+/** ISO 8601 times with their offsets, as written. */
+export interface PublicationWindow {
+  from?: string;
+  until?: string;
 }

@@ -779,7 +779,7 @@ export function buildIncidentReport(input: ReportInput): IncidentReport {
   return {
     institute: { short: input.institute.short, name: input.institute.name ?? input.institute.short },
     timezone,
-    timezone_words: zoneInWords(timezone, picture?.from ?? input.generatedAtMs, input.timezoneLabel),
+    timezone_words: zoneInWords(picture?.from ?? input.generatedAtMs, { timezone, ...(input.timezoneLabel === undefined ? {} : { timezoneLabel: input.timezoneLabel }) }),
     generated_at: new Date(input.generatedAtMs).toISOString(),
     generated_at_local: formatLocalTime(input.generatedAtMs, timezone),
     period: { from: firstCut ?? null, to: lastCut ?? null, from_time: timeOf(firstCut), to_time: timeOf(lastCut) },

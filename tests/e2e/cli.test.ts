@@ -151,7 +151,10 @@ describe('build, cut, push, status, block, unblock, keyscan', () => {
 
   test('block, then a cut skips it and exits 0; unblock clears it', async () => {
     const blocked = await prepPush(['block', 'radio-uni', '--reason', 'server down for maintenance']);
-    expect([blocked.code, blocked.stdout.trim()]).toEqual([0, 'blocked radio-uni: server down for maintenance']);
+    expect([blocked.code, blocked.stdout.split('\n').slice(0, 2)]).toEqual([
+      0,
+      ['blocked radio-uni: skipped by every cut and push until `prep-push unblock radio-uni`', "  reason (internal: ledger, report, the institute's e-mail): server down for maintenance"],
+    ]);
     const cut = await prepPush(['cut', '--source', 'publicacion', '--cut', '2024-06-02T20:40:00-06:00']);
     expect(cut.code).toBe(0);
     expect(cut.stdout).toMatch(/skipping radio-uni: blocked since .*server down for maintenance/);
@@ -241,15 +244,33 @@ describe('build, cut, push, status, block, unblock, keyscan', () => {
 });
 
 describe('demo', () => {
-  test('runs to completion on its own servers and shows a blocked difusor', async () => {
+  test('without a terminal it runs to its end by itself, shows a blocked difusor, a notice, the list and the report', async () => {
     const run = await runPrepPush(['demo'], { cwd: ws.dir, timeoutMs: 120_000 });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/BLOCKED +tv-norte: auto: missed 3 consecutive cuts/);
     expect(run.stdout).toMatch(/tv-norte +blocked +3/);
     expect(run.stdout).toMatch(/unblocked tv-norte/);
-    // la-voz publishes the site: its web server served each cut's main.json in turn.
-    expect(run.stdout).toMatch(/json\/main\.json now says: corte 20240602_2100/);
-    expect(run.stdout).toMatch(/current -> releases\/20240602_2100/);
+    // la-voz publishes the site: its web server served each cut's main.json in turn, then the notice.
+    expect(run.stdout).toMatch(/json\/main\.json \(http:\/\/127\.0\.0\.1:\d+\/json\/main\.json\) now says: corte 20240602_2100/);
+    expect(run.stdout).toMatch(/^ {2}notice: placed on la-voz's portal/m);
+    expect(run.stdout).toMatch(/la-voz's json\/main\.json now says: the notice, "difusor_valido": false/);
+    // Long lines are wrapped; their phrases are read with the wraps undone.
+    const flat = run.stdout.replace(/\n +/g, ' ');
+    expect(flat).toMatch(/shows the notice too: HTTP 404, "Aviso del IEM: La Voz de Michoacán ya no es un difusor válido del PREP"/);
+    expect(run.stdout).toMatch(/current -> releases\/20240602_2100-aviso/);
+    // The e-mails, the list and the report, and where to open them.
+    expect(flat).toContain('e-mail: [PREP IEM] El difusor TV Norte quedó bloqueado tras el corte de las 20:40 del 2 de junio');
+    expect(run.stdout).toMatch(/the official list of difusores: +http:\/\/127\.0\.0\.1:\d+\/publico\/difusores\.html/);
+    expect(run.stdout).toMatch(/the incident report \(memoria\): +http:\/\/127\.0\.0\.1:\d+\/memoria\.html/);
+    // It says its web servers are closed, and why.
+    expect(flat).toMatch(/The demo's web servers are closed now: it ran without a terminal/);
+    // Every time it prints is the night's (2024), never today's wall clock beside the 2024 cuts.
+    const years = [...run.stdout.matchAll(/\b(\d{4})-\d\d-\d\dT\d\d:\d\d/g)].map((m) => m[1]);
+    expect(years.length).toBeGreaterThan(5);
+    expect(new Set(years)).toEqual(new Set(['2024']));
+    // Within 100 columns, but for a path or address that has no space to break at.
+    const wide = run.stdout.split('\n').filter((line) => line.length > 100 && /\s\S+\s/.test(line.trim()));
+    expect(wide).toEqual([]);
   }, 120_000);
 });

@@ -94,7 +94,7 @@ maybe('an audit failure and a probe failure each notify once on the command chan
   expect(all.map((n) => `${n.event}:${n.difusor.id}:${n.cut}`)).toEqual([`audit_failed:congelado:${CUT_IDS[1]}`]);
   expect(all[0]).toMatchObject({ institute: 'Instituto Electoral de Michoacán', code: 'stale' });
   expect(all[0].message).toContain('su sitio público no muestra el último corte que se le entregó (stale)');
-  expect(all[0].message).toContain(`el sitio muestra el corte ${CUT_IDS[0]} (debía mostrar el corte ${CUT_IDS[1]})`);
+  expect(all[0].message).toContain(`El sitio muestra el corte ${CUT_IDS[0]}, y debía mostrar el corte ${CUT_IDS[1]}.`);
 
   // Cut 3 and a plain audit: still stale, the same outcome: nothing new, although the cut changed.
   await publishCut(2, 'fiel');
@@ -112,7 +112,7 @@ maybe('an audit failure and a probe failure each notify once on the command chan
   expect(JSON.parse(probe.stdout).results[0]).toMatchObject({ id: 'congelado', ok: false });
   all = await sent();
   expect(all.map((n) => `${n.event}:${n.difusor.id}:${n.cut}`)).toEqual([`audit_failed:congelado:${CUT_IDS[1]}`, `probe_failed:congelado:${CUT_IDS[2]}`]);
-  expect(all[1].message).toMatch(/^La prueba del servidor SFTP de Difusor congelado que hizo el Instituto encontró problemas\. Detalle técnico: free space .* below the required 1000000 GB/);
+  expect(all[1].message).toMatch(/^La prueba que hizo el IEM del servidor SFTP del difusor Difusor congelado encontró problemas\. Detalle técnico: free space .* below the required 1000000 GB/);
 
   // The same probe again: the same result, no second notification; a probe is never a miss.
   expect((await prepPush(['probe', 'congelado', '--json'])).code).toBe(1);

@@ -14,15 +14,13 @@ const fx = sshdWithWorkspace({ accounts: [{ id: 'roto' }, { id: 'sitio' }] }, LO
 const cli = (...args: string[]): Promise<CliRun> => runPrepPush(['--config', fx.ws.registryFile, ...args]);
 const rotoDir = (): string => path.join(fx.sshd.accounts.roto.dir, 'prep');
 
-/** The commands printed after a run: `prep-push …` after a colon, `&&`-joined ones in order. */
+/** The commands printed after a run: each `prep-push …` line, in order. */
 function printedCommands(run: CliRun): string[][] {
   return `${run.stdout}\n${run.stderr}`
     .split('\n')
-    .flatMap((line) => {
-      const m = /: (prep-push .*)$/.exec(line.trim());
-      return m ? m[1].split(' && ') : [];
-    })
-    .map((command) => command.trim().split(/\s+/).slice(1));
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('prep-push '))
+    .map((command) => command.split(/\s+/).slice(1));
 }
 
 async function cutAt(minute: string): Promise<CliRun> {

@@ -60,6 +60,7 @@ async function setUp(s: Setup): Promise<{ config: string; dir: string; events: (
   const yaml = [
     'institute: IEM',
     'institute_name: Instituto Electoral de Michoacán',
+    'contact: {name: Mesa del PREP, email: mesa@iem.example, phone: "+52 443 322 1400"}',
     `block_after_misses: ${s.blockAfter}`,
     'package: {name: "PREP_{cut}"}',
     'push: {retries: 0, connect_timeout_s: 3, transfer_timeout_s: 20}',
@@ -106,14 +107,32 @@ test('each event goes out once per channel across repeated runs; e-mail in Spani
   expect(second.stdout).toContain('notifications: 4 sent');
 
   expect(await events()).toEqual(['missed:el-sol:20240602_2000', 'missed:el-sol:20240602_2020', 'blocked:el-sol:20240602_2020']);
-  const mails = (await smtp.messages()).filter((m) => m.text.includes('El Sol de Morelia'));
+  const mails = (await smtp.messages()).filter((m) => m.text.includes('El Sol de Morelia')).map((m) => ({ ...m, text: m.text.replace(/\r\n/g, '\n') }));
   expect(mails.map((m) => m.subject)).toEqual([
-    '[PREP IEM] El Sol de Morelia: no recibió el corte — corte 20240602_2000',
-    '[PREP IEM] El Sol de Morelia: no recibió el corte — corte 20240602_2020',
-    '[PREP IEM] El Sol de Morelia: bloqueado — corte 20240602_2020',
+    '[PREP IEM] El difusor El Sol de Morelia no recibió el corte de las 20:00 del 2 de junio (20240602_2000)',
+    '[PREP IEM] El difusor El Sol de Morelia no recibió el corte de las 20:20 del 2 de junio (20240602_2020)',
+    '[PREP IEM] El difusor El Sol de Morelia quedó bloqueado tras el corte de las 20:20 del 2 de junio (20240602_2020)',
   ]);
   expect(mails[0].rcpt_tos.sort()).toEqual(['ana@elsol.example', 'mesa@iem.example']);
-  expect(mails[0].text).toContain('el servidor rechazó la conexión');
+  expect(mails[0].text).toContain('el servidor rechazó la conexión: ningún servicio escucha en el puerto (código CONNECT_REFUSED)');
+  expect(mails[0].text).toContain('Qué hacer: Revise que el servicio SFTP esté encendido');
+  // The first miss warns of the block; the miss that blocked it in the same run does not: the blocked e-mail says it.
+  expect(mails[0].text).toContain('Si la falla sigue hasta sumar 2 cortes seguidos sin recibir, el difusor quedará bloqueado.');
+  expect(mails[1].text).not.toContain('Si la falla sigue');
+  expect(mails[1].text).toContain('con este llegó al límite y quedó bloqueado');
+  expect(mails[2].text).toContain('Qué pasó: El difusor El Sol de Morelia quedó bloqueado: no recibió 2 cortes seguidos.');
+  expect(mails[2].text).toContain(
+    'Cortes que no recibió:\n' +
+      '  - las 20:00 del 2 de junio de 2024 (20240602_2000): el servidor rechazó la conexión: ningún servicio escucha en el puerto (código CONNECT_REFUSED)\n' +
+      '  - las 20:20 del 2 de junio de 2024 (20240602_2020): el servidor rechazó la conexión: ningún servicio escucha en el puerto (código CONNECT_REFUSED)\n',
+  );
+  for (const mail of mails) {
+    // One register (usted), the institute's desk in every e-mail, times with the zone in words.
+    expect(mail.text).not.toMatch(/\b(revisen|corrijan|comuníquense|verifiquen|modifiquen|avisen)\b/i);
+    expect(mail.text).toContain('Mesa del PREP del IEM: Mesa del PREP, +52 443 322 1400, mesa@iem.example');
+    expect(mail.text).toMatch(/\(hora del centro de México, UTC−06:00\)/);
+    expect(mail.text).not.toContain('America/Mexico_City');
+  }
 
   const list = JSON.parse(await readFile(path.join(dir, 'publico', 'difusores.json'), 'utf8'));
   expect(list.difusores.map((d: { id: string; state: string }) => `${d.id}:${d.state}`)).toEqual(['good:active', 'el-sol:blocked']);
@@ -125,6 +144,27 @@ test('each event goes out once per channel across repeated runs; e-mail in Spani
   expect((await runPrepPush(['--config', config, 'unblock', 'el-sol'])).code).toBe(0);
   expect((await runPrepPush(['--config', config, 'unblock', 'el-sol'])).code).toBe(0);
   expect((await events()).filter((e) => e.startsWith('unblocked'))).toEqual(['unblocked:el-sol:20240602_2020']);
+
+  // A manual block says everything it did; the desk's e-mail has the internal reason, the public one apart.
+  // (After the next cut: a block for a cut already notified is not notified again, once per channel.)
+  expect((await cutAt(config, '2024-06-02T20:40:00-06:00')).code).toBe(1);
+  const blocked = await runPrepPush([
+    '--config', config, 'block', 'el-sol', '--reason', 'server down for maintenance, called 21:05.', '--public-reason', 'Su sitio dejó de cumplir la convocatoria.',
+  ]);
+  expect(blocked.code).toBe(0);
+  const said = blocked.stdout.replace(/\s+/g, ' ');
+  expect(said).toContain('blocked el-sol: skipped by every cut and push until `prep-push unblock el-sol`');
+  expect(said).toContain("reason (internal: ledger, report, the institute's e-mail): server down for maintenance, called 21:05.");
+  expect(said).toContain('public reason (on the notice): Su sitio dejó de cumplir la convocatoria.');
+  expect(said).toMatch(/notice: NOT placed yet \(el-sol takes packages/);
+  expect(said).toContain('notifications (e-mail, command): 2 queued, 2 sent');
+  expect(said).toMatch(/public list: rewritten in \S+publico/);
+  const manual = (await smtp.messages()).map((m) => ({ ...m, text: m.text.replace(/\r\n/g, '\n') })).filter((m) => m.subject.endsWith('quedó bloqueado tras el corte de las 20:40 del 2 de junio (20240602_2040)'));
+  expect(manual).toHaveLength(1);
+  expect(manual[0].text).toContain('Qué pasó: El difusor El Sol de Morelia quedó bloqueado por decisión del IEM. Motivo registrado: server down for maintenance, called 21:05. No recibirá');
+  expect(manual[0].text).toContain('Motivo que el aviso en su portal muestra al público: «Su sitio dejó de cumplir la convocatoria».');
+  const listed = JSON.parse(await readFile(path.join(dir, 'publico', 'difusores.json'), 'utf8'));
+  expect(listed.difusores[1]).toMatchObject({ id: 'el-sol', state: 'blocked', link: null, url: 'https://elsol.example/prep/' });
 }, 240_000);
 
 test('SMTP down and the public list unwritable: the cut completes, exit code unchanged, both reported', async () => {

@@ -225,7 +225,9 @@ describe('help and usage', () => {
   test('required flags are shown as required', async () => {
     expect((await runPrepPush(['cut', '--help'])).stdout).toMatch(/^Usage: prep-push cut --source <dir> \[options\]$/m);
     expect((await runPrepPush(['cut', '--help'])).stdout).toMatch(/--source <dir> +the publication folder \(required\)/);
-    expect((await runPrepPush(['block', '--help'])).stdout).toMatch(/--reason <text> +why, recorded in the ledger \(required\)/);
+    const block = (await runPrepPush(['block', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(block).toMatch(/--reason <text> why, for the institute only: the ledger, the report and the e-mail to the desk; never on the notice \(required\)/);
+    expect(block).toMatch(/--public-reason <text> what the notice on its portal tells the public, in Spanish \(default: that it is no longer a valid difusor/);
   });
 
   test('no arguments: the help on stderr, exit 2, and no "(outputHelp)" line', async () => {

@@ -55,7 +55,7 @@ describe('report', () => {
     ]);
     // The blocked cut in the results' words, with why; a failure in Spanish words, never the English error.
     expect(rows[8].split(',').slice(6, 8)).toEqual(['blocked', '']);
-    expect(rows[5].split(',')[9]).toBe('el servidor rechazó la conexión (nada escucha en el puerto)');
+    expect(rows[5].split(',')[9]).toBe('el servidor rechazó la conexión: ningún servicio escucha en el puerto');
     expect(rows.join('\n')).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
     expect(rows[1].split(',')[8]).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     // Nothing but the report: no temporary file left beside it.
@@ -102,7 +102,7 @@ describe('report', () => {
     expect(grid.match(/<th scope="col"/g)).toHaveLength(1 + 4); // difusor, 4 cuts
     expect(grid.match(/<th scope="row"/g)).toHaveLength(2 + 1); // 2 difusores, the per-cut totals
     expect(page.dom).toContain('<th scope="row">La Voz, "edición" &lt;nocturna&gt; <small>(la-voz)</small></th>');
-    expect(page.dom).toContain('el servidor rechazó la conexión (nada escucha en el puerto)');
+    expect(page.dom).toContain('el servidor rechazó la conexión: ningún servicio escucha en el puerto');
     expect(page.dom).toContain('Todas las horas son en hora del centro de México, UTC−06:00');
     expect(page.dom).not.toContain('America/Mexico_City');
     // la-voz's portal over the night: failing from its first cut, then blocked; an inline SVG, no script.

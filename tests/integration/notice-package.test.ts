@@ -86,10 +86,13 @@ test('blocked kit difusor: notice package applied by prep-apply, not re-sent, th
   expect(applied).toMatchObject({ code: 0, stderr: '' });
   expect(applied.stdout).toMatch(/se aplicó el aviso 20240602_2020-aviso \(paquete completo, 1 archivo\)/);
   expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/20240602_2020-aviso');
-  expect(readdirSync(path.join(dir, 'current')).sort()).toEqual(['MANIFEST.json', 'MANIFEST.json.sig', 'index.html']);
+  expect(readdirSync(path.join(dir, 'current')).sort()).toEqual(['MANIFEST.json', 'MANIFEST.json.sig', 'index.html', 'json']);
   const html = readFileSync(path.join(dir, 'current', 'index.html'), 'utf8');
   expect(html).toContain('lang="es"');
-  expect(html).toContain('no respondió a las llamadas');
+  expect(html).toContain('ya no es un difusor válido');
+  expect(html).not.toContain('no respondió a las llamadas');
+  // Pages that embed the PREP read json/main.json: while blocked it carries the notice in data.
+  expect(JSON.parse(readFileSync(path.join(dir, 'current', 'json', 'main.json'), 'utf8'))).toMatchObject({ difusor_valido: false });
   expect(readFileSync(path.join(dir, 'APPLIED'), 'utf8')).toBe('20240602_2020-aviso\n');
   expect(await apply(SHELLS[1])).toMatchObject({ code: 0, stdout: `prep-apply: el aviso 20240602_2020-aviso ya está aplicado en ${dir}; nada que hacer\n` });
 
@@ -125,7 +128,8 @@ test('blocked kit difusor: notice package applied by prep-apply, not re-sent, th
   expect(latest()).toBe('PREP2024_MICH_20240602_2100-aviso.tar.gz');
   expect(await apply(SHELLS[0])).toMatchObject({ code: 0, stderr: '' });
   expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/20240602_2100-aviso');
-  expect(readFileSync(path.join(dir, 'current', 'index.html'), 'utf8')).toContain('servidor caído');
+  expect(readFileSync(path.join(dir, 'current', 'index.html'), 'utf8')).toContain('ya no es un difusor válido');
+  expect(readFileSync(path.join(dir, 'current', 'index.html'), 'utf8')).not.toContain('servidor caído');
   // Unblocked and blocked again before anything else was sent: LATEST still names that notice,
   // which is in place as it is (never rewritten).
   const noticeSha256 = () => readFileSync(path.join(dir, 'PREP2024_MICH_20240602_2100-aviso.tar.gz.sha256'), 'utf8');
@@ -140,7 +144,7 @@ test('blocked kit difusor: notice package applied by prep-apply, not re-sent, th
   await unblock(registry, fx.ws.stateDir, 'tv-norte', systemClock, { env: {}, noticePublisher });
   expect((await runPush({ registry, stateDir: fx.ws.stateDir }, deps)).exit_code).toBe(0);
   expect(latest()).toBe('PREP2024_MICH_20240602_2100.tar.gz');
-  const reblocked = await block(registry, fx.ws.stateDir, 'tv-norte', 'una tercera razón', systemClock, { env: {}, noticePublisher });
+  const reblocked = await block(registry, fx.ws.stateDir, 'tv-norte', 'una tercera razón', systemClock, { env: {}, noticePublisher, publicReason: 'Otro aviso.' });
   expect((reblocked.follow_up?.warnings ?? []).join('\n')).toMatch(/PREP2024_MICH_20240602_2100-aviso\.tar\.gz is already there with other content/);
   expect(noticeSha256()).toBe(sha256Before);
   expect(latest()).toBe('PREP2024_MICH_20240602_2100.tar.gz');

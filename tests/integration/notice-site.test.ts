@@ -36,15 +36,26 @@ test('block places the notice on a site-mode difusor; unblock and push bring the
   const sitio = fx.sshd.accounts.sitio.dir;
   expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20240602_2020');
 
-  const blocked = await block(reg, fx.ws.stateDir, 'sitio', 'no respondió a las llamadas', systemClock, { env: {}, noticePublisher });
+  const blocked = await block(reg, fx.ws.stateDir, 'sitio', 'no respondió a las llamadas.', systemClock, {
+    env: {},
+    noticePublisher,
+    publicReason: 'Su sitio publicó cifras distintas a las del PREP oficial.',
+  });
   expect(blocked.follow_up?.warnings ?? []).toEqual([]);
   expect(await readlink(path.join(sitio, 'current'))).toBe('releases/20240602_2020-aviso');
   const served = await readdir(path.join(sitio, 'current'));
-  expect(served.sort()).toEqual(['MANIFEST.json', 'index.html']);
+  expect(served.sort()).toEqual(['MANIFEST.json', 'index.html', 'json']);
+  expect(await readdir(path.join(sitio, 'current', 'json'))).toEqual(['main.json']);
   const html = await readFile(path.join(sitio, 'current', 'index.html'), 'utf8');
   expect(html).toContain('lang="es"');
   expect(html).toContain('Instituto Electoral de Michoacán');
-  expect(html).toContain('no respondió a las llamadas');
+  expect(html).toContain('ya no es un difusor válido');
+  expect(html).toContain('Su sitio publicó cifras distintas a las del PREP oficial.');
+  // The operator's note is internal: not on the page, not in the data, not in the served MANIFEST.json.
+  const main = await readFile(path.join(sitio, 'current', 'json', 'main.json'), 'utf8');
+  const manifest = await readFile(path.join(sitio, 'current', 'MANIFEST.json'), 'utf8');
+  for (const text of [html, main, manifest]) expect(text).not.toContain('no respondió a las llamadas');
+  expect(JSON.parse(main)).toMatchObject({ difusor_valido: false, institute: 'Instituto Electoral de Michoacán' });
   // The results release is still there, whole, for when the difusor is back.
   expect(await readFile(path.join(sitio, 'releases', '20240602_2020', 'MANIFEST.json'), 'utf8')).toContain('20240602_2020');
 

@@ -25,7 +25,7 @@ const missed: Notification = {
   difusor: { id: 'el-sol', name: 'El Sol de Morelia', url: 'https://elsol.example/prep/' },
   cut: '20240602_2020',
   time: '2024-06-03T02:20:05.000Z',
-  message: 'El Sol de Morelia no recibió el corte 20240602_2020: el servidor no respondió a tiempo (CONNECT_TIMEOUT).',
+  message: 'El difusor El Sol de Morelia no recibió el corte de las 20:20 del 2 de junio (20240602_2020): el servidor no respondió a tiempo (código CONNECT_TIMEOUT).',
   code: 'CONNECT_TIMEOUT',
 };
 const key = notificationKey(missed);
@@ -57,10 +57,10 @@ describe('e-mail over a real SMTP server', () => {
     expect(outcome).toEqual({ ok: true, detail: null });
     const [mail] = await smtp.messages();
     expect(mail.rcpt_tos.sort()).toEqual(['ana@elsol.example', 'mesa@iem.example']);
-    expect(mail.subject).toBe('[PREP IEM] El Sol de Morelia: no recibió el corte — corte 20240602_2020');
+    expect(mail.subject).toBe('[PREP IEM] El difusor El Sol de Morelia no recibió el corte de las 20:20 del 2 de junio (20240602_2020)');
     expect(mail.text).toContain('Instituto Electoral de Michoacán');
     expect(mail.text).toContain('el servidor no respondió a tiempo');
-    expect(mail.text).toContain('Qué hacer: Revisen que el servidor esté encendido');
+    expect(mail.text).toContain('Qué hacer: Revise que el servidor esté encendido');
     expect(mail.text).toContain('Ana Pérez, +52 443 000 0000, ana@elsol.example');
   });
 

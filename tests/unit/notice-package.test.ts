@@ -109,20 +109,21 @@ describe('buildNoticePackage', () => {
   afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
   const registry = aRegistry([aDifusor('el-sol')], { package: { name: 'PREP_{cut}', format: 'zip' } });
-  const due = { difusor: registry.difusores[0], since: '2024-06-03T02:41:00.000Z', reason: 'auto: missed 3 consecutive cuts', failures: 0 };
+  const due = { difusor: registry.difusores[0], since: '2024-06-03T02:41:00.000Z', reason: 'auto: missed 3 consecutive cuts', by: 'auto' as const, publicReason: null, failures: 0 };
 
-  it('holds index.html, the notice manifest and its signature; same notice, same bytes', async () => {
+  it('holds index.html, json/main.json, the notice manifest and its signature; same notice, same bytes', async () => {
     const signer = aSigner();
     const release = await writeNoticeRelease(registry, stateDir, due, { id: C, time: '2024-06-02T20:40:00-06:00' });
     const pkg = buildNoticePackage(release, registry.package.name, signer);
-    expect(pkg).toMatchObject({ cutId: C, format: 'tar.gz', fileName: `PREP_${C}-aviso.tar.gz`, fileCount: 1 });
+    expect(pkg).toMatchObject({ cutId: C, format: 'tar.gz', fileName: `PREP_${C}-aviso.tar.gz`, fileCount: 2 });
     const archive = readFileSync(pkg.file);
-    expect(tarNames(archive)).toEqual(['index.html', 'MANIFEST.json', 'MANIFEST.json.sig']);
+    expect(tarNames(archive)).toEqual(['json/', 'index.html', 'json/main.json', 'MANIFEST.json', 'MANIFEST.json.sig']);
     expect(readFileSync(pkg.sha256File, 'utf8')).toBe(`${pkg.sha256}  ${pkg.fileName}\n`);
     expect(readFileSync(pkg.sigFile as string, 'utf8')).toMatch(/^-----BEGIN SSH SIGNATURE-----\n/);
     const manifest = JSON.parse(readFileSync(path.join(release.sourceDir, 'MANIFEST.json'), 'utf8'));
     expect(manifest.cut.id).toBe(C);
     expect(manifest.notice).toMatchObject({ difusor: 'el-sol' });
+    expect(manifest.files.map((f: { path: string }) => f.path)).toEqual(['index.html', 'json/main.json']);
     expect(buildNoticePackage(release, registry.package.name, signer).sha256).toBe(pkg.sha256);
   });
 

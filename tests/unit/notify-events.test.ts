@@ -62,7 +62,9 @@ describe('notifications of transitions', () => {
       difusor: { id: 'el-sol', name: 'El Sol', url: 'https://elsol.example/' },
       cut: '20240602_2020',
       time: at,
-      message: 'El Sol no recibió el corte 20240602_2020: el servidor no respondió a tiempo (CONNECT_TIMEOUT). Cortes perdidos seguidos: 1 de 2 antes del bloqueo.',
+      message:
+        'El difusor El Sol no recibió el corte de las 20:20 del 2 de junio (20240602_2020): el servidor no respondió a tiempo (código CONNECT_TIMEOUT). ' +
+        'Cortes seguidos sin recibir: 1 de 2 antes del bloqueo.',
       code: 'CONNECT_TIMEOUT',
     });
   });
@@ -71,15 +73,42 @@ describe('notifications of transitions', () => {
     const [n] = notificationsOfEvents(registry, applyAll(EMPTY_LEDGER_STATE, [cutEvent('1')]), [audited('tampered')]);
     expect(n).toMatchObject({ event: 'audit_failed', cut: '1', code: 'tampered', difusor: { id: 'el-sol' } });
     expect(n.message).toBe(
-      'La revisión del sitio público de El Sol (https://elsol.example/) encontró que archivos de su sitio público no coinciden con los que entregó el Instituto (la información fue alterada) (tampered); el sitio muestra el corte 0 (debía mostrar el corte 1). Detalle técnico: json/main.json: sha256 differs.',
+      'La revisión del sitio público del difusor El Sol (https://elsol.example/) encontró que archivos de su sitio público no coinciden con los que entregó el IEM: la información fue alterada (tampered). El sitio muestra el corte 0, y debía mostrar el corte 1. Detalle técnico: json/main.json: sha256 differs.',
     );
   });
 
   test('probe_failed: keyed by the newest cut (none yet: "-"), problems in the message', () => {
     const n = probeFailedNotification(registry, registry.difusores[0], ['free space 3 GB is below the required 20 GB'], null, at);
     expect(notificationKey(n)).toBe('probe_failed:el-sol:-');
-    expect(n.message).toBe('La prueba del servidor SFTP de El Sol que hizo el Instituto encontró problemas. Detalle técnico: free space 3 GB is below the required 20 GB.');
+    expect(n.message).toBe('La prueba que hizo el IEM del servidor SFTP del difusor El Sol encontró problemas. Detalle técnico: free space 3 GB is below the required 20 GB.');
     expect(notificationKey(probeFailedNotification(registry, registry.difusores[0], [], '20240602_2020', at))).toBe('probe_failed:el-sol:20240602_2020');
+  });
+
+  test('a miss that blocks in the same run is marked, so its e-mail does not warn of the block; the blocked one lists the misses', () => {
+    const history = [cutEvent('20240602_2000'), failed('20240602_2000'), cutEvent('20240602_2020')];
+    const run = [failed('20240602_2020'), block()];
+    const found = notificationsOfEvents(registry, applyAll(EMPTY_LEDGER_STATE, history), run, [...history, ...run]);
+    expect(found.map(notificationKey)).toEqual(['missed:el-sol:20240602_2020', 'blocked:el-sol:20240602_2020']);
+    expect(found[0]).toMatchObject({ caused_block: true });
+    expect(found[0].message).toMatch(/Cortes seguidos sin recibir: 2 de 2; con este llegó al límite y quedó bloqueado\.$/);
+    expect(found[1]).toMatchObject({
+      blocked_by: 'auto',
+      missed_cuts: [
+        { cut: '20240602_2000', code: 'CONNECT_TIMEOUT' },
+        { cut: '20240602_2020', code: 'CONNECT_TIMEOUT' },
+      ],
+    });
+    expect(found[1].message).toBe('El difusor El Sol quedó bloqueado: no recibió 2 cortes seguidos. No recibirá resultados hasta que el IEM lo desbloquee.');
+    // A miss in a run that does not block keeps the warning.
+    const single = notificationsOfEvents(registry, applyAll(EMPTY_LEDGER_STATE, [cutEvent('20240602_2000')]), [failed('20240602_2000')]);
+    expect(single[0].caused_block).toBeUndefined();
+  });
+
+  test('a manual block: the reason is the institute\'s, the public reason travels apart', () => {
+    const manual: LedgerEvent = { type: 'block', at, id: 'el-sol', reason: 'mantenimiento, llamamos 21:05.', by: 'manual', publicReason: 'Aviso público.' };
+    const [n] = notificationsOfEvents(registry, applyAll(EMPTY_LEDGER_STATE, [cutEvent('1')]), [manual]);
+    expect(n).toMatchObject({ event: 'blocked', blocked_by: 'manual', reason: 'mantenimiento, llamamos 21:05.', public_reason: 'Aviso público.' });
+    expect(n.message).toBe('El difusor El Sol quedó bloqueado por decisión del IEM. Motivo registrado: mantenimiento, llamamos 21:05. No recibirá resultados hasta que el IEM lo desbloquee.');
   });
 
   test('the same journal always yields the same keys (a replayed run finds what it queued)', () => {

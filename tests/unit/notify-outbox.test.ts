@@ -178,7 +178,7 @@ describe('the notice on a blocked difusor', () => {
     const second = await run([cutEvent('2')], [command.channel], publisher);
     expect(second.notices.placed).toEqual(['el-sol']);
     expect(calls[1].release.name).toBe('2-aviso');
-    expect(calls[1].release.manifest.files.map((f) => f.path)).toEqual(['index.html']);
+    expect(calls[1].release.manifest.files.map((f) => f.path)).toEqual(['index.html', 'json/main.json']);
 
     await run([cutEvent('3')], [command.channel], publisher);
     expect(calls).toHaveLength(2);

@@ -90,7 +90,7 @@ test('a notice template with an unknown placeholder, or missing: exit 2, located
   await ws.write('typo.html', '<p>{{institute}} {{difusr}}</p>');
   const { file, result } = await check('typo.yaml', [...head(ws.plainKey), `  - {id: el-sol, host: h, host_key: "${HOST_KEY_A}"}`, 'notice: {template: ./typo.html}']);
   expect(result.problems.map(formatProblem)).toEqual([
-    `typo.yaml:6:20: notice.template: notice template ${path.join(ws.dir, 'typo.html')} uses unknown placeholder {{difusr}}; known: {{institute}}, {{institute_short}}, {{difusor}}, {{difusor_id}}, {{url}}, {{since}}, {{reason}}, {{cut}}`,
+    `typo.yaml:6:20: notice.template: notice template ${path.join(ws.dir, 'typo.html')} uses unknown placeholder {{difusr}}; known: {{institute}}, {{institute_short}}, {{difusor}}, {{difusor_id}}, {{url}}, {{since}}, {{reason}}, {{cut}}, {{institute_url}}, {{list_url}}, {{aviso}}`,
   ]);
   await expect(loadRegistry(file, { env: {} })).rejects.toMatchObject({ exitCode: 2 });
 

@@ -36,7 +36,7 @@ const EL_SOL = [
 const HOST_KEY_HINT = 'get it with `prep-push keyscan 203.0.113.10:22` and confirm it with the difusor';
 const EXPECTED_HOST_KEY = 'expected "SHA256:<base64>" as ssh-keygen -lf prints it';
 const DIFUSOR_FIELDS =
-  'id, name, host, port, username, host_key, remote_dir, enabled, private_key, private_key_passphrase_env, password_env, url, contacts, apply_dir, apply_keep_releases, delivery';
+  'id, name, host, port, username, host_key, remote_dir, enabled, private_key, private_key_passphrase_env, password_env, url, contacts, apply_dir, apply_keep_releases, delivery, logo';
 
 interface BrokenCase {
   name: string;
@@ -96,7 +96,7 @@ const brokenCases: BrokenCase[] = [
     lines: ['institue: IEM', ...TOP.slice(1), ...EL_SOL],
     expected: [
       `${FILE}:1:1: institute: required: the institute's short name, e.g. IEM`,
-      `${FILE}:1:1: institue: unknown field "institue"; did you mean "institute"? expected one of: institute, timezone, block_after_misses, state_dir, max_future_minutes, package, signing_key, signing_key_passphrase_env, push, publish, defaults, difusores, requirements, institute_name, notify, public_list, notice, audit`,
+      `${FILE}:1:1: institue: unknown field "institue"; did you mean "institute"? expected one of: institute, timezone, block_after_misses, state_dir, max_future_minutes, package, signing_key, signing_key_passphrase_env, push, publish, defaults, difusores, requirements, institute_name, notify, public_list, notice, audit, timezone_label, institute_url, contact, publication`,
     ],
   },
   {

@@ -114,7 +114,7 @@ describe('cellOf: one (difusor, cut) from every outcome recorded for it', () => 
   test('the results\' words, the skip reason, the delivery time and the error in Spanish words', () => {
     const late = cellOf('x', '20240602_2100', [d('failed', '21:00', { code: 'CONNECT_REFUSED', message: 'connect ECONNREFUSED 127.0.0.1:22102' }), d('delivered', '21:05', { via: 'push' })]);
     expect(late).toMatchObject({ outcome: 'late', result: 'delivered', skip_reason: null, delivered_at: at('21:05'), error_code: 'CONNECT_REFUSED' });
-    expect(late.error_message).toBe('el servidor rechazó la conexión (nada escucha en el puerto)');
+    expect(late.error_message).toBe('el servidor rechazó la conexión: ningún servicio escucha en el puerto');
     expect(cellOf('x', '20240602_2100', [d('skipped', '21:00', { code: 'blocked' })])).toMatchObject({ result: 'skipped', skip_reason: 'blocked', delivered_at: null });
     expect(cellOf('x', '20240602_2100', [])).toMatchObject({ result: 'skipped', skip_reason: 'not_targeted' });
   });
@@ -362,7 +362,7 @@ describe('incidents from audits, notices and notifications', () => {
 
   test('the first audit of a difusor, if failing, is a line; an unreachable site names no cut', () => {
     expect(eventLines([audit('20:41', 'el-sol', 'unreachable', null)], 'el-sol')).toEqual([
-      ['audit', cutId('20:40'), expect.stringMatching(/^Revisión del sitio público: no se pudo consultar su sitio público .*\(unreachable\); no muestra ningún corte reconocible$/)],
+      ['audit', cutId('20:40'), expect.stringMatching(/^Revisión del sitio público: no se pudo consultar su sitio público.*\(unreachable\); no muestra ningún corte reconocible$/)],
     ]);
   });
 
@@ -534,7 +534,7 @@ describe('Markdown', () => {
     expect(md).toContain('| la-voz | E | F | F | F | B | E |');
     expect(md).toContain(
       'Perdió 3 cortes seguidos (20240602_2100 a 20240602_2120). CONNECT_TIMEOUT en 1 corte: el servidor no respondió a tiempo. ' +
-        'CONNECT_REFUSED en 2 cortes: el servidor rechazó la conexión (nada escucha en el puerto). ' +
+        'CONNECT_REFUSED en 2 cortes: el servidor rechazó la conexión: ningún servicio escucha en el puerto. ' +
         'Se recuperó en el corte 20240602_2140.',
     );
     expect(md).toContain('Bloqueado automáticamente: perdió 3 cortes consecutivos.');
@@ -566,15 +566,15 @@ describe('Markdown', () => {
 
 describe('times and errors in words', () => {
   test('a recorded error names a failure code: its Spanish words; otherwise nothing', () => {
-    expect(errorInWords('la-voz: CONNECT_REFUSED: connect ECONNREFUSED 127.0.0.1:22102')).toBe('el servidor rechazó la conexión (nada escucha en el puerto) (CONNECT_REFUSED)');
+    expect(errorInWords('la-voz: CONNECT_REFUSED: connect ECONNREFUSED 127.0.0.1:22102')).toBe('el servidor rechazó la conexión: ningún servicio escucha en el puerto (CONNECT_REFUSED)');
     expect(errorInWords('socket hang up')).toBeNull();
     expect(errorInWords(undefined)).toBeNull();
   });
 
   test('the zone in words with its offset; times without it where the report already names it', () => {
-    expect(zoneInWords('America/Mexico_City', Date.parse('2024-06-03T02:00:00Z'))).toBe('hora del centro de México, UTC−06:00');
-    expect(zoneInWords('America/Tijuana', Date.parse('2024-06-03T02:00:00Z'))).toBe('hora del noroeste de México, UTC−07:00');
-    expect(zoneInWords('Europe/Madrid', Date.parse('2024-06-03T02:00:00Z'), 'hora peninsular')).toBe('hora peninsular, UTC+02:00');
+    expect(zoneInWords(Date.parse('2024-06-03T02:00:00Z'), { timezone: 'America/Mexico_City' })).toBe('hora del centro de México, UTC−06:00');
+    expect(zoneInWords(Date.parse('2024-06-03T02:00:00Z'), { timezone: 'America/Tijuana' })).toBe('hora del noroeste de México, UTC−07:00');
+    expect(zoneInWords(Date.parse('2024-06-03T02:00:00Z'), { timezone: 'Europe/Madrid', timezoneLabel: 'hora peninsular' })).toBe('hora peninsular, UTC+02:00');
     expect(timeInWords('2024-06-02T21:00:30-06:00', 'hora del centro de México, UTC−06:00')).toBe('2 de junio de 2024, 21:00:30');
     expect(timeInWords('2024-06-02T21:00:30-05:00', 'hora del centro de México, UTC−06:00')).toBe('2 de junio de 2024, 21:00:30 (UTC−05:00)');
   });

@@ -1,4 +1,4 @@
-// `block ID --reason TEXT`.
+// `block ID --reason TEXT [--public-reason TEXT]`.
 import { block } from '../../commands/block.js';
 import { loadRegistryFor, resolveStateDir } from '../../commands/context.js';
 import { ssh2Transport } from '../../sftp/connect.js';
@@ -12,6 +12,7 @@ export const run: Action = async ({ args, opts }, env) => {
   const change = await block(registry, stateDir, args[0], opts.reason as string, env.ctx.clock, {
     env: env.ctx.env,
     noticePublisher: noticePublisherFor(registry, { transport: ssh2Transport, env: env.ctx.env, clock: env.ctx.clock }),
+    ...(opts.publicReason !== undefined ? { publicReason: opts.publicReason as string } : {}),
   });
   env.out(renderBlockChange(change));
   for (const w of change.follow_up?.warnings ?? []) env.err(makeStyle(env.colour).warn(`warning: ${w}`));

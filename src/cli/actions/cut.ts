@@ -1,4 +1,4 @@
-// `cut --source DIR [--cut TIME|ID] [--only IDS] [--dry-run] [--allow-future] [--allow-older]`.
+// `cut --source DIR [--cut TIME|ID] [--only IDS] [--dry-run] [--allow-future] [--allow-older] [--drill]`.
 import path from 'node:path';
 import { loadRegistryFor, resolveStateDir } from '../../commands/context.js';
 import { parseCutTime } from '../../core/cut.js';
@@ -18,6 +18,7 @@ export const run: Action = async ({ opts }, env) => {
     only: onlyIds(opts.only),
     allowFuture: Boolean(opts.allowFuture),
     allowOlder: Boolean(opts.allowOlder),
+    drill: Boolean(opts.drill),
   };
   if (opts.dryRun) {
     const plan = await planCut(request, env.ctx.clock);

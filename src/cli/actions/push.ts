@@ -18,6 +18,7 @@ export const run: Action = async ({ opts }, env) => {
     only: onlyIds(opts.only),
     failed: Boolean(opts.failed),
     allowRollback: Boolean(opts.allowRollback),
+    drill: Boolean(opts.drill),
   };
   return finishRun(env, await runPush(request, await withAudit(runDeps(env, json, registry), opts.audit, request)), json);
 };
