@@ -5,9 +5,10 @@ import type { Cut } from '../core/cut.js';
 import { isPrepPushError, PrepPushError } from '../core/errors.js';
 import type { PackageFormat } from '../registry/types.js';
 import type { ParallelGzipOptions } from './parallel-gzip.js';
-import { scanSource } from './source-scan.js';
+import { traceMark } from '../core/trace.js';
+import { SourceWalk, type SourceWalkOptions } from './source-walk.js';
 import { recordStoredPackage } from './store.js';
-import { ensureStoreDir, PendingStoreFile, storeIoError, syncStoreDir } from './store-files.js';
+import { ensureStoreDir, PendingStoreFile, removeCreatedStoreDir, storeIoError, syncStoreDir } from './store-files.js';
 import type { BuiltPackage } from './types.js';
 import { writeTarGz } from './write-tar-gz.js';
 import { writeZip } from './write-zip.js';
@@ -30,6 +31,8 @@ export interface BuildPackageInput {
   signer?: SshSigner;
   /** package.delta: also build deltas against recent cuts (src/package/delta.ts). */
   delta?: boolean;
+  /** Test seam: called while the source is walked (see SourceWalkOptions.afterListing). */
+  afterListing?: SourceWalkOptions['afterListing'];
 }
 
 /** `PREP2024_MICH_{cut}` + cut → `PREP2024_MICH_20240602_2020.tar.gz`. */
@@ -58,9 +61,16 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
     });
   }
 
-  const listing = scanSource(sourceDir);
-  ensureStoreDir(storeDir);
-  const archive = new PendingStoreFile(storeDir, fileName);
+  const source = new SourceWalk(sourceDir, input.afterListing ? { afterListing: input.afterListing } : {});
+  let archive: PendingStoreFile;
+  let createdStore: string | undefined;
+  try {
+    createdStore = ensureStoreDir(storeDir);
+    archive = new PendingStoreFile(storeDir, fileName);
+  } catch (error) {
+    source.close();
+    throw error;
+  }
   const signing = new PackageSigning(input.signer);
   let sha256: string;
   try {
@@ -69,13 +79,17 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
       signing.update(bytes);
     };
     if (input.format === 'zip') {
-      await writeZip(listing, input.cut, input.institute, write, signing.afterManifest);
+      await writeZip(source, input.cut, input.institute, write, signing.afterManifest);
     } else {
-      await writeTarGz(listing, input.cut, input.institute, write, input.gzip, signing.afterManifest);
+      await writeTarGz(source, input.cut, input.institute, write, input.gzip, signing.afterManifest);
     }
+    traceMark(`package: ${source.fileCount} files read and compressed`);
     sha256 = archive.commit();
   } catch (error) {
+    source.close();
     archive.discard();
+    // A refused source leaves no trace in the state dir.
+    removeCreatedStoreDir(storeDir, createdStore);
     throw isPrepPushError(error) ? error : storeIoError('build', archive.finalPath, error);
   }
 
@@ -88,7 +102,7 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
     sha256File: `${archive.finalPath}.sha256`,
     sha256,
     bytes: archive.bytes,
-    fileCount: listing.fileCount,
+    fileCount: source.fileCount,
   };
   const sigFile = signing.writeSignature(storeDir, fileName);
   if (sigFile !== undefined) built.sigFile = sigFile;
@@ -109,5 +123,7 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
     });
   }
   syncStoreDir(storeDir);
+  traceMark('package: stored');
   return built;
 }
+
