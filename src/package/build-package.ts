@@ -1,13 +1,17 @@
 // Builds the diffusion package of a cut into the store: archive, `.sha256` line and store record,
-// each written under a temporary name and renamed into place.
+// each written under a temporary name and renamed into place. A cut id names one content: a cut
+// already stored is kept when the new build gives the same package, and refused when its source
+// differs (./one-content.ts), before the new archive takes its place.
 import * as path from 'node:path';
 import type { Cut } from '../core/cut.js';
 import { isPrepPushError, PrepPushError } from '../core/errors.js';
 import type { PackageFormat } from '../registry/types.js';
 import type { ParallelGzipOptions } from './parallel-gzip.js';
 import { traceMark } from '../core/trace.js';
+import { filesDigestOf } from './manifest.js';
+import { decideAgainstStored } from './one-content.js';
 import { SourceWalk, type SourceWalkOptions } from './source-walk.js';
-import { recordStoredPackage } from './store.js';
+import { recordStoredPackage, storedCutOf, verifiedStoredPackage } from './store.js';
 import { ensureStoreDir, PendingStoreFile, removeCreatedStoreDir, storeIoError, syncStoreDir } from './store-files.js';
 import type { BuiltPackage } from './types.js';
 import { writeTarGz } from './write-tar-gz.js';
@@ -73,6 +77,7 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
   }
   const signing = new PackageSigning(input.signer);
   let sha256: string;
+  let sourceSha256: string;
   try {
     const write = (bytes: Buffer) => {
       archive.write(bytes);
@@ -84,7 +89,19 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
       await writeTarGz(source, input.cut, input.institute, write, input.gzip, signing.afterManifest);
     }
     traceMark(`package: ${source.fileCount} files read and compressed`);
-    sha256 = archive.commit();
+    sha256 = archive.finish();
+    sourceSha256 = filesDigestOf(signing.manifest as Buffer);
+    const stored = storedCutOf(storeDir, input.cut.id);
+    const decision = decideAgainstStored(input.cut, stored, { fileName, sha256, sourceSha256 });
+    if (decision.action === 'refuse') throw decision.error;
+    if (decision.action === 'reuse' && stored) {
+      const kept = keptPackage(storeDir, stored);
+      if (kept) {
+        archive.discard();
+        return kept;
+      }
+    }
+    archive.commit();
   } catch (error) {
     source.close();
     archive.discard();
@@ -103,6 +120,7 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
     sha256,
     bytes: archive.bytes,
     fileCount: source.fileCount,
+    sourceSha256,
   };
   const sigFile = signing.writeSignature(storeDir, fileName);
   if (sigFile !== undefined) built.sigFile = sigFile;
@@ -127,3 +145,11 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
   return built;
 }
 
+/** The stored package of the cut, when it is intact (else the identical new build replaces it). */
+function keptPackage(storeDir: string, stored: NonNullable<ReturnType<typeof storedCutOf>>): BuiltPackage | null {
+  try {
+    return verifiedStoredPackage(storeDir, stored);
+  } catch {
+    return null;
+  }
+}
