@@ -15,10 +15,8 @@ import { recordStoredPackage, storedCutOf, verifiedStoredPackage } from './store
 import { ensureStoreDir, PendingStoreFile, removeCreatedStoreDir, storeIoError, syncStoreDir } from './store-files.js';
 import type { BuiltPackage } from './types.js';
 import { writeTarGz } from './write-tar-gz.js';
-import { writeZip } from './write-zip.js';
 import type { SshSigner } from '../signing/sshsig.js';
 import { PackageSigning } from './sign-package.js';
-import { buildDeltaPackages, keepManifest } from './delta.js';
 import { listStoredPackages } from './store.js';
 
 export interface BuildPackageInput {
@@ -84,6 +82,8 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
       signing.update(bytes);
     };
     if (input.format === 'zip') {
+      // Loaded only for zip, as the deltas below: every module is start-up time of `cut`.
+      const { writeZip } = await import('./write-zip.js');
       await writeZip(source, input.cut, input.institute, write, signing.afterManifest);
     } else {
       await writeTarGz(source, input.cut, input.institute, write, input.gzip, signing.afterManifest);
@@ -128,6 +128,7 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
   const earlier = input.delta ? await listStoredPackages(storeDir).catch(() => []) : [];
   recordStoredPackage(storeDir, built);
   if (input.delta && signing.manifest) {
+    const { buildDeltaPackages, keepManifest } = await import('./delta.js');
     keepManifest(storeDir, built, signing.manifest);
     await buildDeltaPackages({
       storeDir,
