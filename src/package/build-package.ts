@@ -1,19 +1,22 @@
 // Builds the diffusion package of a cut into the store: archive, `.sha256` line and store record,
-// each written under a temporary name and renamed into place.
+// each written under a temporary name and renamed into place. A cut id names one content: a cut
+// already stored is kept when the new build gives the same package, and refused when its source
+// differs (./one-content.ts), before the new archive takes its place.
 import * as path from 'node:path';
 import type { Cut } from '../core/cut.js';
 import { isPrepPushError, PrepPushError } from '../core/errors.js';
 import type { PackageFormat } from '../registry/types.js';
 import type { ParallelGzipOptions } from './parallel-gzip.js';
-import { scanSource } from './source-scan.js';
-import { recordStoredPackage } from './store.js';
-import { ensureStoreDir, PendingStoreFile, storeIoError, syncStoreDir } from './store-files.js';
+import { traceMark } from '../core/trace.js';
+import { filesDigestOf } from './manifest.js';
+import { decideAgainstStored } from './one-content.js';
+import { SourceWalk, type SourceWalkOptions } from './source-walk.js';
+import { recordStoredPackage, storedCutOf, verifiedStoredPackage } from './store.js';
+import { ensureStoreDir, PendingStoreFile, removeCreatedStoreDir, storeIoError, syncStoreDir } from './store-files.js';
 import type { BuiltPackage } from './types.js';
 import { writeTarGz } from './write-tar-gz.js';
-import { writeZip } from './write-zip.js';
 import type { SshSigner } from '../signing/sshsig.js';
 import { PackageSigning } from './sign-package.js';
-import { buildDeltaPackages, keepManifest } from './delta.js';
 import { listStoredPackages } from './store.js';
 
 export interface BuildPackageInput {
@@ -30,6 +33,8 @@ export interface BuildPackageInput {
   signer?: SshSigner;
   /** package.delta: also build deltas against recent cuts (src/package/delta.ts). */
   delta?: boolean;
+  /** Test seam: called while the source is walked (see SourceWalkOptions.afterListing). */
+  afterListing?: SourceWalkOptions['afterListing'];
 }
 
 /** `PREP2024_MICH_{cut}` + cut → `PREP2024_MICH_20240602_2020.tar.gz`. */
@@ -58,24 +63,50 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
     });
   }
 
-  const listing = scanSource(sourceDir);
-  ensureStoreDir(storeDir);
-  const archive = new PendingStoreFile(storeDir, fileName);
+  const source = new SourceWalk(sourceDir, input.afterListing ? { afterListing: input.afterListing } : {});
+  let archive: PendingStoreFile;
+  let createdStore: string | undefined;
+  try {
+    createdStore = ensureStoreDir(storeDir);
+    archive = new PendingStoreFile(storeDir, fileName);
+  } catch (error) {
+    source.close();
+    throw error;
+  }
   const signing = new PackageSigning(input.signer);
   let sha256: string;
+  let sourceSha256: string;
   try {
     const write = (bytes: Buffer) => {
       archive.write(bytes);
       signing.update(bytes);
     };
     if (input.format === 'zip') {
-      await writeZip(listing, input.cut, input.institute, write, signing.afterManifest);
+      // Loaded only for zip, as the deltas below: every module is start-up time of `cut`.
+      const { writeZip } = await import('./write-zip.js');
+      await writeZip(source, input.cut, input.institute, write, signing.afterManifest);
     } else {
-      await writeTarGz(listing, input.cut, input.institute, write, input.gzip, signing.afterManifest);
+      await writeTarGz(source, input.cut, input.institute, write, input.gzip, signing.afterManifest);
     }
-    sha256 = archive.commit();
+    traceMark(`package: ${source.fileCount} files read and compressed`);
+    sha256 = archive.finish();
+    sourceSha256 = filesDigestOf(signing.manifest as Buffer);
+    const stored = storedCutOf(storeDir, input.cut.id);
+    const decision = decideAgainstStored(input.cut, stored, { fileName, sha256, sourceSha256 });
+    if (decision.action === 'refuse') throw decision.error;
+    if (decision.action === 'reuse' && stored) {
+      const kept = keptPackage(storeDir, stored);
+      if (kept) {
+        archive.discard();
+        return kept;
+      }
+    }
+    archive.commit();
   } catch (error) {
+    source.close();
     archive.discard();
+    // A refused source leaves no trace in the state dir.
+    removeCreatedStoreDir(storeDir, createdStore);
     throw isPrepPushError(error) ? error : storeIoError('build', archive.finalPath, error);
   }
 
@@ -88,7 +119,8 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
     sha256File: `${archive.finalPath}.sha256`,
     sha256,
     bytes: archive.bytes,
-    fileCount: listing.fileCount,
+    fileCount: source.fileCount,
+    sourceSha256,
   };
   const sigFile = signing.writeSignature(storeDir, fileName);
   if (sigFile !== undefined) built.sigFile = sigFile;
@@ -96,6 +128,7 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
   const earlier = input.delta ? await listStoredPackages(storeDir).catch(() => []) : [];
   recordStoredPackage(storeDir, built);
   if (input.delta && signing.manifest) {
+    const { buildDeltaPackages, keepManifest } = await import('./delta.js');
     keepManifest(storeDir, built, signing.manifest);
     await buildDeltaPackages({
       storeDir,
@@ -109,5 +142,15 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
     });
   }
   syncStoreDir(storeDir);
+  traceMark('package: stored');
   return built;
+}
+
+/** The stored package of the cut, when it is intact (else the identical new build replaces it). */
+function keptPackage(storeDir: string, stored: NonNullable<ReturnType<typeof storedCutOf>>): BuiltPackage | null {
+  try {
+    return verifiedStoredPackage(storeDir, stored);
+  } catch {
+    return null;
+  }
 }

@@ -15,7 +15,7 @@ import { messageHash, signDigest, type SshSigner } from '../signing/sshsig.js';
 import type { ManifestFile } from './manifest.js';
 import { ParallelGzipWriter } from './parallel-gzip.js';
 import { MANIFEST_SIGNATURE_NAME, SIGNATURE_SUFFIX } from './sign-package.js';
-import { MANIFEST_NAME, sourceChangedError, sourceReadError } from './source-scan.js';
+import { MANIFEST_NAME, readSourceFiles, sourceChangedError, type SourceFileReader } from './source-walk.js';
 import { sha256Line } from './store.js';
 import { PendingStoreFile, storeIoError, writeStoreFileAtomically } from './store-files.js';
 import { encodeTarHeader, TAR_END, tarPadding } from './tar-format.js';
@@ -98,13 +98,18 @@ export async function buildDeltaPackages(input: BuildDeltasInput): Promise<Delta
   for (const base of bases) {
     const baseFiles = readManifestFiles(manifestCopyPath(base));
     if (!baseFiles) continue;
-    built.push(await writeDelta(input, base.cutId, changedFiles(baseFiles, next)));
+    const source = readSourceFiles(input.sourceDir);
+    try {
+      built.push(await writeDelta(input, source, base.cutId, changedFiles(baseFiles, next)));
+    } finally {
+      source.close();
+    }
   }
   pruneDeltas(input.storeDir, [...input.stored.map((p) => p.cutId), input.pkg.cutId]);
   return built;
 }
 
-async function writeDelta(input: BuildDeltasInput, baseCutId: string, files: ManifestFile[]): Promise<DeltaPackage> {
+async function writeDelta(input: BuildDeltasInput, source: SourceFileReader, baseCutId: string, files: ManifestFile[]): Promise<DeltaPackage> {
   const fileName = deltaFileName(input.pkg.fileName, baseCutId);
   const archive = new PendingStoreFile(input.storeDir, fileName);
   const sigHash = input.signer ? messageHash() : undefined;
@@ -134,15 +139,11 @@ async function writeDelta(input: BuildDeltasInput, baseCutId: string, files: Man
         dirsWritten.add(dir);
         await append(encodeTarHeader({ ...fixed, path: `${dir}/`, type: 'directory', size: 0, mode: 0o755 }));
       }
-      const absPath = path.join(input.sourceDir, ...parts);
-      let data: Buffer;
-      try {
-        data = fs.readFileSync(absPath);
-      } catch (error) {
-        throw sourceReadError(absPath, error);
-      }
+      // Opened as the full package's files were (never through a symlink), and read no further
+      // than the manifest's size.
+      const data = source.read(file.path, file.size);
       // The delta must carry exactly what the signed manifest says, or prep-apply would refuse it.
-      if (data.length !== file.size || hashOnce('sha256', data) !== file.sha256) throw sourceChangedError(absPath);
+      if (data.length !== file.size || hashOnce('sha256', data) !== file.sha256) throw sourceChangedError(path.join(input.sourceDir, ...parts));
       await appendFile(file.path, data);
     }
     await appendFile(MANIFEST_NAME, input.manifest);

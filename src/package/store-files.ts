@@ -21,11 +21,25 @@ function tempNameFor(dir: string, finalName: string): string {
   return path.join(dir, `.${finalName}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-export function ensureStoreDir(storeDir: string): void {
+/** Creates the store folder (and missing parents); returns the top folder it created, if any. */
+export function ensureStoreDir(storeDir: string): string | undefined {
   try {
-    fs.mkdirSync(storeDir, { recursive: true });
+    return fs.mkdirSync(storeDir, { recursive: true });
   } catch (error) {
     throw storeIoError('create the package store', storeDir, error);
+  }
+}
+
+/** Undoes `ensureStoreDir` after a refused build: removes the folders it created, if still empty. */
+export function removeCreatedStoreDir(storeDir: string, created: string | undefined): void {
+  if (created === undefined) return;
+  for (let dir = storeDir; ; dir = path.dirname(dir)) {
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      return; // not empty, or already gone: leave it
+    }
+    if (dir === created || path.dirname(dir) === dir) return;
   }
 }
 
@@ -52,6 +66,7 @@ export class PendingStoreFile {
   private fd: number | undefined;
   private readonly hash: Hash = createHash('sha256');
   private written = 0;
+  private sha256: string | undefined;
 
   constructor(storeDir: string, fileName: string) {
     this.finalPath = path.join(storeDir, fileName);
@@ -80,8 +95,15 @@ export class PendingStoreFile {
     this.written += data.length;
   }
 
+  /** The hex SHA-256 of everything written; nothing more may be written after it. */
+  finish(): string {
+    this.sha256 ??= this.hash.digest('hex');
+    return this.sha256;
+  }
+
   /** fsyncs, closes and renames into place; returns the hex SHA-256 of what was written. */
   commit(): string {
+    const sha256 = this.finish();
     const fd = this.fd as number;
     try {
       fs.fsyncSync(fd);
@@ -91,7 +113,7 @@ export class PendingStoreFile {
     } catch (error) {
       throw storeIoError('store', this.finalPath, error);
     }
-    return this.hash.digest('hex');
+    return sha256;
   }
 
   /** Removes the temporary file; safe to call after any failure, and more than once. */

@@ -19,6 +19,18 @@ interface StoreRecord {
   sha256: string;
   bytes: number;
   fileCount: number;
+  /** SHA-256 of the source's content as MANIFEST.json lists it (`filesDigestOf`); absent in records older than it. */
+  sourceSha256?: string;
+}
+
+/** A cut's record as stored, and when it was written (the package's build time). */
+export interface StoredCut {
+  cutId: string;
+  cutTime: string;
+  fileName: string;
+  sha256: string;
+  sourceSha256?: string;
+  builtMs: number;
 }
 
 /** The `sha256sum` line for a package: `<hex>  <fileName>\n` (two spaces: text mode). */
@@ -43,6 +55,7 @@ export function recordStoredPackage(storeDir: string, pkg: BuiltPackage): void {
     bytes: pkg.bytes,
     fileCount: pkg.fileCount,
   };
+  if (pkg.sourceSha256 !== undefined) record.sourceSha256 = pkg.sourceSha256;
   writeStoreFileAtomically(storeDir, `${pkg.fileName}.json`, JSON.stringify(record, null, 2) + '\n');
 }
 
@@ -66,7 +79,8 @@ function isStoreRecord(value: unknown): value is StoreRecord {
     typeof r.sha256 === 'string' &&
     /^[0-9a-f]{64}$/.test(r.sha256) &&
     Number.isInteger(r.bytes) &&
-    Number.isInteger(r.fileCount)
+    Number.isInteger(r.fileCount) &&
+    (r.sourceSha256 === undefined || (typeof r.sourceSha256 === 'string' && /^[0-9a-f]{64}$/.test(r.sourceSha256)))
   );
 }
 
@@ -125,6 +139,7 @@ function verifyRecord(storeDir: string, record: StoreRecord): BuiltPackage {
     bytes: record.bytes,
     fileCount: record.fileCount,
   };
+  if (record.sourceSha256 !== undefined) pkg.sourceSha256 = record.sourceSha256;
   // A signed package's signature sits beside it (written before the record).
   if (fs.existsSync(`${file}.sig`)) pkg.sigFile = `${file}.sig`;
   return pkg;
@@ -143,18 +158,44 @@ function recordFilesIn(storeDir: string): string[] {
 
 /**
  * The newest record of each cut (when one cut was built under two names, because the name
- * template or format changed, the most recently written record wins).
+ * template or format changed, the most recently written record wins). `readOne` reads a record
+ * file, or returns null to pass it over.
  */
-function latestRecordPerCut(storeDir: string): Map<string, StoreRecord> {
+function latestRecordsPerCut(storeDir: string, readOne: (name: string) => StoreRecord | null): Map<string, { record: StoreRecord; writtenMs: number }> {
   const byCut = new Map<string, { record: StoreRecord; writtenMs: number }>();
   for (const name of recordFilesIn(storeDir)) {
-    const record = readRecord(storeDir, name);
+    const record = readOne(name);
     if (!record) continue;
     const writtenMs = fs.statSync(path.join(storeDir, name)).mtimeMs;
     const seen = byCut.get(record.cutId);
     if (!seen || writtenMs > seen.writtenMs) byCut.set(record.cutId, { record, writtenMs });
   }
+  return byCut;
+}
+
+function latestRecordPerCut(storeDir: string): Map<string, StoreRecord> {
+  const byCut = latestRecordsPerCut(storeDir, (name) => readRecord(storeDir, name));
   return new Map([...byCut].map(([cutId, v]) => [cutId, v.record]));
+}
+
+/**
+ * What the store holds for a cut, from its record alone (the archive is not checked), or null. A
+ * damaged record is passed over, here only: rebuilding the cut is what repairs it.
+ */
+export function storedCutOf(storeDir: string, cutId: string): StoredCut | null {
+  const readLeniently = (name: string): StoreRecord | null => {
+    try {
+      return readRecord(storeDir, name);
+    } catch {
+      return null;
+    }
+  };
+  const found = latestRecordsPerCut(storeDir, readLeniently).get(cutId);
+  if (!found) return null;
+  const { record, writtenMs } = found;
+  const stored: StoredCut = { cutId: record.cutId, cutTime: record.cutTime, fileName: record.fileName, sha256: record.sha256, builtMs: writtenMs };
+  if (record.sourceSha256 !== undefined) stored.sourceSha256 = record.sourceSha256;
+  return stored;
 }
 
 /** Every package in the store, verified, sorted by cut id ascending. */
@@ -162,6 +203,13 @@ export async function listStoredPackages(storeDir: string): Promise<BuiltPackage
   return [...latestRecordPerCut(storeDir).values()]
     .sort((a, b) => (a.cutId < b.cutId ? -1 : a.cutId > b.cutId ? 1 : 0))
     .map((record) => verifyRecord(storeDir, record));
+}
+
+/** The stored package `stored` names, verified against its record as `findStoredPackage` does. */
+export function verifiedStoredPackage(storeDir: string, stored: StoredCut): BuiltPackage {
+  const record = readRecord(storeDir, `${stored.fileName}.json`);
+  if (!record) throw corrupt(recordPathOf(storeDir, stored.fileName), 'not a complete prep-push package record');
+  return verifyRecord(storeDir, record);
 }
 
 /** The stored package of a cut, verified against its record, or null when that cut was never built. */

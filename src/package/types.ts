@@ -19,4 +19,9 @@ export interface BuiltPackage {
   fileCount: number;
   /** Absolute path of `<fileName>.sig` (SSH signature), when the registry has a signing_key. */
   sigFile?: string;
+  /**
+   * SHA-256 of what the package holds from the source (MANIFEST.json's file list): the content a
+   * cut id names, whatever the archive format. Absent for packages stored before it was recorded.
+   */
+  sourceSha256?: string;
 }

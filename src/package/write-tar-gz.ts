@@ -1,18 +1,12 @@
-// Writes a source listing as a reproducible tar.gz: files are read synchronously (fastest for the
-// many small files of a PREP site) straight into gzip blocks that compress on the thread pool.
+// Writes a source folder as a reproducible tar.gz: files are read synchronously as the walk opens
+// them (fastest for the many small files of a PREP site) straight into gzip blocks that compress on
+// the thread pool.
 import { createHash, hash as hashOnce, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Cut } from '../core/cut.js';
 import { renderManifest, type AfterManifest, type ManifestFile } from './manifest.js';
 import { DEFAULT_PARALLEL_GZIP, ParallelGzipWriter, type ParallelGzipOptions } from './parallel-gzip.js';
-import {
-  MANIFEST_NAME,
-  openListedFile,
-  sizeOfListedFile,
-  sourceChangedError,
-  sourceReadError,
-  type SourceListing,
-} from './source-scan.js';
+import { MANIFEST_NAME, sizeOfOpenFile, sourceChangedError, sourceReadError, type SourceWalk } from './source-walk.js';
 import { encodeTarHeader, TAR_BLOCK, TAR_END, TarHeaderWriter, tarPadding, type TarEntryHeader } from './tar-format.js';
 import type { BlockSpace } from './parallel-gzip.js';
 
@@ -25,7 +19,7 @@ const ZEROS = Buffer.alloc(512);
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
 export async function writeTarGz(
-  listing: SourceListing,
+  source: SourceWalk,
   cut: Cut,
   institute: string,
   writeOutput: (bytes: Buffer) => void,
@@ -37,7 +31,7 @@ export async function writeTarGz(
   const headers = new TarHeaderWriter(fixed);
   const manifestFiles: ManifestFile[] = [];
 
-  for (const entry of listing.entries) {
+  for (const entry of source.steps()) {
     if (entry.type === 'directory') {
       let wait: Promise<void> | undefined;
       const space = gzip.space();
@@ -46,14 +40,11 @@ export async function writeTarGz(
       if (wait) await wait;
       continue;
     }
-    const fd = openListedFile(entry.absPath);
-    try {
-      const laid = layFromOneRead(gzip.space(), headers, fd, entry.relPath, manifestFiles);
-      const wait = laid > 0 ? gzip.advance(laid) : packFile(gzip, fixed, headers, fd, entry.relPath, entry.absPath, manifestFiles);
-      if (wait) await wait;
-    } finally {
-      fs.closeSync(fd);
-    }
+    // No descriptor: something was refused, and the walk only lists on to name every refusal.
+    if (entry.fd < 0) continue;
+    const laid = layFromOneRead(gzip.space(), headers, entry.fd, entry.relPath, manifestFiles);
+    const wait = laid > 0 ? gzip.advance(laid) : packFile(gzip, fixed, headers, entry.fd, entry.relPath, source.absPathOf(entry.relPath), manifestFiles);
+    if (wait) await wait;
   }
 
   const manifest = renderManifest(cut, institute, manifestFiles);
@@ -108,7 +99,7 @@ async function packFile(
   absPath: string,
   files: ManifestFile[],
 ): Promise<void> {
-  const size = sizeOfListedFile(fd, absPath);
+  const size = sizeOfOpenFile(fd, absPath);
   const headerSpace = gzip.space();
   let wait = headers.tryWrite(headerSpace.buffer, headerSpace.offset, relPath, size)
     ? gzip.advance(TAR_BLOCK)

@@ -10,13 +10,7 @@ import * as zlib from 'node:zlib';
 import type { Cut } from '../core/cut.js';
 import { PrepPushError } from '../core/errors.js';
 import { renderManifest, type AfterManifest, type ManifestFile } from './manifest.js';
-import {
-  MANIFEST_NAME,
-  openSourceFile,
-  sourceChangedError,
-  sourceReadError,
-  type SourceListing,
-} from './source-scan.js';
+import { MANIFEST_NAME, sizeOfOpenFile, sourceChangedError, sourceReadError, type SourceWalk } from './source-walk.js';
 import {
   dosDateTimeOf,
   encodeCentralEntry,
@@ -84,15 +78,12 @@ interface PendingEntry {
 }
 
 export async function writeZip(
-  listing: SourceListing,
+  source: SourceWalk,
   cut: Cut,
   institute: string,
   writeOutput: (bytes: Buffer) => void,
   afterManifest?: AfterManifest,
 ): Promise<void> {
-  if (listing.entries.length + 1 > ZIP_MAX_ENTRIES) {
-    throw tooBigForZip(`${listing.entries.length + 1} entries`);
-  }
   const out = new CountingOutput(writeOutput);
   const dos = dosDateTimeOf(cut.time);
   const mtimeSeconds = Math.floor(cut.epochMs / 1000);
@@ -160,7 +151,10 @@ export async function writeZip(
       return { fields, data: stored ? data : deflated };
     });
 
-  for (const entry of listing.entries) {
+  let entries = 0;
+  for (const entry of source.steps()) {
+    // One more for MANIFEST.json.
+    if ((entries += 1) + 1 > ZIP_MAX_ENTRIES) throw tooBigForZip(`more than ${ZIP_MAX_ENTRIES - 1} files and folders`);
     if (entry.type === 'directory') {
       const fields: ZipEntryFields = {
         name: Buffer.from(`${entry.relPath}/`, 'utf8'),
@@ -176,22 +170,23 @@ export async function writeZip(
       await enqueue(0, Promise.resolve({ fields, data: Buffer.alloc(0) }));
       continue;
     }
+    // No descriptor: something was refused, and the walk only lists on to name every refusal.
+    if (entry.fd < 0) continue;
     const name = Buffer.from(entry.relPath, 'utf8');
-    const { fd, size } = openSourceFile(entry.absPath);
-    try {
-      if (size > ZIP_MAX_OFFSET) throw tooBigForZip(`${entry.absPath} is over 4 GiB`);
-      if (size <= WHOLE_FILE_LIMIT) {
-        const data = readWhole(fd, size, entry.absPath);
-        manifestFiles.push({ path: entry.relPath, size, sha256: createHash('sha256').update(data).digest('hex') });
-        await enqueue(size, compressWhole(name, data, zlib.crc32(data)));
-      } else {
-        // Large files stream through one deflate, in order, after everything before them is written.
-        await drain();
-        const sha256 = await streamLargeFile(fd, size, entry.absPath, name, { dos, mtimeSeconds }, out, central);
-        manifestFiles.push({ path: entry.relPath, size, sha256 });
-      }
-    } finally {
-      fs.closeSync(fd);
+    const fd = entry.fd;
+    const absPath = source.absPathOf(entry.relPath);
+    const size = sizeOfOpenFile(fd, absPath);
+    if (size > ZIP_MAX_OFFSET) throw tooBigForZip(`${absPath} is over 4 GiB`);
+    if (size <= WHOLE_FILE_LIMIT) {
+      const data = readWhole(fd, size, absPath);
+      manifestFiles.push({ path: entry.relPath, size, sha256: createHash('sha256').update(data).digest('hex') });
+      await enqueue(size, compressWhole(name, data, zlib.crc32(data)));
+    } else {
+      // Large files stream through one deflate, in order, after everything before them is written.
+      await drain();
+      const relPath = entry.relPath;
+      const sha256 = await streamLargeFile(fd, size, absPath, name, { dos, mtimeSeconds }, out, central);
+      manifestFiles.push({ path: relPath, size, sha256 });
     }
   }
 
