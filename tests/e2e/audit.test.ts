@@ -107,7 +107,7 @@ maybe('cut --audit with counts_as_miss: a site frozen on an old cut misses every
 
   // Human status shows each difusor's last audit.
   const human1 = await prepPush(['status']);
-  expect(human1.stdout).toMatch(/^congelado\s+blocked\s+3\s+20240602_2100\s+-\s+stale: serves 20240602_2000$/m);
+  expect(human1.stdout).toMatch(/^congelado\s+blocked\s+3\s+20240602_2100\s+-\s+stale: serves 20240602_2000 \(expected 20240602_2100\)$/m);
   expect(human1.stdout).toMatch(/^congelado: blocked since [^ ]+ \(auto: missed 3 consecutive cuts\)$/m);
   expect(human1.stdout).toMatch(/^fiel\s+active\s+0\s+20240602_2100\s+-\s+ok 20240602_2100$/m);
 

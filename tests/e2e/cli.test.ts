@@ -124,8 +124,8 @@ describe('build, cut, push, status, block, unblock, keyscan', () => {
     expect(run.code).toBe(0);
     const doc = JSON.parse(run.stdout);
     expect(doc.difusores).toEqual([
-      { id: 'el-sol', name: 'Difusor el-sol', state: 'active', consecutive_misses: 0, last_delivered_cut: '20240602_2020', blocked_reason: null, blocked_since: null, last_error: null, last_audit: null, current_release: null },
-      { id: 'la-voz', name: 'Difusor la-voz', state: 'active', consecutive_misses: 0, last_delivered_cut: '20240602_2020', blocked_reason: null, blocked_since: null, last_error: null, last_audit: null, current_release: null },
+      { id: 'el-sol', name: 'Difusor el-sol', state: 'active', consecutive_misses: 0, last_delivered_cut: '20240602_2020', blocked_reason: null, blocked_since: null, last_error: null, last_audit: null, current_release: null, notice: null },
+      { id: 'la-voz', name: 'Difusor la-voz', state: 'active', consecutive_misses: 0, last_delivered_cut: '20240602_2020', blocked_reason: null, blocked_since: null, last_error: null, last_audit: null, current_release: null, notice: null },
       expect.objectContaining({ id: 'radio-uni', state: 'active', consecutive_misses: 1, last_delivered_cut: null, blocked_reason: null }),
     ]);
     expect(doc.difusores[2].last_error).toMatchObject({ cut: '20240602_2020', code: 'CONNECT_REFUSED' });

@@ -129,14 +129,16 @@ maybe('an audit failure and a probe failure each notify once on the command chan
   const out = join(ws.dir, 'memoria.json');
   expect((await prepPush(['report', '--out', out, '--format', 'json'])).code).toBe(0);
   const report = JSON.parse(await readFile(out, 'utf8'));
-  const lines = report.difusores
-    .find((d: { id: string }) => d.id === 'congelado')
-    .incidents.filter((i: { kind: string }) => i.kind === 'event')
-    .map((i: { summary: string }) => i.summary);
+  const congelado = report.difusores.find((d: { id: string }) => d.id === 'congelado');
+  const lines = congelado.incidents.filter((i: { kind: string }) => i.kind === 'event').map((i: { summary: string }) => i.summary);
   expect(lines).toEqual([
     expect.stringContaining('Revisión del sitio público: su sitio público no muestra el último corte que se le entregó (stale)'),
+    'Revisión del sitio público: volvió a servir el último corte sin alteraciones (antes: muestra un corte anterior)',
+  ]);
+  // The notifications sent are in the report's appendix, apart from the incidents.
+  const appendix = report.notifications.filter((i: { difusor?: string }) => i.difusor === 'congelado');
+  expect(appendix.map((i: { summary: string }) => i.summary)).toEqual([
     'Notificación enviada por comando: problemas en su sitio público',
     'Notificación enviada por comando: servidor sin los requisitos de la convocatoria',
-    'Revisión del sitio público: volvió a servir el último corte sin alteraciones (antes: stale)',
   ]);
 });

@@ -84,7 +84,7 @@ test('blocked kit difusor: notice package applied by prep-apply, not re-sent, th
   // The genuine notice: current shows it and nothing else; APPLIED names it.
   const applied = await apply(SHELLS[2]);
   expect(applied).toMatchObject({ code: 0, stderr: '' });
-  expect(applied.stdout).toMatch(/se aplicó el aviso 20240602_2020-aviso \(paquete completo, 1 archivo\)/);
+  expect(applied.stdout).toMatch(/se aplicó el aviso 20240602_2020-aviso \(paquete completo, 2 archivos\)/);
   expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/20240602_2020-aviso');
   expect(readdirSync(path.join(dir, 'current')).sort()).toEqual(['MANIFEST.json', 'MANIFEST.json.sig', 'index.html', 'json']);
   const html = readFileSync(path.join(dir, 'current', 'index.html'), 'utf8');
