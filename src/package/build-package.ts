@@ -11,7 +11,7 @@ import { traceMark } from '../core/trace.js';
 import { filesDigestOf } from './manifest.js';
 import { decideAgainstStored } from './one-content.js';
 import { SourceWalk, type SourceWalkOptions } from './source-walk.js';
-import { recordStoredPackage, storedCutOf, verifiedStoredPackage } from './store.js';
+import { recordStoredPackage, storedCutOf, verifiedStoredPackage, type StoredCut } from './store.js';
 import { ensureStoreDir, PendingStoreFile, removeCreatedStoreDir, storeIoError, syncStoreDir } from './store-files.js';
 import type { BuiltPackage } from './types.js';
 import { writeTarGz } from './write-tar-gz.js';
@@ -105,7 +105,7 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
   } catch (error) {
     source.close();
     archive.discard();
-    // A refused source leaves no trace in the state dir.
+    // A refused build leaves no trace in the state dir.
     removeCreatedStoreDir(storeDir, createdStore);
     throw isPrepPushError(error) ? error : storeIoError('build', archive.finalPath, error);
   }
@@ -147,7 +147,7 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
 }
 
 /** The stored package of the cut, when it is intact (else the identical new build replaces it). */
-function keptPackage(storeDir: string, stored: NonNullable<ReturnType<typeof storedCutOf>>): BuiltPackage | null {
+function keptPackage(storeDir: string, stored: StoredCut): BuiltPackage | null {
   try {
     return verifiedStoredPackage(storeDir, stored);
   } catch {

@@ -93,25 +93,26 @@ function describeKind(stats: fs.Stats | fs.Dirent): string {
 }
 
 /**
- * The prefix that turns a descriptor of this process into a path, `/proc/<pid>/fd/` (or
- * `/proc/self/fd/`), checked against `fd`; undefined without a usable /proc.
+ * The prefix that turns a descriptor of this process into a path: `/proc/<pid>/fd/` when
+ * `/proc/<pid>` is this process (as `/proc/self` says: another PID namespace's /proc would show
+ * someone else there), else `/proc/self/fd/`, checked against `fd`; undefined without a usable /proc.
  */
 function procFdPrefix(fd: number): string | undefined {
-  let held: fs.Stats;
   try {
-    held = fs.fstatSync(fd);
+    const held = fs.fstatSync(fd);
+    const seen = fs.statSync(`/proc/self/fd/${fd}`);
+    if (seen.dev !== held.dev || seen.ino !== held.ino) return undefined;
   } catch {
     return undefined;
   }
-  for (const prefix of [`/proc/${process.pid}/fd/`, '/proc/self/fd/']) {
-    try {
-      const seen = fs.statSync(`${prefix}${fd}`);
-      if (seen.dev === held.dev && seen.ino === held.ino) return prefix;
-    } catch {
-      // try the next one
-    }
+  try {
+    const self = fs.statSync('/proc/self');
+    const byPid = fs.statSync(`/proc/${process.pid}`);
+    if (self.dev === byPid.dev && self.ino === byPid.ino) return `/proc/${process.pid}/fd/`;
+  } catch {
+    // /proc/self it is
   }
-  return undefined;
+  return '/proc/self/fd/';
 }
 
 /** The source folder, opened; walk it once with `steps()`. */

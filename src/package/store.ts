@@ -61,7 +61,7 @@ export function recordStoredPackage(storeDir: string, pkg: BuiltPackage): void {
 
 function corrupt(file: string, problem: string): PrepPushError {
   return new PrepPushError('io', `package store: ${file}: ${problem}`, {
-    hint: 'rebuild the cut with `prep-push build --source DIR --cut TIME` (it replaces the stored package)',
+    hint: 'rebuild the cut from the same source with `prep-push build --source DIR --cut TIME` (it replaces the damaged files)',
   });
 }
 

@@ -97,3 +97,36 @@ test('a missing archive or a damaged record is an io error naming the file', asy
   expect(damaged.kind).toBe('io');
   expect(damaged.message).toContain(`${again.file}.json`);
 });
+
+describe('one cut id, one content', () => {
+  const snapshot = () =>
+    Object.fromEntries(fs.readdirSync(storeDir).map((name) => [name, `${fs.statSync(path.join(storeDir, name)).mtimeMs} ${fs.readFileSync(path.join(storeDir, name)).toString('base64')}`]));
+
+  test('the same source again returns the stored package and rewrites nothing', async () => {
+    const built = await build('2024-06-02T20:20:00-06:00');
+    const before = snapshot();
+    await expect(build('2024-06-02T20:20:00-06:00')).resolves.toEqual(built);
+    expect(snapshot()).toEqual(before);
+  });
+
+  test('a different source is refused (exit 2) under any name template, and the store is unchanged', async () => {
+    const built = await build('2024-06-02T20:20:00-06:00');
+    const before = snapshot();
+    fs.writeFileSync(path.join(source, 'json', 'main.json'), '{"fecha_corte":"02/06/2024 20:21"}\n');
+    for (const template of ['PREP_{cut}', 'OTRO_{cut}']) {
+      const error = await rejectionOf(build('2024-06-02T20:20:00-06:00', template));
+      expect([error.kind, error.exitCode]).toEqual(['source', 2]);
+      expect(error.message).toContain(`SHA-256 ${built.sha256}`);
+    }
+    expect(snapshot()).toEqual(before);
+    // A later minute is a new cut.
+    await expect(build('2024-06-02T20:21:00-06:00')).resolves.toMatchObject({ cutId: '20240602_2021' });
+  });
+
+  test('building the same source again repairs a damaged stored archive', async () => {
+    const built = await build('2024-06-02T20:20:00-06:00');
+    fs.appendFileSync(built.file, 'x');
+    await expect(build('2024-06-02T20:20:00-06:00')).resolves.toEqual(built);
+    await expect(findStoredPackage(storeDir, built.cutId)).resolves.toEqual(built);
+  });
+});
