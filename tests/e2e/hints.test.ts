@@ -14,13 +14,12 @@ const fx = sshdWithWorkspace({ accounts: [{ id: 'roto' }, { id: 'sitio' }] }, LO
 const cli = (...args: string[]): Promise<CliRun> => runPrepPush(['--config', fx.ws.registryFile, ...args]);
 const rotoDir = (): string => path.join(fx.sshd.accounts.roto.dir, 'prep');
 
-/** The commands printed after a run: each `prep-push …` line, in order. */
+/** The commands printed after a run: each line `  prep-push COMMAND …` (alone, indented), in order. */
 function printedCommands(run: CliRun): string[][] {
   return `${run.stdout}\n${run.stderr}`
     .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line.startsWith('prep-push '))
-    .map((command) => command.split(/\s+/).slice(1));
+    .filter((line) => /^ {2}prep-push (push|unblock)( |$)/.test(line))
+    .map((command) => command.trim().split(/\s+/).slice(1));
 }
 
 async function cutAt(minute: string): Promise<CliRun> {
