@@ -36,20 +36,26 @@ import { measureStartupOf } from './startup.js';
 import { benchDeltaKit } from './delta-kit.js';
 import { benchSitePublish, type SitePublishRow } from './site-publish.js';
 import { journaledScratchDisk } from './journaled-disk.js';
+import { benchWan, type WanRow, type WanSizes } from './wan.js';
 
 const quick = process.argv.includes('--quick');
 // `--only 2,4`: run only these figures (for investigating one; the full table needs all five).
 const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
 const only = process.argv.includes('--only') && onlyArg ? new Set(onlyArg.split(',').map((n) => n.trim())) : null;
-const wanted = (figure: string): boolean => only === null || only.has(figure.charAt(0));
+// A figure's number is its leading digits ('10. WAN' is 10, not 1).
+const wanted = (figure: string): boolean => only === null || only.has(/^\d+/.exec(figure)?.[0] ?? figure);
 const MB = 1024 * 1024;
 
 const SIZES = quick
   ? { reps: 2, siteFiles: 500, siteBytes: 2_000_000, fanOutBytes: 2 * MB, fanOut: 4, hungHealthy: 3, hungStalled: 1, hungBytes: 2 * MB, hungStallAfter: 256 * 1024, hungDeadlineS: 2, scale: 20, scaleBytes: 2 * MB, shapedMbit: 200, shaped: 4, shapedBytes: 2 * MB }
   : { reps: 5, siteFiles: 20_000, siteBytes: 50_000_000, fanOutBytes: 64 * MB, fanOut: 16, hungHealthy: 12, hungStalled: 4, hungBytes: 8 * MB, hungStallAfter: 1 * MB, hungDeadlineS: 5, scale: 200, scaleBytes: 2 * MB, shapedMbit: 200, shaped: 4, shapedBytes: 32 * MB };
+// Figure 10 (bench/wan.ts): 8 difusores behind a 50 ms RTT, 100 Mbit/s link.
+const WAN_SIZES: WanSizes = quick
+  ? { files: 300, difusores: 4, reps: 1, firstReps: 1, packageBytes: 2 * MB, stepTimeoutMs: 120_000 }
+  : { files: 10_000, difusores: 8, reps: 3, firstReps: 1, packageBytes: 32 * MB, stepTimeoutMs: 900_000 };
 const CONCURRENCY = 16;
 const STEP_TIMEOUT_MS = quick ? 30_000 : 300_000;
-const WATCHDOG_MS = quick ? 120_000 : 45 * 60_000;
+const WATCHDOG_MS = quick ? 300_000 : 75 * 60_000;
 
 export interface Row {
   figure: string;
@@ -461,6 +467,16 @@ async function main(): Promise<number> {
       rows.push(row);
     }
   }
+  // Figure 10 (issue 25): over a 50 ms RTT, 100 Mbit/s link (bench/wan-link.ts).
+  await attempt('10. WAN', async () =>
+    (await benchWan(work, WAN_SIZES, log, defer)).map((w: WanRow) => {
+      const row = emptyRow(w.figure, w.ratioOf, w.goal);
+      row.notes.push(...w.notes);
+      finishRatioRow(row, w.result, w.meets ?? (() => true));
+      if (w.meets === null) row.goalMet = null;
+      return row;
+    }),
+  );
   // Figure 8 (issue 13) needs only nginx.
   await attempt('8. Audit', () => benchAudit(work, { quick, reps: SIZES.reps, stepTimeoutMs: STEP_TIMEOUT_MS, log, defer }));
 
