@@ -37,6 +37,7 @@ import { benchDeltaKit } from './delta-kit.js';
 import { benchSitePublish, type SitePublishRow } from './site-publish.js';
 import { journaledScratchDisk } from './journaled-disk.js';
 import { benchWan, type WanRow, type WanSizes } from './wan.js';
+import { benchScaleSite, type ScalePhase, type ScaleSiteSizes } from './scale-site.js';
 
 const quick = process.argv.includes('--quick');
 // `--only 2,4`: run only these figures (for investigating one; the full table needs all five).
@@ -53,6 +54,10 @@ const SIZES = quick
 const WAN_SIZES: WanSizes = quick
   ? { files: 300, difusores: 4, reps: 1, firstReps: 1, packageBytes: 2 * MB, stepTimeoutMs: 120_000 }
   : { files: 10_000, difusores: 8, reps: 3, firstReps: 1, packageBytes: 32 * MB, stepTimeoutMs: 900_000 };
+// Figure 11 (bench/scale-site.ts): client CPU and memory per site-mode difusor, slope from 10 to 50.
+const SCALE_SITE_SIZES: ScaleSiteSizes = quick
+  ? { files: 300, counts: [2, 6], reps: 1, stepTimeoutMs: 120_000 }
+  : { files: 20_000, counts: [10, 50], reps: 1, stepTimeoutMs: 1_800_000 };
 const CONCURRENCY = 16;
 const STEP_TIMEOUT_MS = quick ? 30_000 : 300_000;
 const WATCHDOG_MS = quick ? 300_000 : 75 * 60_000;
@@ -477,6 +482,24 @@ async function main(): Promise<number> {
       return row;
     }),
   );
+  // Figure 11 (issue 25): what a site-mode difusor costs the client (CPU-s and RSS per difusor).
+  await attempt('11. Site-mode scale', async () => {
+    const r = await benchScaleSite(work, SCALE_SITE_SIZES, log, defer);
+    const [lo, hi] = SCALE_SITE_SIZES.counts;
+    const rowOf = (figure: string, p: ScalePhase): Row => {
+      const row = emptyRow(figure, `client CPU-s per difusor (slope ${lo} → ${hi} difusores; prep-push s = wall at ${hi})`, '-');
+      const top = p.at[1];
+      row.prepPushS = top.wall;
+      row.ratio = { median: p.cpuPerDifusorS, min: p.cpuPerDifusorS, max: p.cpuPerDifusorS };
+      row.notes.push(
+        ...p.at.map((a) => `${a.count} difusores: wall ${a.wall.median.toFixed(2)} s, client CPU ${a.cpu.median.toFixed(2)} s, peak RSS ${a.rss.median.toFixed(0)} MiB, ${a.uploadedMB.toFixed(1)} MB uploaded`),
+        `per difusor: ${p.cpuPerDifusorS.toFixed(3)} CPU-s, ${p.rssPerDifusorMiB.toFixed(2)} MiB of peak RSS`,
+        ...r.notes,
+      );
+      return row;
+    };
+    return [rowOf(`11a. Site-mode scale, first publish (${SCALE_SITE_SIZES.files} files)`, r.first), rowOf(`11b. Site-mode scale, ~3 % cut, keep all (${SCALE_SITE_SIZES.files} files)`, r.incremental)];
+  });
   // Figure 8 (issue 13) needs only nginx.
   await attempt('8. Audit', () => benchAudit(work, { quick, reps: SIZES.reps, stepTimeoutMs: STEP_TIMEOUT_MS, log, defer }));
 
