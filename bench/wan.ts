@@ -281,9 +281,12 @@ export async function benchWan(
       linkNote,
     ],
   };
+  // The accounts hold millions of names: unmounting the disk drops them at once, where the
+  // fixture's own rm would walk them (minutes at 50 difusores).
+  fixture.killAll('SIGKILL');
+  disk.remove();
   await fixture.stop();
   link.remove();
-  disk.remove();
   rmSync(dir, { recursive: true, force: true });
   return [rowA, rowB, rowC];
 }
