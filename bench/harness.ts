@@ -208,6 +208,8 @@ export function emptyRemoteDirs(targets: Target[]): void {
 
 export interface PushRun {
   wallS: number;
+  /** What the process printed on stderr (with PREP_PUSH_TRACE=1, the timeline). */
+  stderr: string;
   /** Peak resident set of the prep-push process (VmHWM), MiB. */
   peakRssMiB: number;
   exitCode: number | null;
@@ -232,7 +234,7 @@ export interface PushRun {
  * Runs `prep-push --config C --state-dir S push --json` as a child, as cron would, and measures
  * its wall time from spawn to exit and its peak RSS (VmHWM, polled; it only ever grows).
  */
-export function runPushCli(config: string, stateDir: string, timeoutMs: number, extraArgs: string[] = []): Promise<PushRun> {
+export function runPushCli(config: string, stateDir: string, timeoutMs: number, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<PushRun> {
   return new Promise((resolvePromise, reject) => {
     const started = performance.now();
     // PREP_PUSH_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles each push (Node refuses
@@ -240,7 +242,7 @@ export function runPushCli(config: string, stateDir: string, timeoutMs: number, 
     const nodeArgs = (process.env.PREP_PUSH_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
     const child = spawn(process.execPath, [...nodeArgs, CLI, '--config', config, '--state-dir', stateDir, 'push', '--json', ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...env },
     });
     track(child);
     let stdout = '';
@@ -279,6 +281,7 @@ export function runPushCli(config: string, stateDir: string, timeoutMs: number, 
       const results = report.results ?? [];
       resolvePromise({
         wallS,
+        stderr,
         peakRssMiB: peakKiB / 1024,
         exitCode: code,
         delivered: results.filter((r) => r.outcome === 'delivered').map((r) => r.id),

@@ -36,13 +36,17 @@ import { measureStartupOf } from './startup.js';
 import { benchDeltaKit } from './delta-kit.js';
 import { benchSitePublish, type SitePublishRow } from './site-publish.js';
 import { journaledScratchDisk } from './journaled-disk.js';
+import { benchWan, type WanRow, type WanSizes } from './wan.js';
+import { benchScaleSite, type ScalePhase, type ScaleSiteSizes } from './scale-site.js';
 
 const quick = process.argv.includes('--quick');
 // `--only 2,4`: run only these figures (for investigating one; the full table needs all five).
 const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
 const only = process.argv.includes('--only') && onlyArg ? new Set(onlyArg.split(',').map((n) => n.trim())) : null;
-// Figure 9's rows can be asked for one by one (`--only 9c`, `--only 9a,9c`); `--only 9` runs all three.
-const wanted = (figure: string): boolean => only === null || only.has(figure.charAt(0)) || [...only].some((o) => o.length > 1 && o.charAt(0) === figure.charAt(0));
+// A figure's number is its leading digits ('10. WAN' is 10, not 1); figure 9's rows can be asked for
+// one by one (`--only 9c`, `--only 9a,9c`); `--only 9` runs all of them.
+const numberOf = (text: string): string => /^\d+/.exec(text)?.[0] ?? text;
+const wanted = (figure: string): boolean => only === null || [...only].some((o) => numberOf(o) === numberOf(figure));
 const nineRows = (): Array<'9a' | '9b' | '9c' | '9d'> =>
   (['9a', '9b', '9c', '9d'] as const).filter((row) => only === null || only.has('9') || only.has(row));
 const MB = 1024 * 1024;
@@ -50,9 +54,17 @@ const MB = 1024 * 1024;
 const SIZES = quick
   ? { reps: 2, siteFiles: 500, siteBytes: 2_000_000, fanOutBytes: 2 * MB, fanOut: 4, hungHealthy: 3, hungStalled: 1, hungBytes: 2 * MB, hungStallAfter: 256 * 1024, hungDeadlineS: 2, scale: 20, scaleBytes: 2 * MB, shapedMbit: 200, shaped: 4, shapedBytes: 2 * MB }
   : { reps: 5, siteFiles: 20_000, siteBytes: 50_000_000, fanOutBytes: 64 * MB, fanOut: 16, hungHealthy: 12, hungStalled: 4, hungBytes: 8 * MB, hungStallAfter: 1 * MB, hungDeadlineS: 5, scale: 200, scaleBytes: 2 * MB, shapedMbit: 200, shaped: 4, shapedBytes: 32 * MB };
+// Figure 10 (bench/wan.ts): 8 difusores behind a 50 ms RTT, 100 Mbit/s link.
+const WAN_SIZES: WanSizes = quick
+  ? { files: 300, difusores: 4, reps: 1, firstReps: 1, packageBytes: 2 * MB, stepTimeoutMs: 120_000 }
+  : { files: 10_000, difusores: 8, reps: 3, firstReps: 1, packageBytes: 32 * MB, stepTimeoutMs: 900_000 };
+// Figure 11 (bench/scale-site.ts): client CPU and memory per site-mode difusor, slope from 10 to 50.
+const SCALE_SITE_SIZES: ScaleSiteSizes = quick
+  ? { files: 300, counts: [2, 6], reps: 1, stepTimeoutMs: 120_000 }
+  : { files: 20_000, counts: [10, 50], reps: 1, stepTimeoutMs: 1_800_000 };
 const CONCURRENCY = 16;
 const STEP_TIMEOUT_MS = quick ? 30_000 : 300_000;
-const WATCHDOG_MS = quick ? 120_000 : 45 * 60_000;
+const WATCHDOG_MS = quick ? 300_000 : 75 * 60_000;
 
 export interface Row {
   figure: string;
@@ -479,6 +491,34 @@ async function main(): Promise<number> {
       rows.push(row);
     }
   }
+  // Figure 10 (issue 25): over a 50 ms RTT, 100 Mbit/s link (bench/wan-link.ts).
+  await attempt('10. WAN', async () =>
+    (await benchWan(work, WAN_SIZES, log, defer)).map((w: WanRow) => {
+      const row = emptyRow(w.figure, w.ratioOf, w.goal);
+      row.notes.push(...w.notes);
+      finishRatioRow(row, w.result, w.meets ?? (() => true));
+      if (w.meets === null) row.goalMet = null;
+      return row;
+    }),
+  );
+  // Figure 11 (issue 25): what a site-mode difusor costs the client (CPU-s and RSS per difusor).
+  await attempt('11. Site-mode scale', async () => {
+    const r = await benchScaleSite(work, SCALE_SITE_SIZES, log, defer);
+    const [lo, hi] = SCALE_SITE_SIZES.counts;
+    const rowOf = (figure: string, p: ScalePhase): Row => {
+      const row = emptyRow(figure, `client CPU-s per difusor (slope ${lo} → ${hi} difusores; prep-push s = wall at ${hi})`, '-');
+      const top = p.at[1];
+      row.prepPushS = top.wall;
+      row.ratio = { median: p.cpuPerDifusorS, min: p.cpuPerDifusorS, max: p.cpuPerDifusorS };
+      row.notes.push(
+        ...p.at.map((a) => `${a.count} difusores: wall ${a.wall.median.toFixed(2)} s, client CPU ${a.cpu.median.toFixed(2)} s, peak RSS ${a.rss.median.toFixed(0)} MiB, ${a.uploadedMB.toFixed(1)} MB uploaded`),
+        `per difusor: ${p.cpuPerDifusorS.toFixed(3)} CPU-s, ${p.rssPerDifusorMiB.toFixed(2)} MiB of peak RSS`,
+        ...r.notes,
+      );
+      return row;
+    };
+    return [rowOf(`11a. Site-mode scale, first publish (${SCALE_SITE_SIZES.files} files)`, r.first), rowOf(`11b. Site-mode scale, ~3 % cut, keep all (${SCALE_SITE_SIZES.files} files)`, r.incremental)];
+  });
   // Figure 8 (issues 13, 25; bench/audit.ts): audit --sample all vs curl --parallel + sha256sum -c, goal >= 1.0, on the synthetic (8a) and PREP-shaped (8b) sites; needs only nginx.
   await attempt('8. Audit', () => benchAudit(work, { quick, reps: SIZES.reps, stepTimeoutMs: STEP_TIMEOUT_MS, log, defer }));
 

@@ -43,8 +43,8 @@ export interface SitePublishResult {
   notes: string[];
 }
 
-const CUT1 = cutAt(Date.parse('2024-06-02T20:00:00-06:00'), 'America/Mexico_City');
-const CUT2 = cutAt(Date.parse('2024-06-02T20:20:00-06:00'), 'America/Mexico_City');
+export const CUT1 = cutAt(Date.parse('2024-06-02T20:00:00-06:00'), 'America/Mexico_City');
+export const CUT2 = cutAt(Date.parse('2024-06-02T20:20:00-06:00'), 'America/Mexico_City');
 // Two older cuts, for the keep_releases row: the difusor holds A, B and cut 1 when cut 2 comes.
 const CUT_A = cutAt(Date.parse('2024-06-02T19:20:00-06:00'), 'America/Mexico_City');
 const CUT_B = cutAt(Date.parse('2024-06-02T19:40:00-06:00'), 'America/Mexico_City');
@@ -65,7 +65,7 @@ function filesUnder(dir: string, prefix = ''): string[] {
  * Another cut: a copy of `from` (mtimes kept, as a PREP system rewrites only what changed) with ~3%
  * of the files rewritten; `seed` picks which.
  */
-function makeNextCut(from: string, to: string, seed = 99): { changed: number; changedBytes: number; paths: string[] } {
+export function makeNextCut(from: string, to: string, seed = 99): { changed: number; changedBytes: number; paths: string[] } {
   cpSync(from, to, { recursive: true, preserveTimestamps: true });
   const random = mulberry32(seed);
   let changed = 0;
@@ -88,7 +88,7 @@ function makeNextCut(from: string, to: string, seed = 99): { changed: number; ch
   return { changed, changedBytes, paths };
 }
 
-function rcloneConfig(file: string, targets: Target[], fixture: SshdFixture, knownHosts: string): void {
+export function rcloneConfig(file: string, targets: Target[], fixture: SshdFixture, knownHosts: string): void {
   writeFileSync(knownHosts, targets.map((t) => `[${t.host}]:${t.port} ${t.hostPublicKey}`).join('\n') + '\n');
   const sections = targets.map((t) =>
     [
@@ -109,13 +109,21 @@ function rcloneConfig(file: string, targets: Target[], fixture: SshdFixture, kno
 }
 
 /** Runs one rclone per difusor, all at once; resolves with the wall time and the bytes each reported. */
-function runRclone(verb: 'sync' | 'copy', source: string, conf: string, targets: Target[], dirOf: (t: Target) => string, timeoutMs: number): Promise<{ wallS: number; bytes: number[] }> {
+export function runRclone(
+  verb: 'sync' | 'copy',
+  source: string,
+  conf: string,
+  targets: Target[],
+  dirOf: (t: Target) => string,
+  timeoutMs: number,
+  extraArgs: string[] = [],
+): Promise<{ wallS: number; bytes: number[] }> {
   const started = performance.now();
   return Promise.all(
     targets.map(
       (t) =>
         new Promise<number>((resolve, reject) => {
-          const child = spawn('rclone', [verb, source, `${t.id}:${dirOf(t)}`, '--config', conf, '--use-json-log', '--stats', '1h', '--stats-log-level', 'NOTICE'], {
+          const child = spawn('rclone', [verb, source, `${t.id}:${dirOf(t)}`, '--config', conf, '--use-json-log', '--stats', '1h', '--stats-log-level', 'NOTICE', ...extraArgs], {
             stdio: ['ignore', 'ignore', 'pipe'],
           });
           let stderr = '';
@@ -137,7 +145,7 @@ function runRclone(verb: 'sync' | 'copy', source: string, conf: string, targets:
 }
 
 /** Puts a difusor back to "cut 1 published": releases/<cut1> and current -> it, nothing else. */
-function resetToFirstCut(target: Target, cut1Release: string): void {
+export function resetToFirstCut(target: Target, cut1Release: string): void {
   const dir = target.localDir as string;
   for (const name of readdirSync(join(dir, 'releases'))) {
     if (name !== cut1Release) rmSync(join(dir, 'releases', name), { recursive: true, force: true });
