@@ -118,6 +118,9 @@ export async function benchDeltaKit(work: string, opts: DeltaKitOptions): Promis
       rmSync(join(difusor, 'current'), { force: true });
       execFileSync('ln', ['-s', `releases/${pkgA.cutId}`, join(difusor, 'current')]);
       writeFileSync(join(difusor, 'APPLIED'), `${pkgA.cutId}\n`);
+      // prep-apply's own state: its anti-rollback mark and the releases it applied (APPLIED is only a copy).
+      writeFileSync(join(difusor, '.prep-apply', 'mark'), `${pkgA.cutId}\n`);
+      writeFileSync(join(difusor, '.prep-apply', 'history'), `${pkgA.cutId}\n`);
       await new Promise<void>((resolve) => setImmediate(resolve));
     },
     opts.log,

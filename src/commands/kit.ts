@@ -1,17 +1,17 @@
 // `kit ID [--out DIR]`: writes everything a difusor's IT installs, configured for that difusor and its
 // delivery mode. Each file is written beside its final name and renamed into place, so an existing
 // symlink in DIR is replaced, never written through.
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PrepPushError } from '../core/errors.js';
 import { publicKeyOfPrivateKey, publicKeyOfPubFile } from '../kit/login-key.js';
-import { kitKindOf, renderKit, type KitFile } from '../kit/render-kit.js';
+import { kitKindOf, renderKit } from '../kit/render-kit.js';
 import { readKitTemplates } from '../kit/templates-dir.js';
 import type { Difusor } from '../registry/types.js';
 import { loadSigningKey } from '../signing/load-signing-key.js';
 import { allowedSignersLine } from '../signing/sshsig.js';
 import { loadRegistryFor, type CommandEnv, type GlobalOptions } from './context.js';
+import { writeFileAtomically } from '../core/atomic-write.js';
 
 export interface KitResult {
   dir: string;
@@ -45,7 +45,7 @@ export async function writeKit(id: string, out: string | undefined, global: Glob
   const dir = path.resolve(ctx.cwd, out ?? `kit-${difusor.id}`);
   try {
     await mkdir(dir, { recursive: true });
-    for (const file of files) await writeBesideAndRename(dir, file);
+    for (const file of files) await writeFileAtomically(path.join(dir, file.name), file.content, file.mode);
   } catch (error) {
     throw new PrepPushError('io', `kit: cannot write ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
       hint: 'choose a writable folder with --out DIR',
@@ -66,20 +66,3 @@ async function readLoginKey(difusor: Difusor, env: NodeJS.ProcessEnv): Promise<s
   return pub === undefined ? undefined : publicKeyOfPubFile(pub);
 }
 
-/** A new file under a temporary name in the same folder (O_EXCL: never an existing entry), then renamed over the name. */
-async function writeBesideAndRename(dir: string, file: KitFile): Promise<void> {
-  const temp = path.join(dir, `.${file.name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const handle = await open(temp, 'wx', file.mode);
-    try {
-      await handle.writeFile(file.content);
-    } finally {
-      await handle.close();
-    }
-    await chmod(temp, file.mode);
-    await rename(temp, path.join(dir, file.name));
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}

@@ -6,7 +6,8 @@ import type { DeliveryFallback } from '../sftp/atomic-upload.js';
 import type { PublishSummary } from '../ledger/types.js';
 import type { PlannedSkip } from './plan.js';
 import type { FollowUpReport } from './follow-up.js';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomically } from '../core/atomic-write.js';
 import path from 'node:path';
 import { PrepPushError } from '../core/errors.js';
 import { reportsDir } from '../core/state-dir.js';
@@ -69,20 +70,11 @@ export async function writeRunReport(stateDir: string, report: RunReport): Promi
   const dir = reportsDir(stateDir);
   const stamp = report.started_at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const file = path.join(dir, `${report.cut.id}-${report.command}-${stamp}.json`);
-  const temp = `${file}.tmp-${process.pid}`;
   try {
     await mkdir(dir, { recursive: true });
-    const handle = await open(temp, 'w');
-    try {
-      await handle.writeFile(`${JSON.stringify(report, null, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
+    await writeFileAtomically(file, `${JSON.stringify(report, null, 2)}\n`);
     return file;
   } catch (cause) {
-    await rm(temp, { force: true });
     throw new PrepPushError('io', `could not write the run report ${file}: ${(cause as Error).message}`, {
       hint: 'check that the state dir is writable and the disk is not full',
       cause,
