@@ -40,6 +40,7 @@ export async function writeKit(id: string, out: string | undefined, global: Glob
     difusor,
     allowedSigners: signer ? allowedSignersLine(registry.institute, signer.publicKeyBlob) : '',
     ...(loginKey ? { loginKey } : {}),
+    ...(registry.contact ? { contact: registry.contact } : {}),
     templates: await readKitTemplates(),
   });
   const dir = path.resolve(ctx.cwd, out ?? `kit-${difusor.id}`);

@@ -65,6 +65,8 @@ export interface KitInput {
   loginKey?: string;
   /** The account that runs prep-apply; default DEFAULT_APPLY_USER. */
   applyUser?: string;
+  /** The institute's PREP desk (registry `contact`): whom the difusor calls. */
+  contact?: { name: string; email?: string; phone?: string };
   /** Template name → text. */
   templates: ReadonlyMap<string, string>;
 }
@@ -119,6 +121,7 @@ export function renderKit(input: KitInput): KitFile[] {
   const values: Record<string, string> = {
     INSTITUTE: institute,
     INSTITUTE_LONG: input.instituteName ? `${input.instituteName} (${institute})` : institute,
+    CONTACT_SECTION: contactSection(input.contact, institute),
     DIFUSOR_ID: difusor.id,
     DIFUSOR_NAME: difusor.name,
     USERNAME: difusor.username,
@@ -250,4 +253,17 @@ function commentLines(text: string): string {
   }
   if (line !== '') lines.push(line);
   return lines.join('\n# ');
+}
+
+/** The README's last section: the institute's desk, or where to ask when the registry names none. */
+function contactSection(contact: KitInput['contact'], institute: string): string {
+  const lines = ['## A quién llamar', ''];
+  if (contact === undefined) {
+    lines.push(`Ante cualquier duda o falla, comuníquese con la mesa del PREP del ${institute}, que le entregó este kit.`);
+  } else {
+    lines.push(`Ante cualquier duda o falla, comuníquese con el ${institute}:`, '', `- ${contact.name}`);
+    if (contact.phone) lines.push(`- Teléfono: ${contact.phone}`);
+    if (contact.email) lines.push(`- Correo: ${contact.email}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -158,3 +158,16 @@ describe('the kit renderer', () => {
     expect(chrootOf(apply, remote)).toBe(chroot);
   });
 });
+
+describe('whom to call', () => {
+  test('the registry\'s contact closes both READMEs; without one, the institute that gave the kit', async () => {
+    const contact = { name: 'Mesa del PREP', phone: '+52 443 322 1400', email: 'mesa-prep@iem.example' };
+    for (const delivery of ['package', 'site'] as const) {
+      const readme = (await render({ delivery }, { contact }))['README.md'].content;
+      expect(readme).toContain('## A quién llamar\n\nAnte cualquier duda o falla, comuníquese con el IEM:\n\n- Mesa del PREP\n- Teléfono: +52 443 322 1400\n- Correo: mesa-prep@iem.example\n');
+      const without = (await render({ delivery }))['README.md'].content;
+      expect(without).toContain('comuníquese con la mesa del PREP del IEM, que le entregó este kit.');
+      expect(without).not.toContain('{{');
+    }
+  });
+});
