@@ -12,10 +12,13 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the built binary to its end (killed after `timeoutMs`, default 60 s). */
+/**
+ * Runs the built binary to its end (killed after `timeoutMs`, default 120 s: a hang guard that holds
+ * on a loaded CI machine and still fires before jest's 180 s test timeout).
+ */
 export async function runPrepPush(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
   const started = startPrepPush(args, opts);
-  const timer = setTimeout(() => started.child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  const timer = setTimeout(() => started.child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
   try {
     return await started.done;
   } finally {

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { freePort } from './net.js';
 
 export const NGINX = '/usr/sbin/nginx';
-const START_TIMEOUT_MS = 10_000;
+// Generous for a loaded CI machine (quiet, nginx listens in well under a second); only a failed start waits it out.
+const START_TIMEOUT_MS = 30_000;
 
 export interface StartNginxOptions {
   /** The folder served at `urlPath` (for a difusor: `REMOTE_DIR/current`, a symlink nginx follows). */

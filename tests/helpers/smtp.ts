@@ -31,7 +31,8 @@ export async function startSmtp(opts: { dataDelayS?: number } = {}): Promise<Smt
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`SMTP server did not start: ${stderr}`)), 15_000);
+    // Python with aiosmtpd starts in about a second when quiet; generous for a loaded machine.
+    const timer = setTimeout(() => reject(new Error(`SMTP server did not start: ${stderr}`)), 30_000);
     child.stdout!.on('data', (d: Buffer) => {
       if (d.toString().includes('ready')) {
         clearTimeout(timer);

@@ -15,7 +15,9 @@ import { freePort } from './net.js';
 const SSHD = '/usr/sbin/sshd';
 /** sshd's MAX_LISTEN_SOCKS: one process listens on at most 16 sockets. */
 const PORTS_PER_SSHD = 16;
-const START_TIMEOUT_MS = 10_000;
+// How long a started server may take to accept connections. Quiet, sshd takes well under a second;
+// on a shared, loaded CI machine a process start can take seconds. Only a failed start waits it out.
+const START_TIMEOUT_MS = 30_000;
 const START_ATTEMPTS = 3;
 const DEFAULT_LISTEN_HOST = '127.0.0.1';
 /** First port inside a network namespace: a fresh namespace has every port free, and freePort() cannot look inside it. */
