@@ -4,16 +4,16 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { startSftpServer, type SftpServerHandle } from '../../src/sftp-server/index.js';
 import { runPrepPush, startPrepPush } from '../helpers/cli.js';
 import { makeKeyPair, type KeyPair } from '../helpers/keys.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { generateReadableKeyPair } from '../../src/sftp-server/index.js';
 
 let ws: Workspace;
 let key: KeyPair;
 const servers: SftpServerHandle[] = [];
-const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+const hostKey = generateReadableKeyPair().private;
 
 beforeAll(async () => {
   ws = await makeWorkspace('prep-push-site-kill-');

@@ -5,7 +5,6 @@
 import { mkdir, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { systemClock } from '../../src/core/clock.js';
 import { parseCutTime } from '../../src/core/cut.js';
 import { runCut, runPush } from '../../src/cut/run.js';
@@ -16,6 +15,7 @@ import { startSftpServer, type SftpFaults, type SftpServerHandle } from '../../s
 import type { SftpQuirks } from '../../src/sftp-server/types.js';
 import { makeKeyPair, type KeyPair } from '../helpers/keys.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { generateReadableKeyPair } from '../../src/sftp-server/index.js';
 
 const LONG = 120_000;
 const deps = { clock: systemClock, env: {}, transport: ssh2Transport };
@@ -23,7 +23,7 @@ const FILES = 120;
 
 let ws: Workspace;
 let key: KeyPair;
-const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+const hostKey = generateReadableKeyPair().private;
 const servers: SftpServerHandle[] = [];
 
 beforeAll(async () => {

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { systemClock } from '../../src/core/clock.js';
 import { parseCutTime } from '../../src/core/cut.js';
 import { runCut, runPush } from '../../src/cut/run.js';
@@ -20,6 +19,7 @@ import { aDifusor, aRegistry } from '../helpers/builders.js';
 import { makeKeyPair } from '../helpers/keys.js';
 import { registryYamlFor } from '../helpers/sshd.js';
 import { sshdWithWorkspace } from '../helpers/jest-fixtures.js';
+import { generateReadableKeyPair } from '../../src/sftp-server/index.js';
 
 const LONG = 120_000;
 const deps = { clock: systemClock, env: {}, transport: ssh2Transport };
@@ -157,7 +157,7 @@ describe('recycling on real sshd, publish.keep_releases 2', () => {
 });
 
 describe('a connection dropped in the middle of a recycle', () => {
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+  const hostKey = generateReadableKeyPair().private;
   const servers: SftpServerHandle[] = [];
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));

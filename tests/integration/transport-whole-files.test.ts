@@ -4,7 +4,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { packageUploadLanes } from '../../src/sftp/pipelined-io.js';
 import { ssh2Transport } from '../../src/sftp/connect.js';
 import { MANIFEST_MAX_BYTES, type SftpSession } from '../../src/sftp/session.js';
@@ -13,6 +12,7 @@ import { startSftpServer, type SftpServerHandle } from '../../src/sftp-server/in
 import type { SftpFaults, SftpQuirks } from '../../src/sftp-server/types.js';
 import { sshdWithWorkspace } from '../helpers/jest-fixtures.js';
 import { makeKeyPair, type KeyPair } from '../helpers/keys.js';
+import { generateReadableKeyPair } from '../../src/sftp-server/index.js';
 
 const LONG = 60_000;
 const fixture = sshdWithWorkspace({ accounts: [{ id: 'whole' }] }, LONG);
@@ -59,7 +59,7 @@ async function openSshd(): Promise<{ session: SftpSession; dir: string }> {
 async function openInProcess(name: string, options: { quirks?: SftpQuirks; faults?: SftpFaults }): Promise<{ session: SftpSession; root: string }> {
   const root = path.join(fixture.ws.dir, name);
   await mkdir(root, { recursive: true });
-  const server = await startSftpServer({ root, username: 'iem', authorizedKeys: [key.publicKey], hostKey: ssh2.utils.generateKeyPairSync('ed25519').private, ...options });
+  const server = await startSftpServer({ root, username: 'iem', authorizedKeys: [key.publicKey], hostKey: generateReadableKeyPair().private, ...options });
   servers.push(server);
   const difusor: Difusor = {
     id: name,

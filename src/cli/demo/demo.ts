@@ -7,7 +7,6 @@ import { mkdtemp, readdir, readFile, readlink, rm, writeFile, mkdir } from 'node
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import type { Clock } from '../../core/clock.js';
 import { parseCutTime, type Cut } from '../../core/cut.js';
 import { formatSeconds } from '../../core/duration.js';
@@ -23,7 +22,7 @@ import type { NotifyChannel } from '../../notify/channel.js';
 import { ssh2Transport } from '../../sftp/connect.js';
 import { loadRegistry } from '../../registry/validate.js';
 import type { Registry } from '../../registry/types.js';
-import { startSftpServer, type SftpServerHandle } from '../../sftp-server/server.js';
+import { generateReadableKeyPair, startSftpServer, type SftpServerHandle } from '../../sftp-server/server.js';
 import { emailFor, type EmailText } from '../../words/email.js';
 import { writeSampleSite } from './sample-site.js';
 import { serveStaticSite, type StaticSite } from './static-site.js';
@@ -122,11 +121,11 @@ export async function runDemo(options: DemoOptions): Promise<{ exitCode: number 
   const servers: SftpServerHandle[] = [];
   const webs: StaticSite[] = [];
   try {
-    const keys = ssh2.utils.generateKeyPairSync('ed25519');
+    const keys = generateReadableKeyPair();
     await mkdir(path.join(dir, 'keys'));
     await writeFile(path.join(dir, 'keys', 'demo_ed25519'), keys.private, { mode: 0o600 });
     // The institute signs packages and manifests, so a package-mode difusor's kit can show the notice too.
-    await writeFile(path.join(dir, 'keys', 'firma_ed25519'), ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+    await writeFile(path.join(dir, 'keys', 'firma_ed25519'), generateReadableKeyPair().private, { mode: 0o600 });
     await mkdir(path.join(dir, 'logos'));
 
     const entries: string[] = [];
