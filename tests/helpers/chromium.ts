@@ -43,14 +43,7 @@ export async function renderInChromium(htmlFile: string, size = { width: 1400, h
   const profile = await mkdtemp(join(tmpdir(), 'prep-push-chromium-'));
   const shot = join(profile, 'shot.png');
   const common = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-extensions',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
+    ...HEADLESS_FLAGS,
     '--disable-default-apps',
     '--disable-domain-reliability',
     '--disable-client-side-phishing-detection',
@@ -75,17 +68,22 @@ export async function renderInChromium(htmlFile: string, size = { width: 1400, h
   }
 }
 
+/** Headless Chromium that fetches nothing of its own (updates, sync, extensions): shared by every page test. */
+export const HEADLESS_FLAGS: readonly string[] = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-extensions',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 /** Flags for a run that needs no proxy count: no network at all (every request goes to a closed port). */
 function offlineArgs(profile: string, width: number, height: number): string[] {
   return [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-extensions',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
+    ...HEADLESS_FLAGS,
     '--no-pings',
     `--user-data-dir=${profile}`,
     '--proxy-server=http://127.0.0.1:9',

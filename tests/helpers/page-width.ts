@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CHROMIUM, decodePng } from './chromium.js';
+import { CHROMIUM, decodePng, HEADLESS_FLAGS } from './chromium.js';
 import { encodePng } from './logos.js';
 
 export interface PageLayout {
@@ -50,13 +50,7 @@ export async function layoutAtWidth(htmlFile: string, width: number, height: num
         '<script>addEventListener("message", (e) => { document.body.dataset.medida = JSON.stringify(e.data); });</script></body></html>',
     );
     const common = [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-extensions',
-      '--disable-background-networking',
-      '--disable-component-update',
+      ...HEADLESS_FLAGS,
       '--hide-scrollbars',
       `--user-data-dir=${profile}`,
       `--window-size=${Math.max(width, 500)},${height}`,
