@@ -1,5 +1,6 @@
 // Every path in the state dir, in one place: the ledger's journal and lock, the package store, the
-// run reports, the extracted sites and the notices. Read-only commands check it exists first.
+// run reports, the extracted sites, the notices and the servers' remembered capabilities. Read-only
+// commands check it exists first.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -23,6 +24,11 @@ export function reportsDir(stateDir: string): string {
 /** Stored packages extracted for site mode, one folder per cut. */
 export function sitesDir(stateDir: string): string {
   return path.join(stateDir, 'sites');
+}
+
+/** What each site-mode difusor's server was found to do, so a cut does not probe it again. */
+export function capabilitiesPath(stateDir: string): string {
+  return path.join(stateDir, 'capabilities.json');
 }
 
 /** The notice releases written for blocked difusores, one folder per difusor. */

@@ -425,6 +425,8 @@ async function deliverAndJournal(
       },
     },
   );
+  // What each server was found to do, for the next run's site publishes: written once, all done.
+  await toDeliver.site?.capabilities?.save();
   traceMark('every delivery ended and journaled');
 }
 
@@ -602,6 +604,7 @@ async function sitePlanFor(
   allowOlder: boolean,
 ): Promise<SitePlan> {
   const { extractedManifestHashes, siteReleaseOf } = await import('../publish/site-tree.js');
+  const { loadCapabilityStore } = await import('../publish/capability-memory.js');
   const release = await siteReleaseOf(stateDir, pkg);
   const published = new Set<string>();
   for (const event of events) {
@@ -620,6 +623,7 @@ async function sitePlanFor(
     allowOlder,
     isTrusted: (id, name, sha256) => published.has(`${id}\0${sha256}`) || extracted.get(sha256) === name,
     isReusable: (id, release, file) => !altered.has(`${id}\0${release}\0${file}`),
+    capabilities: await loadCapabilityStore(stateDir),
   };
 }
 

@@ -1,5 +1,5 @@
-// What a difusor's SFTP server offers for publishing, probed once per connection, and the
-// publish.mode each combination leads to.
+// What a difusor's SFTP server offers for publishing, probed once per connection (or recalled from
+// the state dir, ./capability-memory.ts), and the publish.mode each combination leads to.
 import { posix } from 'node:path';
 import type pLimitType from 'p-limit';
 import type { SftpSession } from '../sftp/session.js';
@@ -24,6 +24,13 @@ export interface PublishCapabilities {
   symlink: boolean;
   /** A rename onto a symlink replaces the link (false on ProFTPD, which resolves it). */
   renameReplacesSymlink: boolean;
+}
+
+/** One difusor's remembered capabilities (./capability-memory.ts keeps them in the state dir). */
+export interface CapabilityMemory {
+  recall(extensions: Readonly<Record<string, string>>): PublishCapabilities | null;
+  remember(extensions: Readonly<Record<string, string>>, caps: PublishCapabilities): void;
+  forget(): void;
 }
 
 /** `link+rename` is the goal: hard links and one atomic rename. */
@@ -52,19 +59,31 @@ const probed = new WeakMap<SftpSession, PublishCapabilities>();
 /**
  * Reads the advertised extensions and tries symlinks for real in a `.probe` folder under
  * `releases/` (removed again): servers disagree on SYMLINK's argument order and on whether RENAME
- * follows a symlink, and only the result on disk tells.
+ * follows a symlink, and only the result on disk tells. `memory`: what an earlier run found on this
+ * difusor, used instead of the probe while the server advertises the same extensions.
  */
-export async function probeCapabilities(session: SftpSession, remoteDir: string, limit: Limit): Promise<PublishCapabilities> {
+export async function probeCapabilities(
+  session: SftpSession,
+  remoteDir: string,
+  limit: Limit,
+  memory?: CapabilityMemory,
+  probeFolder: string = probeName(),
+): Promise<PublishCapabilities> {
   const known = probed.get(session);
   if (known) return known;
   const extensions = session.extensions();
+  const recalled = memory?.recall(extensions) ?? null;
+  if (recalled !== null) {
+    probed.set(session, recalled);
+    return recalled;
+  }
   const caps: PublishCapabilities = {
     hardlink: 'hardlink@openssh.com' in extensions,
     posixRename: 'posix-rename@openssh.com' in extensions,
     symlink: false,
     renameReplacesSymlink: false,
   };
-  const dir = posix.join(remoteDir, RELEASES_DIR, probeName());
+  const dir = posix.join(remoteDir, RELEASES_DIR, probeFolder);
   await session.mkdir(dir, 0o755);
   try {
     try {
@@ -90,5 +109,6 @@ export async function probeCapabilities(session: SftpSession, remoteDir: string,
     await removeTree(session, dir, limit);
   }
   probed.set(session, caps);
+  memory?.remember(extensions, caps);
   return caps;
 }

@@ -5,7 +5,7 @@ import pLimit from 'p-limit';
 import { DeliveryError } from '../sftp/classify.js';
 import { type SftpSession, MANIFEST_MAX_BYTES } from '../sftp/session.js';
 import type { PublishSummary } from '../ledger/types.js';
-import { probeCapabilities, publishModeOf, recycledModeOf, switchMethodOf, type SwitchMethod } from './capabilities.js';
+import { type CapabilityMemory, probeCapabilities, publishModeOf, recycledModeOf, switchMethodOf, type SwitchMethod } from './capabilities.js';
 import {
   CURRENT_LINK,
   MANIFEST_NAME,
@@ -15,6 +15,7 @@ import {
   currentMoveFor,
   isNoticeRelease,
   linkTargetOf,
+  probeName,
   pruningNameFor,
   releaseOfLinkTarget,
   releasesToPrune,
@@ -59,6 +60,11 @@ export interface PublishOptions {
    * one an audit found altered there, which is uploaded afresh instead. Default: every file.
    */
   isReusable?(release: string, path: string): boolean;
+  /**
+   * What an earlier run found this difusor's server does, instead of probing it (~20 round trips);
+   * forgotten when the publish fails, so the next attempt probes again.
+   */
+  capabilities?: CapabilityMemory;
   /** SFTP requests in flight on the connection (default 64). */
   concurrency?: number;
   /** Called before each phase, for failure messages ("linking 19,400 files"). */
@@ -70,6 +76,9 @@ const DEFAULT_CONCURRENCY = 64;
 // packet carry ~35-60 of them instead of ~25 (measured A/B against 64: median 0.95 of the time).
 const LINKS_IN_FLIGHT = 1024;
 const FOLDERS_IN_FLIGHT = 1024;
+// A walk of a release on the difusor (what its link bases really hold) is one OPENDIR/READDIR/CLOSE
+// chain a folder: at 64 in flight, 5,000 folders were ~270 round trips (~14 s at 50 ms RTT).
+const WALK_IN_FLIGHT = 1024;
 // Larger files go through fastPut (many writes in flight); smaller ones are one open/write/close.
 const SMALL_FILE_BYTES = 1 << 20;
 const FILE_MODE = 0o644;
@@ -108,6 +117,11 @@ export async function publishRelease(
   rawSession.coalesceRequests?.(true);
   try {
     return await publishOnSession(rawSession, remoteDir, release, options);
+  } catch (error) {
+    // Whatever failed, a remembered capability may be why (a server changed behind the same
+    // address and extensions): the next attempt probes.
+    options.capabilities?.forget();
+    throw error;
   } finally {
     if (rawSession.alive) rawSession.coalesceRequests?.(false);
   }
@@ -130,8 +144,19 @@ async function publishOnSession(
 
   step(`creating ${releasesDir}`);
   await ensureDirectory(session, releasesDir);
-  step('probing the server for hard links, posix-rename and symlinks');
-  const caps = await probeCapabilities(session, remoteDir, limit);
+  // The set-up's requests are independent, and each waits on round trips (one after another they
+  // were ~2 s a difusor at 50 ms RTT, docs/benchmarks.md 10a): the probe (or its memory), the
+  // listing of releases/ and the leftovers it shows, and `current`, all at once. The probe's own
+  // folder is a `.`-name too: never taken for a leftover.
+  step(`probing the server for hard links, posix-rename and symlinks, removing leftovers in ${releasesDir} and reading ${currentPath}`);
+  const probeFolder = probeName();
+  const listed = listNames(session, releasesDir);
+  const [caps, names, current] = await Promise.all([
+    probeCapabilities(session, remoteDir, limit, options.capabilities, probeFolder),
+    listed,
+    readCurrentRelease(session, currentPath),
+    listed.then((all) => removeLeftovers(session, remoteDir, all.filter((n) => n !== probeFolder), limit)),
+  ]);
   const switchMethod = switchMethodOf(caps);
   if (switchMethod === null) {
     throw new DeliveryError(
@@ -140,11 +165,6 @@ async function publishOnSession(
     );
   }
   const mode = publishModeOf(caps, switchMethod);
-  step(`removing leftovers of earlier runs in ${releasesDir}`);
-  await removeLeftovers(session, remoteDir, limit);
-
-  step(`reading ${currentPath}`);
-  const current = await readCurrentRelease(session, currentPath);
   const move = currentMoveFor(current, release.name, { rollback: options.allowRollback, older: options.allowOlder ?? false });
   if (move === 'refuse') {
     throw new DeliveryError(
@@ -167,7 +187,7 @@ async function publishOnSession(
     recycled_from: recycled?.name ?? null,
   });
 
-  const onDifusor = (await listNames(session, releasesDir)).filter((n) => !n.startsWith(WORK_PREFIX));
+  const onDifusor = names.filter((n) => !n.startsWith(WORK_PREFIX));
   const finalDir = posix.join(releasesDir, release.name);
   let replaced: string | null = null;
   if (onDifusor.includes(release.name)) {
@@ -188,12 +208,12 @@ async function publishOnSession(
   // Never the release `current` names now or after, nor one being replaced: only one pruning removes.
   const candidate =
     replaced === null
-      ? await recyclableRelease(session, releasesDir, [...new Set([...onDifusor, release.name])], [current, after, release.name], options, limit)
+      ? await recyclableRelease(session, releasesDir, [...new Set([...onDifusor, release.name])], [current, after, release.name], options)
       : null;
   const staging = posix.join(releasesDir, stagingNameFor(release.name));
   const stageOptions = { staging, limit, step, extraFiles: release.extraFiles ?? [] };
   const basesAmong = (sources: readonly string[]): Promise<LinkBase[]> =>
-    caps.hardlink ? trustedBases(session, releasesDir, current, sources, release.name, options, limit) : Promise.resolve([]);
+    caps.hardlink ? trustedBases(session, releasesDir, current, sources, release.name, options) : Promise.resolve([]);
   let bases: LinkBase[];
   let place: readonly PlanFile[];
   let recycled: Recycled | null = null;
@@ -305,11 +325,10 @@ async function recyclableRelease(
   releasesAfter: readonly string[],
   protect: ReadonlyArray<string | null>,
   options: PublishOptions,
-  limit: ReturnType<typeof pLimit>,
 ): Promise<RecycleCandidate | null> {
   const doomed = releasesToPrune(releasesAfter, options.keepReleases, protect);
   for (const name of doomed) {
-    const found = await trustedRelease(session, releasesDir, name, options, limit);
+    const found = await trustedRelease(session, releasesDir, name, options);
     if (found === null) continue;
     // Recycling writes into the old tree and keeps what did not change: only a tree holding nothing
     // but the regular files it lists, unaltered, is turned into the new release.
@@ -437,9 +456,15 @@ async function uploadFile(session: SftpSession, source: string | Buffer, remote:
 }
 
 /** What a killed or disconnected run left: `releases/.…` and the temporary link beside `current`. */
-async function removeLeftovers(session: SftpSession, remoteDir: string, limit: ReturnType<typeof pLimit>): Promise<void> {
+/** Removes what a killed run left: `.`-named folders among `releasesNames`, and temporary links beside `current`. */
+async function removeLeftovers(
+  session: SftpSession,
+  remoteDir: string,
+  releasesNames: readonly string[],
+  limit: ReturnType<typeof pLimit>,
+): Promise<void> {
   const releasesDir = posix.join(remoteDir, RELEASES_DIR);
-  const stale = (await listNames(session, releasesDir)).filter((n) => n.startsWith(WORK_PREFIX));
+  const stale = releasesNames.filter((n) => n.startsWith(WORK_PREFIX));
   await Promise.all(stale.map((name) => removeTree(session, posix.join(releasesDir, name), limit)));
   const links = (await listNames(session, remoteDir)).filter((n) => TEMP_LINK_PATTERN.test(n));
   await Promise.all(links.map((name) => limit(() => session.unlink(posix.join(remoteDir, name)))));
@@ -502,7 +527,6 @@ async function trustedBases(
   onDifusor: readonly string[],
   publishing: string,
   options: PublishOptions,
-  limit: ReturnType<typeof pLimit>,
 ): Promise<LinkBase[]> {
   const results = onDifusor.filter((n) => !isNoticeRelease(n));
   const currentIsResults = current !== null && results.includes(current);
@@ -510,12 +534,12 @@ async function trustedBases(
   if (currentIsResults) candidates.push(current);
   const newestOther = [...results].sort().reverse().find((n) => n !== current && n !== publishing);
   if (newestOther !== undefined && (!currentIsResults || newestOther > current)) candidates.push(newestOther);
-  const bases: LinkBase[] = [];
-  for (const name of candidates) {
-    const found = await trustedRelease(session, releasesDir, name, options, limit);
-    if (found !== null) bases.push({ release: name, files: reusableFiles(found.tree, name, found.files, options) });
-  }
-  return bases;
+  // Both walks wait on round trips: at once.
+  const found = await Promise.all(candidates.map((name) => trustedRelease(session, releasesDir, name, options)));
+  return candidates.flatMap((name, i) => {
+    const release = found[i];
+    return release === null ? [] : [{ release: name, files: reusableFiles(release.tree, name, release.files, options) }];
+  });
 }
 
 /**
@@ -527,10 +551,10 @@ async function trustedRelease(
   releasesDir: string,
   name: string,
   options: PublishOptions,
-  limit: ReturnType<typeof pLimit>,
 ): Promise<{ files: readonly PlanFile[]; tree: ScannedTree } | null> {
   const dir = posix.join(releasesDir, name);
-  const [manifest, tree] = await Promise.all([readRemoteManifest(session, posix.join(dir, MANIFEST_NAME)), scanTree(session, dir, limit)]);
+  const walkLimit = pLimit(WALK_IN_FLIGHT);
+  const [manifest, tree] = await Promise.all([readRemoteManifest(session, posix.join(dir, MANIFEST_NAME)), scanTree(session, dir, walkLimit)]);
   if (manifest === null || !options.isTrusted(name, manifest.sha256) || tree.overfull) return null;
   const files = remoteManifestFilesOf(manifest.text, manifest.sha256);
   return files === null ? null : { files, tree };

@@ -19,6 +19,14 @@ export function siteStrategy(site: SitePlan, bytesNeeded: number): DeliveryStrat
           allowOlder: site.allowOlder,
           isTrusted: (release, sha256) => site.isTrusted(difusor.id, release, sha256),
           isReusable: (release, path) => site.isReusable(difusor.id, release, path),
+          capabilities: site.capabilities?.of({
+            id: difusor.id,
+            host: difusor.host,
+            port: difusor.port,
+            username: difusor.username,
+            remoteDir: difusor.remoteDir,
+            hostKeys: difusor.hostKeys?.map((k) => k.fingerprint) ?? [difusor.hostKey],
+          }),
           onStep: (step) => {
             traceMark(`${difusor.id}: ${step}`);
             setStep(step);

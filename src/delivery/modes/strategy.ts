@@ -3,6 +3,7 @@
 // with the data it sends, and run on the connection the delivery loop opened. The loop never learns
 // about modes. This file holds only the interface; each strategy has its own file.
 import type { PublishSummary } from '../../ledger/types.js';
+import type { CapabilityStore } from '../../publish/capability-memory.js';
 import type { LocalRelease } from '../../publish/release.js';
 import type { Difusor } from '../../registry/types.js';
 import type { SftpSession } from '../../sftp/session.js';
@@ -44,4 +45,6 @@ export interface SitePlan {
   isTrusted(id: string, release: string, manifestSha256: string): boolean;
   /** Whether a file of a release on difusor `id` may be reused (false: an audit found it altered there). */
   isReusable(id: string, release: string, path: string): boolean;
+  /** What each difusor's server was found to do in earlier runs (absent: probed every time). */
+  capabilities?: CapabilityStore;
 }
