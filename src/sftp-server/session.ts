@@ -64,7 +64,7 @@ export interface SessionContext {
 
 type OpenHandle =
   | { kind: 'file'; file: FileHandle }
-  | { kind: 'dir'; localPath: string; pending: string[] | null };
+  | { kind: 'dir'; localPath: string; pending: Promise<string[]> | null };
 
 /** Wires every SFTP request of `sftp` to the local root. Returns when the handlers are in place. */
 export function serveSftpSession(sftp: SFTPWrapper, context: SessionContext): void {
@@ -235,8 +235,10 @@ export function serveSftpSession(sftp: SFTPWrapper, context: SessionContext): vo
     handle(id, async () => {
       const entry = lookup(buffer);
       if (entry?.kind !== 'dir') return noSuchHandle(id);
-      entry.pending ??= await readdir(entry.localPath);
-      const batch = entry.pending.splice(0, READDIR_BATCH);
+      // One listing per handle, shared by READDIRs that arrive before it is read (clients send several
+      // at once): each takes its own batch of it.
+      entry.pending ??= readdir(entry.localPath);
+      const batch = (await entry.pending).splice(0, READDIR_BATCH);
       if (batch.length === 0) return reply(() => sftp.status(id, STATUS_CODE.EOF));
       const names: FileEntry[] = [];
       for (const name of batch) {

@@ -1,5 +1,6 @@
 // SFTP status codes (draft-ietf-secsh-filexfer); 14/15 come from v5+ servers and from fakes. The one
 // home of these numbers for every reader of a server's answer.
+export const SFTP_EOF = 1;
 export const SFTP_NO_SUCH_FILE = 2;
 export const SFTP_PERMISSION_DENIED = 3;
 export const SFTP_FAILURE = 4;

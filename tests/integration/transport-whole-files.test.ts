@@ -202,3 +202,28 @@ describe('whole files on servers that differ', () => {
     LONG,
   );
 });
+
+describe('whole folders: readdir sends its READDIRs two at a time', () => {
+  const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `e${String(i).padStart(4, '0')}`);
+  test.each([0, 1, 99, 100, 101, 450])('real sshd: a folder of %i entries is listed whole, each entry once, kinds right', async (count) => {
+    const { session, dir } = await openSshd();
+    const folder = path.join(dir, `list-${count}`);
+    await mkdir(folder);
+    for (const name of names(count)) await writeFile(path.join(folder, name), name);
+    await mkdir(path.join(folder, 'sub'));
+    const listed = await session.readdir(folder);
+    expect(listed.map((e) => e.name).sort()).toEqual([...names(count), 'sub'].sort());
+    expect(listed.find((e) => e.name === 'sub')?.kind).toBe('folder');
+    expect(listed.filter((e) => e.kind === 'file')).toHaveLength(count);
+    // The handles were closed: the server still serves the session (sshd allows few open handles at once).
+    for (let i = 0; i < 3; i += 1) expect(await session.readdir(folder)).toHaveLength(count + 1);
+  }, LONG);
+
+  test('the in-process server: 250 entries listed whole; a missing folder is "no such file"', async () => {
+    const { session, root } = await openInProcess('listing', {});
+    await mkdir(path.join(root, 'many'));
+    for (const name of names(250)) await writeFile(path.join(root, 'many', name), 'x');
+    expect((await session.readdir('/many')).map((e) => e.name).sort()).toEqual(names(250));
+    await expect(session.readdir('/missing')).rejects.toMatchObject({ code: 2 });
+  }, LONG);
+});
