@@ -232,34 +232,39 @@ async function publishOnSession(
 
   let uploaded = 0;
   let bytesUploaded = 0;
-  let linked = 0;
-  const toUpload = [...plan.upload];
-  step(`linking ${plan.link.length} unchanged files from earlier releases`);
-  // The server refused these links (another file system, a quota on links): upload them instead.
-  const refused = await linkFiles(session, releasesDir, staging, plan.link, limit);
-  for (const index of refused) toUpload.push({ path: plan.link[index].path, size: plan.link[index].size });
-  linked = plan.link.length - refused.length;
-
-  step(`uploading ${toUpload.length} new or changed files`);
-  const uploads = [...toUpload.map((f) => f.path), ...(release.extraFiles ?? [])];
   let fileModeFixNeeded: boolean | undefined;
-  const put = async (relative: string, data?: Buffer): Promise<void> => {
-    const remote = posix.join(staging, relative);
+  const put = async (relative: string, data?: Buffer, remoteName = relative): Promise<void> => {
+    const remote = posix.join(staging, remoteName);
     const size = await uploadFile(session, data ?? join(release.sourceDir, relative), remote, release.manifest);
     uploaded += 1;
     bytesUploaded += size;
     if (fileModeFixNeeded === undefined) fileModeFixNeeded = (await session.lstat(remote)).permissions !== FILE_MODE;
   };
-  // One first, so the mode check is known before the rest go out.
+  const uploads = [...plan.upload.map((f) => f.path), ...(release.extraFiles ?? [])];
+  // Links, uploads and the manifest all wait on round trips and use the link differently (links are
+  // small requests, the manifest ~1.6 MB a difusor at 10,000 files): at once, not one phase after
+  // another (over 50 ms, 10a: links 2 s, then uploads 2 s). The manifest goes under a temporary name
+  // and is renamed last: a release folder holding MANIFEST.json is complete (what a re-run checks).
+  step(`linking ${plan.link.length} unchanged files from earlier releases and uploading ${uploads.length} new or changed files`);
+  const manifestTemp = `.${MANIFEST_NAME}.prep-push-partial`;
+  // One upload first, so the mode check is known before the rest go out.
   if (uploads.length > 0) await put(uploads[0]);
-  await Promise.all(uploads.slice(1).map((relative) => limit(() => put(relative))));
-  // The manifest last: a release dir holding it is complete (what a re-run checks).
-  await put(MANIFEST_NAME, release.manifest);
-  if (fileModeFixNeeded) {
-    await Promise.all(
-      [...uploads, MANIFEST_NAME].map((relative) => limit(() => session.chmod(posix.join(staging, relative), FILE_MODE))),
-    );
+  const [refused] = await Promise.all([
+    // The server refused these links (another file system, a quota on links): uploaded after.
+    linkFiles(session, releasesDir, staging, plan.link, limit),
+    Promise.all(uploads.slice(1).map((relative) => limit(() => put(relative)))),
+    put(MANIFEST_NAME, release.manifest, manifestTemp),
+  ]);
+  const linked = plan.link.length - refused.length;
+  if (refused.length > 0) {
+    step(`uploading ${refused.length} files the server refused to link`);
+    await Promise.all(refused.map((index) => limit(() => put(plan.link[index].path))));
+    uploads.push(...refused.map((index) => plan.link[index].path));
   }
+  if (fileModeFixNeeded) {
+    await Promise.all([...uploads, manifestTemp].map((relative) => limit(() => session.chmod(posix.join(staging, relative), FILE_MODE))));
+  }
+  await session.posixRename(posix.join(staging, manifestTemp), posix.join(staging, MANIFEST_NAME));
 
   step(`renaming ${staging} to ${finalDir}`);
   let aside: string | null = null;
