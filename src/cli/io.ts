@@ -113,3 +113,9 @@ export function wrapLine(line: string, width = HUMAN_WIDTH, indent?: number): st
 export function fitLines(lines: readonly string[], width = HUMAN_WIDTH): string[] {
   return lines.flatMap((text) => text.split('\n')).flatMap((line) => wrapLine(line, width));
 }
+
+/** `1 difusor`, `2 difusores`, `3 problems`. */
+export function plural(n: number, word: string): string {
+  if (n === 1) return `${n} ${word}`;
+  return `${n} ${word === 'difusor' ? 'difusores' : `${word}s`}`;
+}

@@ -10,10 +10,9 @@ import type { BlockChange } from '../commands/block.js';
 import type { Retraction } from '../commands/retract.js';
 import type { StatusReport } from '../commands/status.js';
 import type { FollowUpReport } from '../cut/follow-up.js';
-import type { BuiltPackage } from '../package/types.js';
 import { DELIVERY_FALLBACKS } from '../sftp/atomic-upload.js';
 import { type PublishSummary } from '../ledger/types.js';
-import { fitLines, HUMAN_WIDTH, visibleLength, wrapLine } from './io.js';
+import { fitLines, HUMAN_WIDTH, plural, visibleLength, wrapLine } from './io.js';
 
 export interface Style {
   ok(text: string): string;
@@ -37,24 +36,10 @@ export function table(header: string[], rows: string[][]): string[] {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
-/** `1 difusor`, `2 difusores`, `3 problems`. */
-export function plural(n: number, word: string): string {
-  if (n === 1) return `${n} ${word}`;
-  return `${n} ${word === 'difusor' ? 'difusores' : `${word}s`}`;
-}
-
 /** A PrepPushError as the operator reads it: its located details, the message, the hint. */
 export function renderError(error: PrepPushError, colour: boolean): string[] {
   const s = makeStyle(colour);
   return [...error.details, `${s.bad('prep-push:')} ${error.message}`, ...(error.hint ? [`hint: ${error.hint}`] : [])];
-}
-
-export function renderPackage(pkg: BuiltPackage): string[] {
-  return [
-    `package  ${pkg.file}`,
-    `sha256   ${pkg.sha256}`,
-    `size     ${formatBytes(pkg.bytes)} (${pkg.bytes} bytes), ${plural(pkg.fileCount, 'file')}, cut ${pkg.cutId} (${pkg.cutTime})`,
-  ];
 }
 
 /**

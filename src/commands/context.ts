@@ -22,9 +22,10 @@ export function registryPaths(global: GlobalOptions, cwd: string): { file: strin
   return { file: path.resolve(cwd, displayPath), displayPath };
 }
 
-export async function loadRegistryFor(global: GlobalOptions, ctx: CommandEnv): Promise<Registry> {
+/** `checkLoginKeys: false` for a command that never connects (see RegistryDeps.checkLoginKeys). */
+export async function loadRegistryFor(global: GlobalOptions, ctx: CommandEnv, options: { checkLoginKeys?: boolean } = {}): Promise<Registry> {
   const { file, displayPath } = registryPaths(global, ctx.cwd);
-  return loadRegistry(file, { env: ctx.env, displayPath });
+  return loadRegistry(file, { env: ctx.env, displayPath, ...options });
 }
 
 /**

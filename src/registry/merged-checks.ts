@@ -22,6 +22,8 @@ export interface DifusorContext {
   registryDir: string;
   /** Each key file is read once, however many difusores use it. */
   keyFiles: Map<string, Promise<Buffer | NodeJS.ErrnoException>>;
+  /** False for a command that never connects: private_key files are not read (RegistryDeps.checkLoginKeys). */
+  checkLoginKeys: boolean;
   /** JSON field paths that already have a problem: not checked again after merging. */
   badFields: Set<string>;
   defaults: Record<string, unknown>;
@@ -91,7 +93,7 @@ export async function checkMergedDifusor(ctx: DifusorContext, index: number, ent
   const passphraseEnv = field('private_key_passphrase_env');
   const keyPath = validString(privateKey);
   if (privateKey && keyPath !== undefined) {
-    await checkPrivateKey(ctx, resolve(ctx.registryDir, keyPath), privateKey, passphraseEnv, report);
+    if (ctx.checkLoginKeys) await checkPrivateKey(ctx, resolve(ctx.registryDir, keyPath), privateKey, passphraseEnv, report);
   } else if (!privateKey && passphraseEnv?.valid) {
     report('private_key_passphrase_env', passphraseEnv, 'names a key passphrase, but this difusor has no private_key; add private_key or remove this field');
   }

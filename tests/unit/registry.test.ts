@@ -537,6 +537,17 @@ describe('the validated registry', () => {
     expect(result.registry?.difusores[0]).toMatchObject({ privateKey: ws.lockedKey, privateKeyPassphraseEnv: 'PREP_KEY_PASS' });
   });
 
+  test('a command that never connects (build) can skip the login keys; validate checks them', async () => {
+    const lines = [...TOP, ...EL_SOL, '    private_key: keys/not-a-key', '    private_key_passphrase_env: UNSET_PASS'];
+    const checked = await validateLines(ws, lines);
+    expect(checked.result.problems.map(formatProblem)).toEqual([
+      `${FILE}:12:18: difusores[0].private_key: ${ws.notAKey} is not a private key ssh2 can read (Unsupported key format); expected an OpenSSH or PEM private key such as \`ssh-keygen -t ed25519\` writes`,
+    ]);
+    const skipped = await validateRegistry(checked.file, { ...checked.deps, checkLoginKeys: false });
+    expect(skipped.problems).toEqual([]);
+    expect(skipped.registry?.difusores[0].privateKey).toBe(ws.notAKey);
+  });
+
   test('without a key, a set password variable or an ssh-agent is a way to log in', async () => {
     const noKey = [...TOP.slice(0, 5), ...TOP.slice(6), ...EL_SOL];
     const withPassword = await validateLines(ws, [...noKey, '    password_env: EL_SOL_PASSWORD'], { EL_SOL_PASSWORD: 'pw' });

@@ -7,10 +7,11 @@ import { acquireLock } from '../../ledger/lock.js';
 import { buildPackage } from '../../package/build-package.js';
 import { packageSigningOptions } from '../../signing/load-signing-key.js';
 import type { Action } from '../io.js';
-import { renderPackage } from '../render.js';
+import { renderPackage } from '../render-package.js';
 
 export const run: Action = async ({ opts }, env) => {
-  const registry = await loadRegistryFor(env.globals, env.ctx);
+  // build never connects: the login keys are checked by validate and by the commands that push.
+  const registry = await loadRegistryFor(env.globals, env.ctx, { checkLoginKeys: false });
   const cut = parseCutTime(opts.cut as string | undefined, registry.timezone, env.ctx.clock.now);
   const stateDir = resolveStateDir(env.globals, registry, env.ctx.cwd);
   const lock = await acquireLock(stateDir, { command: 'build', timeZone: registry.timezone });

@@ -2,8 +2,8 @@
 import { resolve } from 'node:path';
 import { loadRegistryFor, resolveStateDir } from '../../commands/context.js';
 import { report } from '../../commands/report.js';
-import type { Action } from '../io.js';
-import { makeStyle, plural } from '../render.js';
+import { plural, type Action } from '../io.js';
+import { makeStyle } from '../render.js';
 
 export const run: Action = async ({ opts }, env) => {
   const registry = await loadRegistryFor(env.globals, env.ctx);

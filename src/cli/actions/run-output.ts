@@ -9,7 +9,8 @@ import type { NoticePublisher } from '../../notice/release.js';
 import type { ActionEnv } from '../io.js';
 import { renderAuditLine } from '../render-audit.js';
 import type { Registry } from '../../registry/types.js';
-import { makeStyle, renderFollowUp, renderPackage, renderPlan, renderResultLine, renderRunSummary } from '../render.js';
+import { makeStyle, renderFollowUp, renderPlan, renderResultLine, renderRunSummary } from '../render.js';
+import { renderPackage } from '../render-package.js';
 
 /** The run's side effects, with progress on stdout (stderr when stdout carries the JSON document). */
 export function runDeps(env: ActionEnv, json: boolean, registry: Registry): RunDeps {

@@ -4,8 +4,7 @@
 import { registryPaths } from '../../commands/context.js';
 import { validateRegistry } from '../../registry/validate.js';
 import { formatProblem } from '../../registry/problems.js';
-import type { Action } from '../io.js';
-import { plural } from '../render.js';
+import { plural, type Action } from '../io.js';
 
 export const run: Action = async ({ opts }, env) => {
   const { file, displayPath } = registryPaths(env.globals, env.ctx.cwd);
