@@ -21,11 +21,12 @@ import {
   stagingNameFor,
   tempLinkName,
 } from './layout.js';
-import { dirsByDepth, foldersOf, sortShallowFirst, type LinkBase, type PlanFile, type ReleasePlan } from './plan.js';
-import { manifestFilesOf, manifestSha256Of, readReleaseFile, remoteManifestFilesOf, sha256Of, sharedPlanOf } from './local-reads.js';
+import { dirsByDepth, type LinkBase, type PlanFile, type ReleasePlan } from './plan.js';
+import { manifestFilesOf, manifestSha256Of, readReleaseFile, remoteManifestFilesOf, sha256Of, sharedFoldersOf, sharedPlanOf } from './local-reads.js';
 import { planRecycle } from './recycle.js';
 import { listNames, removeTree, scanTree, type ScannedTree } from './remote-tree.js';
 import { isNoSuchFile } from '../sftp/status-codes.js';
+import { inFlight } from '../sftp/pipelined-io.js';
 
 /** A release as it sits on the institute's disk. */
 export interface LocalRelease {
@@ -85,7 +86,7 @@ function countingSession(session: SftpSession): { session: SftpSession; count: (
       if (typeof value !== 'function' || uncounted.has(String(property))) return value;
       return (...args: unknown[]) => {
         // A batch of links is one request per link on the wire.
-        requests += property === 'hardlinkMany' ? (args[0] as readonly unknown[]).length : 1;
+        requests += property === 'hardlinkMany' ? (args[0] as number) : 1;
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
@@ -232,13 +233,11 @@ async function publishOnSession(
   };
   // One first, so the mode check is known before the rest go out.
   if (uploads.length > 0) await put(uploads[0]);
-  await Promise.all(uploads.slice(1).map((relative) => limit(() => put(relative))));
+  await inFlight(uploads.slice(1), limit.concurrency, (relative) => put(relative));
   // The manifest last: a release dir holding it is complete (what a re-run checks).
   await put(MANIFEST_NAME, release.manifest);
   if (fileModeFixNeeded) {
-    await Promise.all(
-      [...uploads, MANIFEST_NAME].map((relative) => limit(() => session.chmod(posix.join(staging, relative), FILE_MODE))),
-    );
+    await inFlight([...uploads, MANIFEST_NAME], limit.concurrency, (relative) => session.chmod(posix.join(staging, relative), FILE_MODE));
   }
 
   step(`renaming ${staging} to ${finalDir}`);
@@ -284,7 +283,7 @@ interface Recycled {
  * (all of them). Folders get 0755 explicitly when the server's umask took bits off.
  */
 async function stageFresh(session: SftpSession, files: readonly PlanFile[], o: StageOptions): Promise<readonly PlanFile[]> {
-  const dirs = sortShallowFirst(foldersOf(files));
+  const dirs = sharedFoldersOf(files);
   o.step(`creating ${dirs.length + 1} folders in ${o.staging}`);
   await session.mkdir(o.staging, DIR_MODE);
   const dirModeRight = (await session.lstat(o.staging)).permissions === DIR_MODE;
@@ -365,20 +364,20 @@ async function linkFiles(
   links: ReleasePlan['link'],
   limit: ReturnType<typeof pLimit>,
 ): Promise<number[]> {
-  const pairs = links.map((f) => [`${releasesDir}/${f.from}`, `${staging}/${f.path}`] as const);
-  if (session.hardlinkMany !== undefined) return session.hardlinkMany(pairs, LINKS_IN_FLIGHT);
+  const pairAt = (index: number): readonly [string, string] => [`${releasesDir}/${links[index].from}`, `${staging}/${links[index].path}`];
+  if (session.hardlinkMany !== undefined) return session.hardlinkMany(links.length, pairAt, LINKS_IN_FLIGHT);
   const refused: number[] = [];
-  await Promise.all(
-    pairs.map(([from, to], index) =>
-      limit(async () => {
-        try {
-          await session.hardlink(from, to);
-        } catch (error) {
-          if (typeof (error as { code?: unknown }).code !== 'number') throw error;
-          refused.push(index);
-        }
-      }),
-    ),
+  await inFlight(
+    links.map((_, index) => index),
+    limit.concurrency,
+    async (index) => {
+      try {
+        await session.hardlink(...pairAt(index));
+      } catch (error) {
+        if (typeof (error as { code?: unknown }).code !== 'number') throw error;
+        refused.push(index);
+      }
+    },
   );
   return refused.sort((a, b) => a - b);
 }
@@ -394,12 +393,11 @@ async function makeFolders(
   dirs: readonly string[],
   dirModeRight: boolean,
 ): Promise<void> {
-  const limit = pLimit(FOLDERS_IN_FLIGHT);
   for (const group of dirsByDepth(dirs)) {
-    await Promise.all(group.map((dir) => limit(() => session.mkdir(posix.join(root, dir), DIR_MODE))));
+    await inFlight(group, FOLDERS_IN_FLIGHT, (dir) => session.mkdir(posix.join(root, dir), DIR_MODE));
   }
   // The server's umask took bits off: set them explicitly, on every folder.
-  if (!dirModeRight) await Promise.all(dirs.map((dir) => limit(() => session.chmod(posix.join(root, dir), DIR_MODE))));
+  if (!dirModeRight) await inFlight(dirs, FOLDERS_IN_FLIGHT, (dir) => session.chmod(posix.join(root, dir), DIR_MODE));
 }
 
 async function unlinkIfPresent(session: SftpSession, path: string): Promise<void> {
@@ -473,7 +471,7 @@ async function readCurrentRelease(session: SftpSession, currentPath: string): Pr
 async function readRemoteManifest(session: SftpSession, path: string): Promise<{ text: string; sha256: string } | null> {
   const text = await session.readSmallFile(path, MANIFEST_MAX_BYTES);
   if (text === null) return null;
-  return { text, sha256: sha256Of(Buffer.from(text, 'utf8')) };
+  return { text, sha256: sha256Of(text) };
 }
 
 async function extraFilesPresent(session: SftpSession, dir: string, release: LocalRelease): Promise<boolean> {
@@ -530,10 +528,13 @@ async function trustedRelease(
   limit: ReturnType<typeof pLimit>,
 ): Promise<{ files: readonly PlanFile[]; tree: ScannedTree } | null> {
   const dir = posix.join(releasesDir, name);
-  const [manifest, tree] = await Promise.all([readRemoteManifest(session, posix.join(dir, MANIFEST_NAME)), scanTree(session, dir, limit)]);
-  if (manifest === null || !options.isTrusted(name, manifest.sha256) || tree.overfull) return null;
-  const files = remoteManifestFilesOf(manifest.text, manifest.sha256);
-  return files === null ? null : { files, tree };
+  // The text is dropped as soon as it is read (its parse is shared by SHA-256), not held until the
+  // walk ends: 16 difusores walking 10,000 folders kept 13-16 texts of 3.4 MB live for seconds.
+  const trustedFiles = readRemoteManifest(session, posix.join(dir, MANIFEST_NAME)).then((manifest) =>
+    manifest !== null && options.isTrusted(name, manifest.sha256) ? remoteManifestFilesOf(manifest.text, manifest.sha256) : null,
+  );
+  const [files, tree] = await Promise.all([trustedFiles, scanTree(session, dir, limit)]);
+  return files === null || tree.overfull ? null : { files, tree };
 }
 
 /**
