@@ -4,7 +4,7 @@
 // difusores that is the same 600 changed files and the same 3 MB manifests, not 8 of each.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parseManifestFiles, planRelease, type LinkBase, type PlanFile, type ReleasePlan } from './plan.js';
+import { foldersOf, parseManifestFiles, planRelease, sortShallowFirst, type LinkBase, type PlanFile, type ReleasePlan } from './plan.js';
 
 /** Bytes kept in memory per release at most; past it, files are read for each difusor again. */
 const SHARED_BYTES_BUDGET = 64 * 1024 * 1024;
@@ -28,7 +28,8 @@ export function manifestFilesOf(manifest: Buffer): readonly PlanFile[] | null {
   return manifests.get(manifest) ?? null;
 }
 
-export function sha256Of(data: Buffer): string {
+/** A string is hashed as its UTF-8 bytes, without a copy of them (a manifest read back is 3.4 MB). */
+export function sha256Of(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
@@ -98,4 +99,18 @@ export function sharedPlanOf(files: readonly PlanFile[], bases: readonly LinkBas
   const plan = planRelease(files, bases, canLink);
   plans.set(files, { bases, canLink, plan });
   return plan;
+}
+
+// By the files placed, like the plans: a release's folders, shallow first, made once instead of
+// once per difusor (10,000 folders: 8-15 ms of the event loop and ~1 MB of new strings each time).
+const folders = new WeakMap<readonly PlanFile[], readonly string[]>();
+
+/** The folders holding `files`, shallow first (sortShallowFirst(foldersOf(files))), computed once per list. Read-only. */
+export function sharedFoldersOf(files: readonly PlanFile[]): readonly string[] {
+  let dirs = folders.get(files);
+  if (dirs === undefined) {
+    dirs = sortShallowFirst(foldersOf(files));
+    folders.set(files, dirs);
+  }
+  return dirs;
 }

@@ -1,7 +1,6 @@
 // Many SFTP requests in flight at once: the write depth and size, the per-process upload lanes, a
 // bounded in-flight runner, and the package file shared by every difusor's upload.
 import { readFile, stat } from 'node:fs/promises';
-import pLimit from 'p-limit';
 import { UploadLanes } from './upload-lanes.js';
 
 // Writes of 255 KiB (OpenSSH's advertised limits@openssh.com maximum; ssh2 splits them for servers
@@ -26,29 +25,45 @@ export function callback<T = void>(run: (done: (error: Error | null | undefined,
 }
 
 /**
- * Runs `run` on every item, at most `limit` at once (the project's p-limit; a function is asked again
- * after each item, so the limit may change on the way); after a failure the rest are skipped, those
- * running settle, and the first error is thrown.
+ * Runs `run` on every item, at most `limit` at once (a function is asked again after each item, so
+ * the limit may change on the way); after a failure the rest are skipped, those running settle, and
+ * the first error is thrown.
+ *
+ * Items are taken from the list as slots free up: only the running ones are promises. Queuing every
+ * item at once (one p-limit entry each, ~0.5 KB of promises, closures and contexts) held 20,000 of
+ * them per site-mode difusor in flight, ~160 MB live with 16 difusores publishing 20,000 files, and
+ * V8 lets the heap grow to ~4x what its last full GC found live: 1.2 GB of RSS at 50 difusores.
  */
-export async function inFlight<T>(items: readonly T[], limit: number | (() => number), run: (item: T) => Promise<void>): Promise<void> {
+export function inFlight<T>(items: readonly T[], limit: number | (() => number), run: (item: T) => Promise<void>): Promise<void> {
   const limitNow = typeof limit === 'number' ? () => limit : limit;
-  const gate = pLimit(limitNow());
-  let failed = false;
-  const results = await Promise.allSettled(
-    items.map((item) =>
-      gate(async () => {
-        if (failed) return;
-        await run(item).catch((error: unknown) => {
-          failed = true;
-          throw error;
-        });
-        const next = limitNow();
-        if (next !== gate.concurrency) gate.concurrency = next;
-      }),
-    ),
-  );
-  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure !== undefined) throw failure.reason;
+  return new Promise<void>((resolve, reject) => {
+    let next = 0;
+    let running = 0;
+    let failure: { error: unknown } | undefined;
+    const pump = (): void => {
+      while (failure === undefined && next < items.length && running < Math.max(1, limitNow())) {
+        const item = items[next];
+        next += 1;
+        running += 1;
+        Promise.resolve()
+          .then(() => run(item))
+          .then(
+            () => undefined,
+            (error: unknown) => {
+              failure ??= { error };
+            },
+          )
+          .then(() => {
+            running -= 1;
+            pump();
+          });
+      }
+      if (running > 0) return;
+      if (failure !== undefined) reject(failure.error);
+      else if (next >= items.length) resolve();
+    };
+    pump();
+  });
 }
 
 // The package a push sends to every difusor, read once: 16 uploads of one 64 MiB file read it 16

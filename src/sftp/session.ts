@@ -69,12 +69,14 @@ export interface SftpSession {
   /** `hardlink@openssh.com`: `newPath` becomes another name of `existingPath`. Rejects when not offered. */
   hardlink(existingPath: string, newPath: string): Promise<void>;
   /**
-   * `hardlink@openssh.com` for every pair (`[existingPath, newPath]`), `inFlight` at a time; resolves
-   * with the indexes of the pairs the server refused (an SFTP status), ascending. A release links
-   * ~20,000 files: one callback per link here instead of a promise, a limiter slot and a guard each.
+   * `hardlink@openssh.com` for the pairs `pairAt(0)` to `pairAt(count - 1)` (`[existingPath,
+   * newPath]`), `inFlight` at a time; resolves with the indexes of the pairs the server refused (an
+   * SFTP status), ascending. A release links ~20,000 files: one callback per link here instead of a
+   * promise, a limiter slot and a guard each, and each pair's paths made only when it is sent (all
+   * 19,400 pairs of a cut made at once were ~5 MB live per difusor in flight).
    * Rejects like `hardlink` on a lost connection. Optional: without it, callers link one by one.
    */
-  hardlinkMany?(pairs: ReadonlyArray<readonly [string, string]>, inFlight: number): Promise<number[]>;
+  hardlinkMany?(count: number, pairAt: (index: number) => readonly [string, string], inFlight: number): Promise<number[]>;
   /**
    * Creates `linkPath` pointing to `target`, always in OpenSSH's argument order on the wire (which
    * ProFTPD and SFTPGo expect too, whatever ssh2 guesses from the banner). Callers check the result

@@ -379,7 +379,7 @@ export class Ssh2Session implements SftpSession {
     return this.guard(() => callback((done) => this.sftp.ext_openssh_hardlink(existingPath, newPath, done)));
   }
 
-  hardlinkMany(pairs: ReadonlyArray<readonly [string, string]>, inFlight: number): Promise<number[]> {
+  hardlinkMany(count: number, pairAt: (index: number) => readonly [string, string], inFlight: number): Promise<number[]> {
     return this.guard(
       () =>
         new Promise<number[]>((resolve, reject) => {
@@ -388,7 +388,7 @@ export class Ssh2Session implements SftpSession {
           let done = 0;
           let failed = false;
           const issue = (index: number): void => {
-            const [existingPath, newPath] = pairs[index];
+            const [existingPath, newPath] = pairAt(index);
             this.sftp.ext_openssh_hardlink(existingPath, newPath, (error?: Error | null) => {
               if (failed) return;
               if (error) {
@@ -401,21 +401,21 @@ export class Ssh2Session implements SftpSession {
                 refused.push(index);
               }
               done += 1;
-              if (next < pairs.length) {
+              if (next < count) {
                 if (this.closed) {
                   failed = true;
                   reject(Object.assign(new Error('connection closed while linking'), { code: 'ECONNRESET' }));
                   return;
                 }
                 issue(next++);
-              } else if (done === pairs.length) {
+              } else if (done === count) {
                 resolve(refused.sort((a, b) => a - b));
               }
             });
           };
           try {
-            while (next < pairs.length && next < inFlight) issue(next++);
-            if (pairs.length === 0) resolve([]);
+            while (next < count && next < inFlight) issue(next++);
+            if (count === 0) resolve([]);
           } catch (error) {
             // ssh2 throws synchronously when the server did not advertise the extension.
             failed = true;
