@@ -206,19 +206,15 @@ async function publishOnSession(
   }
 
   step('reading the manifests of the releases on the difusor');
-  const basesAmong = (sources: readonly string[]): Promise<LinkBase[]> =>
-    caps.hardlink ? trustedBases(session, releasesDir, current, sources, release.name, options) : Promise.resolve([]);
   // Never the release `current` names now or after, nor one being replaced: only one pruning removes.
-  const doomed = replaced === null ? releasesToPrune([...new Set([...onDifusor, release.name])], options.keepReleases, [current, after, release.name]) : [];
-  // The link bases and the release to recycle are each a walk of a whole release (~10,000 folders),
-  // and neither needs the other (a release pruning removes is never a base): at once (6b, one after
-  // the other, was 2 walks in a row). Awaited below; caught here so a failure while the other is
-  // read is not an unhandled rejection.
-  const basesRead = basesAmong(onDifusor.filter((n) => !doomed.includes(n)));
-  basesRead.catch(() => undefined);
-  const candidate = await recyclableRelease(session, releasesDir, doomed, options);
+  const candidate =
+    replaced === null
+      ? await recyclableRelease(session, releasesDir, [...new Set([...onDifusor, release.name])], [current, after, release.name], options)
+      : null;
   const staging = posix.join(releasesDir, stagingNameFor(release.name));
   const stageOptions = { staging, limit, step, extraFiles: release.extraFiles ?? [] };
+  const basesAmong = (sources: readonly string[]): Promise<LinkBase[]> =>
+    caps.hardlink ? trustedBases(session, releasesDir, current, sources, release.name, options) : Promise.resolve([]);
   let bases: LinkBase[];
   let place: readonly PlanFile[];
   let recycled: Recycled | null = null;
@@ -227,9 +223,10 @@ async function publishOnSession(
     // under one step, so a failure in either names both.
     step(`reading the manifests of the releases on the difusor and creating the folders of ${staging}`);
     const quiet = { ...stageOptions, step: () => undefined };
-    [bases, place] = await Promise.all([basesRead, stageFresh(session, files, quiet)]);
+    [bases, place] = await Promise.all([basesAmong(onDifusor), stageFresh(session, files, quiet)]);
   } else {
-    [bases, recycled] = await Promise.all([basesRead, stageRecycled(session, releasesDir, candidate, files, stageOptions)]);
+    bases = await basesAmong(onDifusor.filter((n) => n !== candidate.name));
+    recycled = await stageRecycled(session, releasesDir, candidate, files, stageOptions);
     place = recycled.place;
   }
   const plan = sharedPlanOf(place, bases, caps.hardlink);
@@ -325,16 +322,18 @@ async function stageFresh(session: SftpSession, files: readonly PlanFile[], o: S
 }
 
 /**
- * The first of `doomed` (the releases pruning removes after this publish, oldest first) whose
+ * A release pruning would remove after this publish (oldest first; never `protect`), if its
  * MANIFEST.json is one we published (the same trust as a link source). Null when there is none:
  * then the release is built fresh.
  */
 async function recyclableRelease(
   session: SftpSession,
   releasesDir: string,
-  doomed: readonly string[],
+  releasesAfter: readonly string[],
+  protect: ReadonlyArray<string | null>,
   options: PublishOptions,
 ): Promise<RecycleCandidate | null> {
+  const doomed = releasesToPrune(releasesAfter, options.keepReleases, protect);
   for (const name of doomed) {
     const found = await trustedRelease(session, releasesDir, name, options);
     if (found === null) continue;
