@@ -77,10 +77,7 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
   let sha256: string;
   let sourceSha256: string;
   try {
-    const write = (bytes: Buffer) => {
-      archive.write(bytes);
-      signing.update(bytes);
-    };
+    const write = (bytes: Buffer) => archive.write(bytes);
     if (input.format === 'zip') {
       // Loaded only for zip, as the deltas below: every module is start-up time of `cut`.
       const { writeZip } = await import('./write-zip.js');
@@ -122,7 +119,7 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
     fileCount: source.fileCount,
     sourceSha256,
   };
-  const sigFile = signing.writeSignature(storeDir, fileName);
+  const sigFile = signing.writeSignature(storeDir, fileName, sha256);
   if (sigFile !== undefined) built.sigFile = sigFile;
   // Deltas are an optimisation: a damaged older record must not stop the full package.
   const earlier = input.delta ? await listStoredPackages(storeDir).catch(() => []) : [];

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PrepPushError } from '../../src/core/errors.js';
 import { loadSigningKey, signerFromKeyData } from '../../src/signing/load-signing-key.js';
-import { allowedSignersLine, signBytes } from '../../src/signing/sshsig.js';
+import { createHash } from 'node:crypto';
+import { allowedSignersLine, signBytes, signSha256Digest } from '../../src/signing/sshsig.js';
 import { makeKeyPair } from '../helpers/keys.js';
 
 const run = promisify(execFile);
@@ -50,6 +51,21 @@ describe('SSH signatures', () => {
     await writeFile(path.join(dir, 'allowed_signers'), allowedSignersLine('IEM', signer.publicKeyBlob));
     await writeFile(`${file}.mine.sig`, mine);
     expect(await verify(dir, 'IEM', 'prep-push', `${file}.mine.sig`, message)).toBe(0);
+  });
+
+  it('a package signature (SSHSIG sha256 over the SHA-256 the build already has) equals ssh-keygen -Y sign -O hashalg=sha256, is accepted, and refused for other bytes', async () => {
+    const key = await makeKeyPair(dir, 'pkg');
+    const message = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31) % 253));
+    const file = path.join(dir, 'PREP_20240602_2020.tar.gz');
+    await writeFile(file, message);
+    await run('ssh-keygen', ['-Y', 'sign', '-O', 'hashalg=sha256', '-f', key.privateKeyPath, '-n', 'prep-push', file]);
+    const signer = signerFromKeyData(await readFile(key.privateKeyPath), undefined, key.privateKeyPath);
+    const mine = signSha256Digest(signer, createHash('sha256').update(message).digest());
+    expect(mine).toBe(await readFile(`${file}.sig`, 'utf8'));
+    await writeFile(path.join(dir, 'allowed_signers'), allowedSignersLine('IEM', signer.publicKeyBlob));
+    await writeFile(`${file}.mine.sig`, mine);
+    expect(await verify(dir, 'IEM', 'prep-push', `${file}.mine.sig`, message)).toBe(0);
+    expect(await verify(dir, 'IEM', 'prep-push', `${file}.mine.sig`, Buffer.concat([message, Buffer.from('x')]))).not.toBe(0);
   });
 
   it('is refused by ssh-keygen -Y verify for tampered bytes, another namespace, another key, another principal', async () => {
