@@ -11,10 +11,10 @@ import * as path from 'node:path';
 import { hash as hashOnce } from 'node:crypto';
 import type { Cut } from '../core/cut.js';
 import { isPrepPushError } from '../core/errors.js';
-import { messageHash, signDigest, type SshSigner } from '../signing/sshsig.js';
+import type { SshSigner } from '../signing/sshsig.js';
 import type { ManifestFile } from './manifest.js';
 import { ParallelGzipWriter } from './parallel-gzip.js';
-import { MANIFEST_SIGNATURE_NAME, SIGNATURE_SUFFIX } from './sign-package.js';
+import { MANIFEST_SIGNATURE_NAME, packageSignatureText, SIGNATURE_SUFFIX } from './sign-package.js';
 import { MANIFEST_NAME, readSourceFiles, sourceChangedError, type SourceFileReader } from './source-walk.js';
 import { sha256Line } from './store.js';
 import { PendingStoreFile, storeIoError, writeStoreFileAtomically } from './store-files.js';
@@ -112,11 +112,7 @@ export async function buildDeltaPackages(input: BuildDeltasInput): Promise<Delta
 async function writeDelta(input: BuildDeltasInput, source: SourceFileReader, baseCutId: string, files: ManifestFile[]): Promise<DeltaPackage> {
   const fileName = deltaFileName(input.pkg.fileName, baseCutId);
   const archive = new PendingStoreFile(input.storeDir, fileName);
-  const sigHash = input.signer ? messageHash() : undefined;
-  const gzip = new ParallelGzipWriter((bytes) => {
-    archive.write(bytes);
-    sigHash?.update(bytes);
-  });
+  const gzip = new ParallelGzipWriter((bytes) => archive.write(bytes));
   const fixed = fixedTarFields(input.cut);
   const append = async (data: Buffer) => {
     const wait = gzip.append(data);
@@ -165,9 +161,7 @@ async function writeDelta(input: BuildDeltasInput, source: SourceFileReader, bas
     bytes: archive.bytes,
     fileCount: files.length,
   };
-  if (input.signer && sigHash) {
-    delta.sigFile = writeStoreFileAtomically(input.storeDir, `${fileName}${SIGNATURE_SUFFIX}`, signDigest(input.signer, sigHash.digest()));
-  }
+  if (input.signer) delta.sigFile = writeStoreFileAtomically(input.storeDir, `${fileName}${SIGNATURE_SUFFIX}`, packageSignatureText(input.signer, sha256));
   // The .sha256 last: a delta with its .sha256 is complete (findDelta looks for it).
   writeStoreFileAtomically(input.storeDir, `${fileName}.sha256`, sha256Line(sha256, fileName));
   return delta;

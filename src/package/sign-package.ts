@@ -10,6 +10,11 @@ export const MANIFEST_SIGNATURE_NAME = 'MANIFEST.json.sig';
 export const SIGNATURE_SUFFIX = '.sig';
 
 /** One package being built: feed it every archive byte, then write the `.sig` into the store. */
+/** `<package>.sig` text for a package file (full or delta) whose hex SHA-256 is `sha256`. */
+export function packageSignatureText(signer: SshSigner, sha256: string): string {
+  return signSha256Digest(signer, Buffer.from(sha256, 'hex'));
+}
+
 export class PackageSigning {
   /** MANIFEST.json as written into the archive (set once the writer reaches it). */
   manifest: Buffer | undefined;
@@ -32,6 +37,6 @@ export class PackageSigning {
    */
   writeSignature(storeDir: string, fileName: string, sha256: string): string | undefined {
     if (!this.signer) return undefined;
-    return writeStoreFileAtomically(storeDir, `${fileName}${SIGNATURE_SUFFIX}`, signSha256Digest(this.signer, Buffer.from(sha256, 'hex')));
+    return writeStoreFileAtomically(storeDir, `${fileName}${SIGNATURE_SUFFIX}`, packageSignatureText(this.signer, sha256));
   }
 }

@@ -564,7 +564,7 @@ async function trustedRelease(
   const trustedFiles = readRemoteManifest(session, posix.join(dir, MANIFEST_NAME)).then((manifest) =>
     manifest !== null && options.isTrusted(name, manifest.sha256) ? remoteManifestFilesOf(manifest.text, manifest.sha256) : null,
   );
-  const [files, tree] = await Promise.all([trustedFiles, scanTree(session, dir, pLimit(WALK_IN_FLIGHT))]);
+  const [files, tree] = await Promise.all([trustedFiles, scanTree(session, dir, WALK_IN_FLIGHT)]);
   return files === null || tree.overfull ? null : { files, tree };
 }
 

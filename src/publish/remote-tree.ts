@@ -83,14 +83,14 @@ export interface ScannedTree {
 export const SCAN_MAX_ENTRIES = 400_000;
 
 /**
- * Lists every entry under `root`, folders many at a time through `limit`, never descending into a
+ * Lists every entry under `root`, `inFlight` folders at a time, never descending into a
  * symlink: what site mode may reuse of a release on the difusor (its regular files) and what it
  * must not (anything else, whoever put it there).
  *
- * Folders wait in a list of names, and only `limit.concurrency` listings are promises at a time:
+ * Folders wait in a list of names, and only `inFlight` listings are promises at a time:
  * a promise queued per folder (10,000 sección folders) was ~4 MB live per difusor in flight.
  */
-export async function scanTree(session: SftpSession, root: string, limit: Limit): Promise<ScannedTree> {
+export async function scanTree(session: SftpSession, root: string, inFlight: number): Promise<ScannedTree> {
   const tree: ScannedTree = { files: new Map(), unsafe: [], overfull: false };
   let seen = 0;
   const folders = [''];
@@ -110,10 +110,10 @@ export async function scanTree(session: SftpSession, root: string, limit: Limit)
     let listing = 0;
     let failed = false;
     const pump = (): void => {
-      while (!failed && !tree.overfull && folders.length > 0 && listing < Math.max(1, limit.concurrency)) {
+      while (!failed && !tree.overfull && folders.length > 0 && listing < Math.max(1, inFlight)) {
         const relative = folders.pop() as string;
         listing += 1;
-        limit(() => session.readdir(relative === '' ? root : `${root}/${relative}`)).then(
+        session.readdir(relative === '' ? root : `${root}/${relative}`).then(
           (entries) => {
             listing -= 1;
             add(relative, entries);

@@ -1,6 +1,6 @@
 // SSH signatures (OpenSSH PROTOCOL.sshsig, what `ssh-keygen -Y sign` writes): pure bytes in and out.
 // Ed25519 is deterministic, so for the same key and message these bytes equal ssh-keygen's.
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 export const SIGNATURE_NAMESPACE = 'prep-push';
 /** What `ssh-keygen -Y sign` uses by default, and what signBytes uses. */
@@ -28,10 +28,6 @@ function sshString(value: Buffer | string): Buffer {
   return Buffer.concat([length, bytes]);
 }
 
-/** A hash to feed the message into (streaming, for packages of any size). */
-export function messageHash(): Hash {
-  return createHash(SIGNATURE_HASH);
-}
 
 /** The blob that is actually signed: magic, namespace, reserved, hash algorithm, H(message). */
 export function signedData(namespace: string, messageDigest: Buffer, hash: SignatureHash = SIGNATURE_HASH): Buffer {
@@ -65,12 +61,7 @@ export function armorSignature(blob: Buffer): string {
 
 /** `FILE.sig` text for message bytes held in memory (MANIFEST.json). */
 export function signBytes(signer: SshSigner, message: Buffer, namespace = SIGNATURE_NAMESPACE): string {
-  return armorSignature(signatureBlob(signer, namespace, messageHash().update(message).digest()));
-}
-
-/** `FILE.sig` text for a message already hashed with `messageHash()` (a package streamed to disk). */
-export function signDigest(signer: SshSigner, messageDigest: Buffer, namespace = SIGNATURE_NAMESPACE): string {
-  return armorSignature(signatureBlob(signer, namespace, messageDigest));
+  return armorSignature(signatureBlob(signer, namespace, createHash(SIGNATURE_HASH).update(message).digest()));
 }
 
 /**

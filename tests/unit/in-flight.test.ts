@@ -3,7 +3,6 @@
 // list (20,000 uploads or 10,000 folders per difusor used to be queued as promises all at once).
 import { createHook } from 'node:async_hooks';
 import { describe, expect, test } from '@jest/globals';
-import pLimit from 'p-limit';
 import { inFlight } from '../../src/sftp/pipelined-io.js';
 import { scanTree } from '../../src/publish/remote-tree.js';
 import type { RemoteEntry, SftpSession } from '../../src/sftp/session.js';
@@ -151,7 +150,7 @@ describe('scanTree', () => {
       '/r/casillas/D2': [file('c.json', 5), { name: 'fifo', size: 0, mtime: 0, kind: 'other' }],
     };
     const { session } = treeSession(tree);
-    const scanned = await scanTree(session, '/r', pLimit(2));
+    const scanned = await scanTree(session, '/r', 2);
     expect(Object.fromEntries(scanned.files)).toEqual({
       'MANIFEST.json': 9,
       'casillas/D1/a.json': 3,
@@ -165,7 +164,7 @@ describe('scanTree', () => {
   test('a listing that fails fails the walk', async () => {
     const tree: Record<string, RemoteEntry[]> = { '/r': [folder('gone')] };
     const { session } = treeSession(tree);
-    await expect(scanTree(session, '/r', pLimit(4))).rejects.toThrow('no such folder /r/gone');
+    await expect(scanTree(session, '/r', 4)).rejects.toThrow('no such folder /r/gone');
   });
 
   test('10,000 folders wait as names, not promises: listings pending never pass the limit', async () => {
@@ -176,7 +175,7 @@ describe('scanTree', () => {
     const { session, listing, most } = treeSession(tree, (dir) => (dir === '/r' ? Promise.resolve() : release.promise));
     let walk: Promise<Awaited<ReturnType<typeof scanTree>>> | undefined;
     const made = await promisesMadeDuring(async () => {
-      walk = scanTree(session, '/r', pLimit(16));
+      walk = scanTree(session, '/r', 16);
       await turns(10);
     });
     expect(listing()).toBe(16);
