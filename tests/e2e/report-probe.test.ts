@@ -106,7 +106,11 @@ describe('report', () => {
     expect(page.dom).toContain('Todas las horas son en hora del centro de México, UTC−06:00');
     expect(page.dom).not.toContain('America/Mexico_City');
     // la-voz's portal over the night: failing from its first cut, then blocked; an inline SVG, no script.
-    expect(page.dom).toMatch(/<svg viewBox="0 0 1000 34"[^>]*role="img" aria-label="La Voz, [^"]*: [^"]*resultados atrasados [^"]*[\d,]+ %, bloqueado, sin aviso todavía [\d,]+ %"/);
+    // On a busy machine its first outcome comes a moment after the night's first cut: a thin "sin
+    // datos" slice (0.1 % seen beside two busy loops) may close the label.
+    expect(page.dom).toMatch(
+      /<svg viewBox="0 0 1000 34"[^>]*role="img" aria-label="La Voz, [^"]*: [^"]*resultados atrasados [^"]*[\d,]+ %, bloqueado, sin aviso todavía [\d,]+ %(, sin datos [^"]*[\d,]+ %)?"/,
+    );
     expect(page.dom).not.toMatch(/<(script|img|link|iframe|object|embed)\b|url\(/i);
 
     // The colours really render: the failed cells' red and the delivered cells' green are on screen.
